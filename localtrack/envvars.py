@@ -1,0 +1,19 @@
+"""Names of the environment variables localtrack reads. Kept in one place so docs and code agree."""
+
+LOCALTRACK_DIR = "LOCALTRACK_DIR"
+"""The store folder (``.../.localtrack``) or a project folder that contains one."""
+
+LOCALTRACK_RUN_ID = "LOCALTRACK_RUN_ID"
+"""Set by ``localtrack exec``/``reproduce``: ``init()`` attaches to this run instead of creating one."""
+
+LOCALTRACK_PROJECT = "LOCALTRACK_PROJECT"
+"""Default project name for ``init()``."""
+
+LOCALTRACK_FLUSH_SECONDS = "LOCALTRACK_FLUSH_SECONDS"
+"""Upper bound on how long a logged point stays in memory before it is sealed (default 2)."""
+
+LOCALTRACK_RUN_OVERRIDES = "LOCALTRACK_RUN_OVERRIDES"
+"""JSON object of config overrides applied after ``init()`` (used by ``localtrack reproduce --set``)."""
+
+LOCALTRACK_RUN_TAGS = "LOCALTRACK_RUN_TAGS"
+"""JSON object of tags merged into the run at ``init()`` (used by ``exec``/``reproduce``)."""

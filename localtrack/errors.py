@@ -1,0 +1,87 @@
+"""Every error localtrack raises, under one root so callers can catch them all.
+
+    LocaltrackError
+    ├── InvalidNameError (ValueError)       a run/metric/param/tag/artifact name that is unsafe
+    ├── InvalidValueError (ValueError)      a logged value that cannot be stored losslessly
+    ├── InvalidValueTypeError (TypeError)   a logged value of a type we do not store
+    ├── StoreNotFoundError                  no .localtrack/ here or above
+    ├── StoreFormatError                    a store written by a newer (or unknown) format version
+    ├── StoreReadOnlyError                  the store cannot be written (permissions, read-only fs)
+    ├── RunNotFoundError (LookupError)      no run matches a reference
+    ├── AmbiguousRunError (LookupError)     several runs match a reference; carries the candidates
+    ├── RunExistsError                      init(id=...) of an existing run without resume
+    ├── RunStateError                       an operation the run's state forbids (log after finish)
+    ├── CorruptRunError                     a run folder whose files cannot be read
+    └── ArtifactError                       artifact logging / lookup problems
+        └── ArtifactNotFoundError (LookupError)
+
+Each error carries the offending value in ``.value`` so callers and the CLI can name it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LocaltrackError(Exception):
+    """Root of every localtrack error."""
+
+    def __init__(self, message: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class InvalidNameError(LocaltrackError, ValueError):
+    """A name that would be unsafe as a path or ambiguous as a key."""
+
+
+class InvalidValueError(LocaltrackError, ValueError):
+    """A value of an accepted type that cannot be stored losslessly."""
+
+
+class InvalidValueTypeError(LocaltrackError, TypeError):
+    """A value of a type localtrack does not store."""
+
+
+class StoreNotFoundError(LocaltrackError):
+    """No store was found where one was expected."""
+
+
+class StoreFormatError(LocaltrackError):
+    """The store's format version is not one this localtrack can read."""
+
+
+class StoreReadOnlyError(LocaltrackError):
+    """The store exists but cannot be written."""
+
+
+class RunNotFoundError(LocaltrackError, LookupError):
+    """No run matches the reference."""
+
+
+class AmbiguousRunError(LocaltrackError, LookupError):
+    """Several runs match the reference."""
+
+    def __init__(self, message: str, value: Any = None, candidates: list[str] | None = None) -> None:
+        super().__init__(message, value)
+        self.candidates = candidates or []
+
+
+class RunExistsError(LocaltrackError):
+    """A run with this id exists and resume was not allowed."""
+
+
+class RunStateError(LocaltrackError):
+    """The run's state does not allow this operation."""
+
+
+class CorruptRunError(LocaltrackError):
+    """A run folder holds a file that cannot be read."""
+
+
+class ArtifactError(LocaltrackError):
+    """An artifact could not be logged or read."""
+
+
+class ArtifactNotFoundError(ArtifactError, LookupError):
+    """No artifact matches the name/version asked for."""
