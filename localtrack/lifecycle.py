@@ -1,0 +1,82 @@
+"""Ending runs the way the process ended: normal exit, uncaught exception, SIGTERM.
+
+Installed once, on the first ``init()``. Hooks chain to whatever was installed before, and
+the SIGTERM handler is only installed when nobody else handles SIGTERM.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localtrack.run import Run
+
+_active: list[Run] = []
+_installed = False
+_uncaught: BaseException | None = None
+_previous_excepthook = sys.excepthook
+
+
+def register(run: Run) -> None:
+    _install()
+    _active.append(run)
+
+
+def unregister(run: Run) -> None:
+    if run in _active:
+        _active.remove(run)
+
+
+def current() -> Run | None:
+    """The most recently started run of this process that is still running."""
+    return _active[-1] if _active else None
+
+
+def _finish_all(status: str, error: BaseException | None = None) -> None:
+    for run in list(reversed(_active)):
+        try:
+            run.finish(status, error=error)
+        except Exception as exc:  # at exit there is nobody left to raise to
+            sys.stderr.write(f"localtrack: could not finish run {run.id}: {exc}\n")
+
+
+def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    global _uncaught
+    _uncaught = value
+    _previous_excepthook(kind, value, tb)
+
+
+def _at_exit() -> None:
+    if _uncaught is None:
+        _finish_all("finished")
+    elif isinstance(_uncaught, KeyboardInterrupt):
+        _finish_all("killed", _uncaught)
+    else:
+        _finish_all("failed", _uncaught)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    _finish_all("killed")
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    atexit.register(_at_exit)
+    sys.excepthook = _excepthook
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+                signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, OSError):
+            pass

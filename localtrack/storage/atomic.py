@@ -1,0 +1,82 @@
+"""Atomic, durable file writes: temp file in the same folder, fsync, rename, fsync the folder.
+
+A reader therefore sees either the old file or the whole new one, never a torn one, and a
+crash or power loss after we return cannot lose the write. Temp names start with a dot and
+end in ``.tmp`` so no reader's glob (``*.parquet``, ``manifest.json``) ever matches them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from pathlib import Path
+
+from localtrack.errors import LocaltrackError, StoreReadOnlyError
+
+TMP_SUFFIX = ".tmp"
+
+
+def temp_path_for(final: Path) -> Path:
+    """A unique temp name beside ``final`` that no reader glob matches."""
+    return final.with_name(f".{final.name}.{secrets.token_hex(6)}{TMP_SUFFIX}")
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or create inside ``directory`` durable (no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def explain_os_error(exc: OSError, path: Path, action: str) -> LocaltrackError:
+    """Turn an OSError from a write into one clear localtrack error."""
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StoreReadOnlyError(
+            f"cannot {action} {path}: the store is read-only ({exc.strerror}); "
+            "check permissions or point LOCALTRACK_DIR at a writable store",
+            str(path),
+        )
+    if exc.errno == errno.ENOSPC:
+        return LocaltrackError(f"cannot {action} {path}: the disk is full; free space and retry", str(path))
+    return LocaltrackError(f"cannot {action} {path}: {exc.strerror or exc}", str(path))
+
+
+def atomic_write_bytes(path: Path, data: bytes | memoryview, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically; on any failure nothing is left at ``path``'s name."""
+    tmp = temp_path_for(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise explain_os_error(exc, path, "write") from exc
+    if durable:
+        fsync_dir(path.parent)
+
+
+def make_dirs(path: Path) -> None:
+    """``mkdir -p`` with a clear error when the store is read-only or the disk full."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise explain_os_error(exc, path, "create folder") from exc

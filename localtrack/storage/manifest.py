@@ -1,0 +1,111 @@
+"""The run manifest: deterministic JSON, read defensively.
+
+Deterministic (sorted keys, two-space indent, newline at end, non-finite floats spelled as
+the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``) so that git diffs stay small and two
+writes of the same content give the same bytes. Reading treats the file as hostile: bounded
+size and depth, duplicate keys refused, unknown format versions refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from localtrack.errors import CorruptRunError, StoreFormatError
+from localtrack.storage.atomic import atomic_write_bytes
+from localtrack.storage.layout import FORMAT_VERSION
+
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def encode_float(value: float) -> float | str:
+    """JSON has no NaN/inf: spell them as strings (see docs/FORMAT.md)."""
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def decode_float(value: Any) -> float | None:
+    """Inverse of :func:`encode_float`; None for anything that is not a number."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        return _NONFINITE.get(value)
+    return None
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, float):
+        return encode_float(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value]
+    return value
+
+
+def dump_manifest(manifest: dict[str, Any]) -> bytes:
+    """Deterministic JSON bytes for a manifest."""
+    text = json.dumps(_jsonable(manifest), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Atomically replace the manifest at ``path``."""
+    atomic_write_bytes(path, dump_manifest(manifest))
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_manifest(data: bytes, where: str) -> dict[str, Any]:
+    """Parse and sanity-check manifest bytes; raise CorruptRunError / StoreFormatError."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise CorruptRunError(f"{where}: manifest is {len(data)} bytes, over the {MAX_MANIFEST_BYTES} limit", where)
+    try:
+        manifest = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise CorruptRunError(f"{where}: manifest is nested too deeply", where) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorruptRunError(f"{where}: manifest is not valid JSON ({exc})", where) from None
+    if not isinstance(manifest, dict):
+        raise CorruptRunError(f"{where}: manifest is not a JSON object", where)
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CorruptRunError(f"{where}: manifest has no integer format_version", where)
+    if version > FORMAT_VERSION or version < 1:
+        raise StoreFormatError(
+            f"{where}: manifest format_version {version} is not supported by this localtrack "
+            f"(reads up to {FORMAT_VERSION}); upgrade localtrack",
+            version,
+        )
+    return manifest
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """Read a manifest file; a missing, torn or hostile file raises CorruptRunError."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_MANIFEST_BYTES + 1)
+    except FileNotFoundError:
+        raise CorruptRunError(f"{path}: manifest is missing", str(path)) from None
+    except OSError as exc:
+        raise CorruptRunError(f"{path}: cannot read manifest ({exc.strerror})", str(path)) from None
+    return parse_manifest(data, str(path))

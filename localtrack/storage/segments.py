@@ -1,0 +1,178 @@
+"""Sealed Parquet metric segments: naming, writing, the covering rule, footer checks.
+
+A segment is named ``<writer>-<first>-<last>.parquet`` where ``first..last`` is the range of
+that writer's seal numbers it holds. A fresh seal covers one number (``-000007-000007``);
+compaction writes one file covering a range, then deletes the files inside it. A reader
+lists the folder and keeps, per writer, only files whose range no other file contains, so
+between compaction's rename and its deletes no point is ever read twice, and none is missed.
+
+pyarrow is imported inside functions: the logging path must import fast.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import xxhash
+
+from localtrack.storage.atomic import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+SEGMENT_RE = re.compile(r"([a-z0-9]{1,32})-(\d{6,12})-(\d{6,12})\.parquet\Z")
+PARQUET_MAGIC = b"PAR1"
+COLUMNS = ("step", "timestamp", "key", "value")
+
+
+@dataclass(frozen=True, order=True)
+class SegmentName:
+    """A parsed segment file name."""
+
+    writer: str
+    first: int
+    last: int
+
+    @property
+    def filename(self) -> str:
+        return f"{self.writer}-{self.first:06d}-{self.last:06d}.parquet"
+
+    def contains(self, other: SegmentName) -> bool:
+        return (
+            self.writer == other.writer
+            and self.first <= other.first
+            and other.last <= self.last
+            and (self.first, self.last) != (other.first, other.last)
+        )
+
+
+def parse_segment_name(filename: str) -> SegmentName | None:
+    """The segment named by ``filename``, or None for anything else (temp files, junk)."""
+    match = SEGMENT_RE.match(filename)
+    if not match:
+        return None
+    first, last = int(match.group(2)), int(match.group(3))
+    if first > last:
+        return None
+    return SegmentName(match.group(1), first, last)
+
+
+def live_segments(metrics_dir: Path) -> list[Path]:
+    """The segment files a reader should read: every sealed file not covered by another."""
+    try:
+        names = [n for n in (parse_segment_name(e.name) for e in _scandir_files(metrics_dir)) if n]
+    except FileNotFoundError:
+        return []
+    by_writer: dict[str, list[SegmentName]] = {}
+    for name in names:
+        by_writer.setdefault(name.writer, []).append(name)
+    live: list[Path] = []
+    for group in by_writer.values():
+        # Widest ranges first: a file is dropped when a kept file already contains it.
+        group.sort(key=lambda n: (n.first, -n.last))
+        kept: list[SegmentName] = []
+        for name in group:
+            if not any(k.contains(name) for k in kept):
+                kept.append(name)
+        live.extend(metrics_dir / n.filename for n in kept)
+    live.sort()
+    return live
+
+
+def _scandir_files(directory: Path) -> list[Any]:
+    import os
+
+    with os.scandir(directory) as entries:
+        return [e for e in entries if e.is_file(follow_symlinks=False)]
+
+
+def schema() -> pa.Schema:
+    """The long-format metric schema every segment has."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("step", pa.int64(), nullable=False),
+            pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("key", pa.string(), nullable=False),
+            pa.field("value", pa.float64()),
+        ]
+    )
+
+
+def encode_table(table: pa.Table) -> bytes:
+    """Parquet bytes for a metric table (zstd; encodings chosen for long-format metrics)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table,
+        sink,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=["key"],
+        column_encoding={
+            "step": "DELTA_BINARY_PACKED",
+            "timestamp": "DELTA_BINARY_PACKED",
+            "value": "BYTE_STREAM_SPLIT",
+        },
+        write_statistics=True,
+        row_group_size=1 << 20,
+    )
+    return sink.getvalue().to_pybytes()
+
+
+def digest_bytes(data: bytes | memoryview) -> str:
+    """The xxh3-128 hex digest recorded for every segment (catches bit rot in ``verify``)."""
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def write_segment(metrics_dir: Path, name: SegmentName, table: pa.Table) -> dict[str, Any]:
+    """Seal ``table`` as segment ``name``; return its manifest record."""
+    data = encode_table(table)
+    atomic_write_bytes(metrics_dir / name.filename, data)
+    return segment_record(data, table)
+
+
+def segment_record(data: bytes, table: pa.Table) -> dict[str, Any]:
+    import pyarrow.compute as pc
+
+    steps = pc.min_max(table.column("step"))
+    return {
+        "rows": table.num_rows,
+        "bytes": len(data),
+        "digest": digest_bytes(data),
+        "min_step": steps["min"].as_py(),
+        "max_step": steps["max"].as_py(),
+    }
+
+
+def has_parquet_footer(path: Path) -> bool:
+    """Cheap check that a file is a complete Parquet file (magic at both ends)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(0, 2)
+            size = handle.tell()
+            if size < 12:
+                return False
+            handle.seek(size - 4)
+            tail = handle.read(4)
+    except OSError:
+        return False
+    return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
+
+
+def read_segments(paths: list[Path]) -> pa.Table:
+    """Read and concatenate segment files (raises on a damaged one; callers report it)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(p) for p in paths]
+    if not tables:
+        return schema().empty_table()
+    return pa.concat_tables(tables)

@@ -1,0 +1,66 @@
+"""Run status: what writers record, and how a reader tells a live run from a crashed one.
+
+A writer that died without finishing (SIGKILL, power loss) leaves ``running`` in the
+manifest. On the same host we check its pid (and the pid's start time, against reuse);
+from another host we trust its heartbeat, refreshed every 15 s while it lives.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from localtrack.storage.lease import pid_alive, process_start_ticks
+from localtrack.store.timefmt import parse_iso
+
+STATUSES = ("running", "finished", "failed", "killed", "crashed")
+REMOTE_HEARTBEAT_TIMEOUT = 75.0
+LOCAL_HEARTBEAT_TIMEOUT = 600.0
+
+_HOST = socket.gethostname()
+
+
+def writer_is_alive(writer: dict[str, Any], now: float | None = None) -> bool:
+    """Whether a writer marked running is still plausibly running."""
+    if not isinstance(writer, dict) or writer.get("status") != "running":
+        return False
+    now = time.time() if now is None else now
+    beat = parse_iso(writer.get("heartbeat_at"))
+    age = now - beat if beat is not None else float("inf")
+    if writer.get("host") == _HOST:
+        pid = writer.get("pid")
+        if not isinstance(pid, int) or not pid_alive(pid):
+            return False
+        started = writer.get("pid_start")
+        if started is not None and process_start_ticks(pid) not in (None, started):
+            return False  # the pid now belongs to another process
+        return age < LOCAL_HEARTBEAT_TIMEOUT
+    return age < REMOTE_HEARTBEAT_TIMEOUT
+
+
+def combine_final_status(writers: dict[str, Any]) -> str:
+    """The run's status once no writer runs: the worst of its writers' outcomes."""
+    seen = set()
+    for writer in writers.values():
+        status = writer.get("status") if isinstance(writer, dict) else None
+        seen.add("crashed" if status == "running" else status)
+    for status in ("crashed", "failed", "killed"):
+        if status in seen:
+            return status
+    return "finished"
+
+
+def derive_status(manifest: dict[str, Any], now: float | None = None) -> str:
+    """The status a reader should show: ``running`` only while some writer is alive."""
+    status = manifest.get("status")
+    if status not in STATUSES:
+        return "crashed" if status is None else str(status)[:20]
+    if status != "running":
+        return status
+    writers = manifest.get("writers")
+    if not isinstance(writers, dict) or not writers:
+        return "crashed"
+    if any(writer_is_alive(w, now) for w in writers.values()):
+        return "running"
+    return "crashed"

@@ -1,0 +1,67 @@
+"""Turning what users log into float64 losslessly, or refusing it with the key named.
+
+Duck-typed: numpy scalars and 0-d tensors are accepted through ``.item()`` without importing
+numpy or torch. Python ints beyond 2**53 would lose digits as float64, so they are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from localtrack.errors import InvalidValueError, InvalidValueTypeError
+from localtrack.names import validate_key
+
+MAX_EXACT_INT = 2**53
+
+
+def coerce_metric(key: str, value: Any) -> float:
+    """One logged value as float, or an error naming ``key``."""
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is bool:
+        return float(value)
+    if kind is int:
+        if -MAX_EXACT_INT <= value <= MAX_EXACT_INT:
+            return float(value)
+        raise InvalidValueError(
+            f"metric {key!r}: the integer {value} cannot be stored exactly as a float64 "
+            f"(|x| > 2**53); log it as a float or log a smaller number",
+            value,
+        )
+    if isinstance(value, (str, bytes)) or value is None:
+        raise InvalidValueTypeError(
+            f"metric {key!r}: got {kind.__name__} {str(value)[:40]!r}; metrics are numbers. "
+            "Put text in run.config, run.summary or tags",
+            value,
+        )
+    if isinstance(value, float):  # float subclasses (numpy.float64)
+        return float(value)
+    if isinstance(value, int):  # int subclasses (numpy ints are not, IntEnum is)
+        return coerce_metric(key, int(value))
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            scalar = item()
+        except (ValueError, RuntimeError, TypeError) as exc:
+            raise InvalidValueTypeError(
+                f"metric {key!r}: {kind.__name__} is not a single number ({exc}); log a scalar",
+                value,
+            ) from None
+        if type(scalar) in (float, int, bool):
+            return coerce_metric(key, scalar)
+    raise InvalidValueTypeError(
+        f"metric {key!r}: values of type {kind.__name__} are not supported; log an int, float, "
+        "bool, numpy scalar or 0-d tensor",
+        value,
+    )
+
+
+def clean_metrics(metrics: Mapping[Any, Any]) -> dict[str, float]:
+    """Validate every key and value of one ``log()`` call before anything is stored."""
+    clean: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = validate_key(key, "metric key")
+        clean[name] = coerce_metric(name, value)
+    return clean

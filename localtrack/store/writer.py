@@ -1,0 +1,422 @@
+"""The buffered run writer: ``log()`` appends to memory, a flusher thread seals segments.
+
+The hot path (:meth:`RunWriter.log`) does a handful of C-level list operations per call and
+takes one lock; validation runs fully only the first time a key is seen or when a value is
+not a plain float. Sealing (building an Arrow table, writing Parquet, updating the manifest)
+happens on the flusher thread every ``flush_seconds`` or when the buffer is large, and on
+``finish()``. When the buffer reaches its hard limit the caller seals synchronously, so
+memory stays bounded whatever the logging rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from localtrack.errors import LocaltrackError, RunExistsError, RunNotFoundError, RunStateError
+from localtrack.storage.atomic import atomic_write_bytes, fsync_dir, make_dirs, temp_path_for
+from localtrack.storage.layout import LOCK_FILENAME, MANIFEST_FILENAME, METRICS_DIRNAME, StoreLayout
+from localtrack.storage.lease import process_start_ticks, run_lock
+from localtrack.storage.manifest import dump_manifest, read_manifest, write_manifest
+from localtrack.storage.segments import (
+    SegmentName,
+    parse_segment_name,
+    read_segments,
+    write_segment,
+)
+from localtrack.store import timefmt
+from localtrack.store.buffer import Block, build_table
+from localtrack.store.status import combine_final_status, writer_is_alive
+from localtrack.store.summary import merge_summary, merge_writer_summaries, summarize_table
+from localtrack.store.values import clean_metrics
+
+log = logging.getLogger("localtrack")
+
+DEFAULT_FLUSH_SECONDS = 2.0
+HEARTBEAT_SECONDS = 15.0
+SOFT_BUFFER_POINTS = 500_000  # ask the flusher to seal (about 20 MB of Python floats)
+HARD_BUFFER_POINTS = 1_000_000  # the caller seals itself: the buffer never grows past this
+MERGE_FANIN = 8  # size-tiered compaction: 8 segments of one tier become one of the next
+SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
+
+_FAST_VALUE_TYPES = frozenset({float})
+
+ManifestPatch = Callable[[dict[str, Any]], None]
+
+
+def _import_pyarrow() -> None:
+    """Warm the pyarrow import off the training loop's critical path."""
+    try:
+        import pyarrow.compute
+        import pyarrow.parquet  # noqa: F401
+    except Exception:  # pragma: no cover - surfaced at the first seal instead
+        pass
+
+
+class RunWriter:
+    """One writer (process or DDP rank) of one run."""
+
+    def __init__(
+        self,
+        layout: StoreLayout,
+        run_id: str,
+        writer_id: str,
+        *,
+        flush_seconds: float = DEFAULT_FLUSH_SECONDS,
+        soft_buffer_points: int = SOFT_BUFFER_POINTS,
+        hard_buffer_points: int = HARD_BUFFER_POINTS,
+    ) -> None:
+        self.layout = layout
+        self.run_id = run_id
+        self.writer_id = writer_id
+        self.run_dir = layout.run_dir(run_id)
+        self.metrics_dir = self.run_dir / METRICS_DIRNAME
+        self.manifest_path = self.run_dir / MANIFEST_FILENAME
+        self.lock_path = self.run_dir / LOCK_FILENAME
+        self._flush_seconds = max(0.05, flush_seconds)
+        self._soft = soft_buffer_points
+        self._hard = max(hard_buffer_points, soft_buffer_points)
+
+        self._lock = threading.Lock()  # guards the buffer
+        self._seal_lock = threading.Lock()  # one seal / manifest write at a time
+        self._blocks: dict[tuple[str, ...], Block] = {}
+        self._signatures: set[tuple[str, ...] | None] = set()  # key tuples already validated
+        self._buffered = 0
+        self._steps_ordered = True
+        self.next_step = 0
+
+        self._seq = 0
+        self._segments: dict[str, dict[str, Any]] = {}
+        self._summary: dict[str, dict[str, Any]] = {}
+        self._patches: list[ManifestPatch] = []
+        self._last_manifest_write = time.monotonic()
+        self._error: LocaltrackError | None = None
+        self._closed = False
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ creation
+    def writer_entry(self) -> dict[str, Any]:
+        pid = os.getpid()
+        now = timefmt.now_iso()
+        return {
+            "pid": pid,
+            "pid_start": process_start_ticks(pid),
+            "host": socket.gethostname(),
+            "started_at": now,
+            "heartbeat_at": now,
+            "ended_at": None,
+            "status": "running",
+            "segments": {},
+            "summary": {},
+        }
+
+    def create(self, manifest: dict[str, Any], resume: str | None) -> dict[str, Any]:
+        """Create the run folder with ``manifest``, or join the existing run when ``resume`` allows.
+
+        The folder is built under a temp name and renamed into place, so a run folder always
+        has a manifest; of two processes creating one id at once, one renames and the other
+        finds it existing and joins (``resume='allow'``) or fails cleanly.
+        """
+        manifest = dict(manifest)
+        manifest["writers"] = {self.writer_id: self.writer_entry()}
+        if resume == "must":
+            return self.attach(manifest)
+        make_dirs(self.layout.runs_dir)
+        staging = temp_path_for(self.run_dir)
+        try:
+            make_dirs(staging / METRICS_DIRNAME)
+            atomic_write_bytes(staging / MANIFEST_FILENAME, dump_manifest(manifest), durable=True)
+            (staging / LOCK_FILENAME).touch()
+            try:
+                os.rename(staging, self.run_dir)
+            except OSError:
+                if not self.run_dir.exists():
+                    raise
+                if resume not in ("allow", "auto"):
+                    raise RunExistsError(
+                        f"run {self.run_id!r} already exists; pass resume='allow' to add to it",
+                        self.run_id,
+                    ) from None
+                return self.attach(manifest)
+            fsync_dir(self.layout.runs_dir)
+        finally:
+            _remove_tree_quietly(staging)
+        return manifest
+
+    def attach(self, fresh: dict[str, Any]) -> dict[str, Any]:
+        """Join an existing run as one more writer; its config, tags and notes merge in."""
+        if not self.manifest_path.exists():
+            raise RunNotFoundError(f"run {self.run_id!r} does not exist (resume='must')", self.run_id)
+        make_dirs(self.metrics_dir)
+        with run_lock(self.lock_path):
+            manifest = read_manifest(self.manifest_path)
+            writers = manifest.setdefault("writers", {})
+            writers[self.writer_id] = fresh["writers"][self.writer_id]
+            manifest["status"] = "running"
+            manifest["ended_at"] = None
+            for key in ("config", "tags"):
+                merged = dict(manifest.get(key) or {})
+                merged.update(fresh.get(key) or {})
+                manifest[key] = merged
+            if fresh.get("notes"):
+                manifest["notes"] = fresh["notes"]
+            for key in ("git", "command", "environment"):
+                if fresh.get(key) and not manifest.get(key):
+                    manifest[key] = fresh[key]
+            write_manifest(self.manifest_path, manifest)
+        return manifest
+
+    def start(self) -> None:
+        """Start the flusher thread (daemon: a dying process must not hang on it)."""
+        self._thread = threading.Thread(target=self._flush_loop, name=f"localtrack-flush-{self.run_id}", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ hot path
+    def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Buffer one step of metrics. Refuses the whole call if any key or value is bad."""
+        if self._closed:
+            raise RunStateError(f"run {self.run_id!r} is finished; start a new run to log more", self.run_id)
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        signature = tuple(metrics) if type(metrics) is dict else None
+        if signature not in self._signatures or not _FAST_VALUE_TYPES.issuperset(map(type, metrics.values())):
+            metrics = self._admit(metrics)
+            signature = tuple(metrics)
+            self._signatures.add(signature)
+        if step is None:
+            step = self.next_step
+        else:
+            if type(step) is not int or step < 0:
+                step = _check_step(step)
+            if step < self.next_step - 1:
+                self._steps_ordered = False
+        self.next_step = step + 1
+        now = time.time()
+        with self._lock:
+            block = self._blocks.get(signature)
+            if block is None:
+                block = self._blocks[signature] = Block(signature)
+            block.values.extend(metrics.values())
+            block.steps.append(step)
+            block.times.append(now)
+            self._buffered += len(signature)
+            buffered = self._buffered
+        if buffered >= self._soft:
+            if buffered >= self._hard:
+                self.seal()
+            else:
+                self._wake.set()
+
+    def _admit(self, metrics: Mapping[str, Any]) -> dict[str, float]:
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"log() takes a dict of metric name -> number, got {type(metrics).__name__}")
+        return clean_metrics(metrics)
+
+    # ------------------------------------------------------------------ sealing
+    def _take_buffer(self) -> tuple[list[Block], bool] | None:
+        with self._lock:
+            if not self._buffered:
+                return None
+            blocks = list(self._blocks.values())
+            ordered = self._steps_ordered
+            self._blocks, self._buffered, self._steps_ordered = {}, 0, True
+        return blocks, ordered
+
+    def _restore_buffer(self, taken: tuple[list[Block], bool]) -> None:
+        """Put back what a failed seal took, ahead of anything logged since."""
+        blocks, ordered = taken
+        with self._lock:
+            for old in blocks:
+                new = self._blocks.get(old.keys)
+                if new is not None:
+                    old.values.extend(new.values)
+                    old.steps.extend(new.steps)
+                    old.times.extend(new.times)
+                self._blocks[old.keys] = old
+                self._buffered += len(old.steps) * len(old.keys) - (len(new.steps) * len(new.keys) if new else 0)
+            self._steps_ordered = self._steps_ordered and ordered
+
+    def seal(self) -> None:
+        """Write what is buffered as one sealed segment and record it in the manifest."""
+        with self._seal_lock:
+            taken = self._take_buffer()
+            if taken is None:
+                if self._patches:
+                    self._write_manifest()
+                return
+            try:
+                table = build_table(*taken)
+                self._seq += 1
+                name = SegmentName(self.writer_id, self._seq, self._seq)
+                make_dirs(self.metrics_dir)
+                record = write_segment(self.metrics_dir, name, table)
+            except LocaltrackError:
+                self._restore_buffer(taken)
+                raise
+            except OSError as exc:
+                self._restore_buffer(taken)
+                raise LocaltrackError(f"cannot write metrics of run {self.run_id!r}: {exc}", self.run_id) from exc
+            self._segments[name.filename] = record
+            for key, stats in summarize_table(table).items():
+                self._summary[key] = merge_summary(self._summary.get(key), stats)
+            self._write_manifest()
+            while self._merge_tail(_tiered_tail(self._ordered_segments())):
+                pass
+
+    def _ordered_segments(self) -> list[tuple[SegmentName, int]]:
+        names = (parse_segment_name(f) for f in self._segments)
+        return sorted((n, self._segments[n.filename]["rows"]) for n in names if n is not None)
+
+    def _merge_tail(self, tail: list[SegmentName]) -> bool:
+        """Merge consecutive segments into one; readers never see a point twice.
+
+        The merged file covers the seal-number range of its inputs, so from its rename until
+        the inputs are deleted a reader's covering rule already ignores them.
+        """
+        if len(tail) < 2:
+            return False
+        paths = [self.metrics_dir / n.filename for n in tail]
+        table = read_segments(paths).sort_by([("key", "ascending"), ("step", "ascending")])
+        merged = SegmentName(self.writer_id, tail[0].first, tail[-1].last)
+        record = write_segment(self.metrics_dir, merged, table)
+        for name in tail:
+            self._segments.pop(name.filename, None)
+        self._segments[merged.filename] = record
+        self._write_manifest()
+        for path in paths:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        fsync_dir(self.metrics_dir)
+        return True
+
+    def summary_snapshot(self) -> dict[str, dict[str, Any]]:
+        """This writer's per-metric summary as of its last seal."""
+        return {k: dict(v) for k, v in self._summary.items()}
+
+    # ------------------------------------------------------------------ manifest
+    def patch_manifest(self, patch: ManifestPatch) -> None:
+        """Queue a change to the shared manifest, applied under the run lock at the next write."""
+        with self._lock:
+            self._patches.append(patch)
+        self._wake.set()
+
+    def _write_manifest(self, final: dict[str, Any] | None = None) -> dict[str, Any]:
+        with self._lock:
+            patches, self._patches = self._patches, []
+        with run_lock(self.lock_path):
+            manifest = read_manifest(self.manifest_path)
+            writers = manifest.setdefault("writers", {})
+            entry = writers.get(self.writer_id) or self.writer_entry()
+            entry["heartbeat_at"] = timefmt.now_iso()
+            entry["segments"] = dict(sorted(self._segments.items()))
+            entry["summary"] = dict(sorted(self._summary.items()))
+            if final is not None:
+                entry.update(final)
+            writers[self.writer_id] = entry
+            for patch in patches:
+                patch(manifest)
+            manifest["summary"] = merge_writer_summaries(writers)
+            if final is not None and all(
+                w.get("status") != "running" or not writer_is_alive(w) for w in writers.values()
+            ):
+                manifest["status"] = combine_final_status(writers)
+                manifest["ended_at"] = entry["ended_at"]
+                if manifest.get("created_at"):
+                    manifest["duration"] = timefmt.seconds_between(manifest["created_at"], entry["ended_at"])
+            write_manifest(self.manifest_path, manifest)
+        self._last_manifest_write = time.monotonic()
+        return manifest
+
+    def _flush_loop(self) -> None:
+        _import_pyarrow()
+        while not self._stop.is_set():
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                if self._buffered:
+                    self.seal()
+                elif self._patches or time.monotonic() - self._last_manifest_write > HEARTBEAT_SECONDS:
+                    with self._seal_lock:
+                        self._write_manifest()
+            except LocaltrackError as exc:
+                log.error("localtrack: %s", exc)
+                self._error = exc
+            except Exception as exc:  # never let the flusher die silently
+                log.exception("localtrack: flush of run %s failed", self.run_id)
+                self._error = LocaltrackError(f"flush of run {self.run_id!r} failed: {exc}", self.run_id)
+
+    # ------------------------------------------------------------------ finish
+    def finish(self, status: str = "finished", error: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Seal everything, compact, record this writer's end; returns the final manifest."""
+        if self._closed:
+            return read_manifest(self.manifest_path)
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+        with self._seal_lock:
+            pass
+        self.seal()
+        with self._seal_lock:
+            ordered = self._ordered_segments()
+            small_tail: list[SegmentName] = []
+            for name, rows in reversed(ordered):
+                if rows >= SMALL_SEGMENT_ROWS:
+                    break
+                small_tail.insert(0, name)
+            self._merge_tail(small_tail)
+            final: dict[str, Any] = {"status": status, "ended_at": timefmt.now_iso()}
+            if error:
+                final["error"] = error
+            return self._write_manifest(final=final)
+
+
+def _tier(rows: int) -> int:
+    return max(rows, 1).bit_length() // 3  # factor-of-8 size classes
+
+
+def _tiered_tail(ordered: list[tuple[SegmentName, int]]) -> list[SegmentName]:
+    """The last MERGE_FANIN segments when none is in a higher tier than the one before them.
+
+    Like a base-8 counter: each point is rewritten O(log8 n) times over a long run.
+    """
+    if len(ordered) < MERGE_FANIN:
+        return []
+    tail = ordered[-MERGE_FANIN:]
+    ceiling = _tier(ordered[-MERGE_FANIN - 1][1]) if len(ordered) > MERGE_FANIN else 99
+    if max(_tier(rows) for _, rows in tail) <= ceiling:
+        return [name for name, _ in tail]
+    return []
+
+
+def _check_step(step: Any) -> int:
+    if isinstance(step, bool):
+        raise TypeError(f"step must be a non-negative int, got bool {step!r}")
+    item = getattr(step, "item", None)
+    if not isinstance(step, int) and callable(item):
+        step = item()
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise TypeError(f"step must be a non-negative int, got {type(step).__name__} {step!r}")
+    if step < 0 or step >= 2**63:
+        raise ValueError(f"step must be between 0 and 2**63-1, got {step}")
+    return int(step)
+
+
+def _remove_tree_quietly(path: Any) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
