@@ -4,66 +4,43 @@
     run = localtrack.init(project="nlp", config={"lr": 3e-4})
     run.log({"train/loss": 0.31})
     run.finish()
+
+Attributes load on first use (PEP 562), so ``import localtrack`` costs almost nothing and
+the CLI's ``--help`` does not pay for the write path.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
-
-from localtrack.api import finish, init, log
-from localtrack.errors import (
-    AmbiguousRunError,
-    ArtifactError,
-    ArtifactNotFoundError,
-    CorruptRunError,
-    InvalidNameError,
-    InvalidValueError,
-    InvalidValueTypeError,
-    LocaltrackError,
-    RunExistsError,
-    RunNotFoundError,
-    RunStateError,
-    StoreFormatError,
-    StoreNotFoundError,
-    StoreReadOnlyError,
-)
-from localtrack.run import Run
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AmbiguousRunError",
-    "ArtifactError",
-    "ArtifactNotFoundError",
-    "CorruptRunError",
-    "InvalidNameError",
-    "InvalidValueError",
-    "InvalidValueTypeError",
-    "LocaltrackError",
-    "Run",
-    "RunExistsError",
-    "RunNotFoundError",
-    "RunStateError",
-    "Store",
-    "StoreFormatError",
-    "StoreNotFoundError",
-    "StoreReadOnlyError",
-    "__version__",
-    "config",
-    "finish",
-    "init",
-    "log",
-    "run",
-    "summary",
-]
+_ERRORS = (
+    "AmbiguousRunError", "ArtifactError", "ArtifactNotFoundError", "CorruptRunError", "InvalidNameError",
+    "InvalidValueError", "InvalidValueTypeError", "LocaltrackError", "RunExistsError", "RunNotFoundError",
+    "RunStateError", "StoreFormatError", "StoreNotFoundError", "StoreReadOnlyError",
+)
+_LAZY = {
+    **{name: "localtrack.errors" for name in _ERRORS},
+    "init": "localtrack.api",
+    "log": "localtrack.api",
+    "finish": "localtrack.api",
+    "Run": "localtrack.run",
+    "Store": "localtrack.query.store",
+}
+
+__all__ = sorted([*_LAZY, "__version__", "config", "run", "summary"])
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy attributes: ``Store`` (pulls in duckdb) and wandb-style ``run``/``config``/``summary``."""
-    if name == "Store":
-        from localtrack.query.store import Store
-
-        return Store
+    """Load public names lazily; ``run``/``config``/``summary`` follow the current run (wandb style)."""
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        if name != "Store":
+            globals()[name] = value
+        return value
     if name in ("run", "config", "summary"):
         from localtrack import lifecycle
 
@@ -72,3 +49,7 @@ def __getattr__(name: str) -> Any:
             return current
         return None if current is None else getattr(current, name)
     raise AttributeError(f"module 'localtrack' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

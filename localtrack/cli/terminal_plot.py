@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from localtrack.viz.figure import Dimension, Figure, Series, downsample, sparkline
+from localtrack.viz.text import printable
 
 MARKERS = "●▲■◆✚✖○△□◇"
 COLORS = (
@@ -69,7 +70,7 @@ class TerminalPlot:
     def renderables(self, width: int) -> Iterator[RenderableType]:
         fig = self.fig
         if fig.title:
-            yield _crop(Text(fig.title, style="bold"), width)
+            yield _crop(Text(printable(fig.title), style="bold"), width)
         if fig.plot_type == "bar":
             yield from _bar_lines(fig, width)
         elif fig.plot_type == "parallel":
@@ -107,7 +108,7 @@ def _xy_lines(fig: Figure, width: int, height: int) -> Iterator[Text]:
     for metric in metrics:
         series = [s for s in fig.series if s.metric == metric]
         if multi:
-            yield _crop(Text(metric, style="bold"), width)
+            yield _crop(Text(printable(metric), style="bold"), width)
         yield from _panel(fig, series, keys, width, rows, metric if multi else fig.y_label)
     yield from legend
 
@@ -116,7 +117,7 @@ def _legend(keys: dict[str, _Key], width: int) -> list[Text]:
     lines: list[Text] = []
     line = Text()
     for label, key in keys.items():
-        entry = Text.assemble((key.marker, key.style), " ", label)
+        entry = Text.assemble((key.marker, key.style), " ", printable(label))
         if line.cell_len and line.cell_len + 2 + entry.cell_len > width:
             lines.append(_crop(line, width))
             line = Text()
@@ -154,7 +155,9 @@ def _panel(
     all_x = [p[0] for ps in pts.values() for p in ps]
     all_y = [p[1] for ps in pts.values() for p in ps]
     if not all_x:
-        yield _crop(Text(f"{y_name or 'y'}: no finite points to draw", style="dim"), width)
+        yield _crop(
+            Text(f"{printable(y_name or 'y')}: no finite points to draw", style="dim"), width
+        )
         return
     x0, x1 = _extent(all_x) if min(all_x) == max(all_x) else (min(all_x), max(all_x))
     y0, y1 = _extent(all_y)
@@ -187,7 +190,7 @@ def _panel(
         out.append_text(line)
         yield out
     yield Text(" " * label_w + " └" + "─" * plot_w, style="dim")
-    yield _x_labels(_fmt(x0), _fmt(x1), fig.x_label, label_w + 2, plot_w)
+    yield _x_labels(_fmt(x0), _fmt(x1), printable(fig.x_label), label_w + 2, plot_w)
 
 
 def _y_ticks(y0: float, y1: float, rows: int) -> dict[int, str]:
@@ -222,7 +225,7 @@ def _spark_fallback(series: list[Series], keys: dict[str, _Key], width: int) -> 
     for s in series:
         key = keys[s.label]
         line = Text.assemble((key.marker, key.style), " ", (sparkline(s.y, spark_w), key.style))
-        line.append(f" {s.label}")
+        line.append(f" {printable(s.label)}")
         yield _crop(line, width)
 
 
@@ -280,10 +283,10 @@ def _bar_lines(fig: Figure, width: int) -> Iterator[Text]:
         return
     keys = _keys(b[0] for b in bars)
     metrics = list(dict.fromkeys(b[1] for b in bars))
-    label_w = min(max(len(b[0]) for b in bars), max(4, width // 3))
+    label_w = min(max(len(printable(b[0])) for b in bars), max(4, width // 3))
     for metric in metrics:
         rows = [b for b in bars if b[1] == metric]
-        yield _crop(Text(metric, style="bold"), width)
+        yield _crop(Text(printable(metric), style="bold"), width)
         finite = [abs(v) for _, _, v in rows if math.isfinite(v)]
         top = max(finite, default=0.0) or 1.0
         values = [_fmt(v) if math.isfinite(v) else "n/a" for _, _, v in rows]
@@ -291,7 +294,8 @@ def _bar_lines(fig: Figure, width: int) -> Iterator[Text]:
         bar_w = width - label_w - val_w - 4
         for (label, _, v), shown in zip(rows, values, strict=True):
             key = keys[label]
-            name = label if len(label) <= label_w else label[: max(label_w - 1, 0)] + "…"
+            name = printable(label)
+            name = name if len(name) <= label_w else name[: max(label_w - 1, 0)] + "…"
             line = Text.assemble((key.marker, key.style), " ", name.ljust(label_w), " ")
             if bar_w >= 2 and math.isfinite(v):
                 eighths = round(abs(v) / top * bar_w * 8)
@@ -336,7 +340,7 @@ def _parallel(fig: Figure, width: int, height: int) -> Iterator[RenderableType]:
     for d in par.dimensions:
         is_metric = d is cdim
         table.add_column(
-            d.name,
+            printable(d.name),
             justify="right" if d.kind == "number" else "left",
             style="bold" if is_metric else None,
             overflow="ellipsis",
@@ -344,9 +348,11 @@ def _parallel(fig: Figure, width: int, height: int) -> Iterator[RenderableType]:
         )
     for i in order[:limit]:
         cells = [_cell(d.values[i]) for d in par.dimensions]
-        table.add_row(par.runs[i], *cells)
+        table.add_row(printable(par.runs[i]), *cells)
     if cdim is not None:
-        yield _crop(Text(f"runs sorted by {cdim.name}, highest first", style="dim"), width)
+        yield _crop(
+            Text(f"runs sorted by {printable(cdim.name)}, highest first", style="dim"), width
+        )
     yield Constrain(table, width)
     if len(order) > limit:
         yield _crop(Text(f"… {len(order) - limit} more runs", style="dim"), width)
@@ -359,7 +365,9 @@ def _parallel_narrow(
     values = [_cell(cdim.values[i]) if cdim is not None else "" for i in order]
     value_w = max((len(v) for v in values), default=0)
     for i, value in zip(order, values, strict=True):
-        line = Text.assemble((value.rjust(value_w), "bold"), " " if value_w else "", runs[i])
+        line = Text.assemble(
+            (value.rjust(value_w), "bold"), " " if value_w else "", printable(runs[i])
+        )
         yield _crop(line, width)
 
 
@@ -368,7 +376,7 @@ def _cell(v: object) -> str:
         return "–"
     if isinstance(v, float):
         return _fmt(v) if math.isfinite(v) else str(v)
-    return str(v)
+    return printable(v)
 
 
 def _crop(text: Text, width: int) -> Text:

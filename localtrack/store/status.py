@@ -17,6 +17,7 @@ from localtrack.store.timefmt import parse_iso
 STATUSES = ("running", "finished", "failed", "killed", "crashed")
 REMOTE_HEARTBEAT_TIMEOUT = 75.0
 LOCAL_HEARTBEAT_TIMEOUT = 600.0
+EXTERNAL_HEARTBEAT_TIMEOUT = 7 * 24 * 3600.0  # shell-driven runs: no process to watch
 
 _HOST = socket.gethostname()
 
@@ -28,6 +29,8 @@ def writer_is_alive(writer: dict[str, Any], now: float | None = None) -> bool:
     now = time.time() if now is None else now
     beat = parse_iso(writer.get("heartbeat_at"))
     age = now - beat if beat is not None else float("inf")
+    if writer.get("external"):
+        return age < EXTERNAL_HEARTBEAT_TIMEOUT
     if writer.get("host") == _HOST:
         pid = writer.get("pid")
         if not isinstance(pid, int) or not pid_alive(pid):

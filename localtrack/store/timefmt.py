@@ -6,6 +6,10 @@ import time
 from datetime import datetime, timezone
 
 
+def time_now() -> float:
+    return time.time()
+
+
 def now_iso() -> str:
     return iso_from_epoch(time.time())
 

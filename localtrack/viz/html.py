@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from localtrack.viz.figure import Figure, downsample
+from localtrack.viz.text import printable
 
 DEFAULT_MAX_POINTS = 2000
 CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
@@ -49,7 +50,9 @@ def render_html(fig: Figure, *, max_points: int = DEFAULT_MAX_POINTS) -> str:
     """The whole page as a string; each series is LTTB-downsampled to `max_points`."""
     return _PAGE.format(
         csp=CSP,
-        title=html.escape(fig.title or "localtrack", quote=True),
+        title=html.escape(printable(fig.title or "localtrack"), quote=True)
+        .encode("ascii", "xmlcharrefreplace")
+        .decode("ascii"),
         css=_asset("plot.css"),
         js=_asset("plot.js"),
         data=script_json(figure_payload(fig, max_points=max_points)),

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # helpers (cdp, viz_samples) under any import mode
 
-from cdp import Browser, find_chromium  # noqa: E402
+from cdp import Browser, find_chromium
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -28,7 +29,7 @@ def test_downsample_keeps_endpoints_and_bound() -> None:
     assert len(dx) == len(dy) == 500
     assert (dx[0], dy[0]) == (x[0], y[0])
     assert (dx[-1], dy[-1]) == (x[-1], y[-1])
-    assert all(a < b for a, b in zip(dx, dx[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(dx))
 
 
 def test_downsample_keeps_a_spike() -> None:
@@ -70,9 +71,7 @@ def test_downsample_rejects_bad_arguments() -> None:
 
 
 @given(
-    st.lists(
-        st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=0, max_size=300
-    ),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=0, max_size=300),
     st.integers(min_value=1, max_value=60),
 )
 def test_downsample_properties(ys: list[float], k: int) -> None:
@@ -81,7 +80,7 @@ def test_downsample_properties(ys: list[float], k: int) -> None:
     finite = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(y)]
     assert len(dx) == len(dy) == min(k, len(finite))
     # A subsequence: x stays strictly increasing and every point is an input point.
-    assert all(a < b for a, b in zip(dx, dx[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(dx))
     assert set(zip(dx, dy, strict=True)) <= set(finite)
     if finite:
         assert (dx[0], dy[0]) == finite[0]

@@ -400,6 +400,9 @@
         p.setAttribute('stroke-opacity', hot >= 0 ? (i === hot ? 1 : 0.25) : on ? 0.85 : 0.5);
         p.setAttribute('stroke-width', i === hot ? 3.5 : 1.6);
       });
+      if (Object.keys(self.brush).length) {  // runs kept by the filter sit above greyed ones
+        order.forEach(function (i) { if (inBrush(i)) g.appendChild(paths[i]); });
+      }
       if (hot >= 0) g.appendChild(paths[hot]);
     }
     // colour bar
@@ -458,8 +461,12 @@
       if (!brushing) return;
       var p = local(ev), b = brushing;
       brushing = null;
+      var y0 = Math.min(b.y0, p[1]), y1 = Math.max(b.y0, p[1]);
+      if (y0 <= box.t + 6) y0 = box.t - 1;  // a brush started at an axis end includes it
+      if (y1 >= box.b - 6 && y1 < NA - 6) y1 = box.b + 1;
       if (Math.abs(p[1] - b.y0) < 4) delete self.brush[b.k];
-      else self.brush[b.k] = [Math.min(b.y0, p[1]), Math.max(b.y0, p[1])];
+      else self.brush[b.k] = [y0, y1];
+      hot = -1; hideTip();
       restyle();
       sel.setAttribute('visibility', 'hidden');
       drawBrushes();

@@ -1,0 +1,55 @@
+"""The ``localtrack`` / ``lt`` executable: turns errors into one clear line, never a traceback.
+
+Kept tiny so ``localtrack --help`` stays fast: typer and rich load here, duckdb only inside
+the commands that query.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns (and exits with) the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+        os.environ["LOCALTRACK_DEBUG"] = "1"
+    import typer
+
+    from localtrack.cli.app import build_app
+    from localtrack.cli.output import print_error
+    from localtrack.errors import LocaltrackError
+
+    command = typer.main.get_command(build_app())
+    try:
+        result = command.main(args=args, prog_name="localtrack", standalone_mode=False)
+    except typer.Abort:
+        print_error("aborted")
+        code = 130
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        if debug:
+            raise
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f"see `{ctx.command_path} --help`"
+        format_message = getattr(exc, "format_message", None)
+        print_error(format_message() if callable(format_message) else str(exc), hint)
+        code = getattr(exc, "exit_code", 2)
+    except LocaltrackError as exc:
+        if debug:
+            raise
+        print_error(str(exc), "run with --debug for the traceback")
+        code = 1
+    except (KeyboardInterrupt, BrokenPipeError):
+        code = 130
+    else:
+        code = result if isinstance(result, int) else 0
+    if argv is None:
+        sys.exit(code)
+    return code

@@ -1,0 +1,149 @@
+"""Rendering for people (rich) and for scripts (json, csv); the CLI's only home of rich.
+
+Every string from a store is hostile: :func:`safe` shows control characters and ANSI
+escapes as visible escapes, and markup is never interpreted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sys
+import unicodedata
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+_ESCAPE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def safe(value: Any) -> str:
+    """A string safe to put on a terminal: control/invisible characters become ``\\xNN`` escapes."""
+    text = "" if value is None else str(value)
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch == " " or unicodedata.category(ch) not in _ESCAPE_CATEGORIES:
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def safe_text(value: Any, style: str = "") -> Text:
+    """A rich Text (never parsed as markup) of a hostile string."""
+    return Text(safe(value), style=style)
+
+
+_console: Console | None = None
+_err_console: Console | None = None
+
+
+def console() -> Console:
+    global _console
+    if _console is None:
+        _console = Console(highlight=False, soft_wrap=False)
+    return _console
+
+
+def err_console() -> Console:
+    global _err_console
+    if _err_console is None:
+        _err_console = Console(stderr=True, highlight=False)
+    return _err_console
+
+
+def print_error(message: str, hint: str = "") -> None:
+    """One red line on stderr (plus a dim hint), the shape of every user mistake."""
+    line = Text("error: ", style="bold red")
+    line.append(safe(message), style="red")
+    if hint:
+        line.append(f"  ({hint})", style="dim")
+    err_console().print(line, soft_wrap=True)
+
+
+def print_warning(message: str) -> None:
+    line = Text("warning: ", style="bold yellow")
+    line.append(safe(message), style="yellow")
+    err_console().print(line, soft_wrap=True)
+
+
+def jsonable(value: Any) -> Any:
+    """Values for ``--format json``: NaN/inf become null-free strings, like the manifest."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(jsonable(value), indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def emit_csv(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    columns = columns or list(dict.fromkeys(k for row in rows for k in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
+    sys.stdout.write(buffer.getvalue())
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True)
+    if value is None:
+        return ""
+    return value
+
+
+def emit_rows(rows: list[dict[str, Any]], fmt: OutputFormat, *, columns: list[str] | None = None, title: str | None = None) -> None:
+    """Print rows as a rich table, a JSON array of objects, or CSV."""
+    if fmt == OutputFormat.json:
+        emit_json(rows)
+        return
+    if fmt == OutputFormat.csv:
+        emit_csv(rows, columns)
+        return
+    columns = columns or list(dict.fromkeys(k for row in rows for k in row))
+    table = Table(title=title, header_style="bold")
+    for column in columns:
+        table.add_column(safe(column), overflow="fold")
+    for row in rows:
+        table.add_row(*(safe_text(format_cell(row.get(c))) for c in columns))
+    console().print(table)
+
+
+def format_cell(value: Any) -> str:
+    """A compact human rendering of one value."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)

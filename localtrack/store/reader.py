@@ -1,0 +1,136 @@
+"""Reading runs back from their folders, defensively: one bad run never hides the others.
+
+This is the store-level read side (no duckdb): list runs, load one manifest with its status
+derived (a dead writer reads as ``crashed``), resolve what a user typed into a run id, and
+read a run's metric points from its live segments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localtrack.errors import AmbiguousRunError, CorruptRunError, LocaltrackError, RunNotFoundError
+from localtrack.ids import short_id
+from localtrack.names import validate_id
+from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
+from localtrack.storage.manifest import read_manifest
+from localtrack.storage.segments import has_parquet_footer, live_segments
+from localtrack.store.status import derive_status
+
+
+@dataclass
+class RunRecord:
+    """One run as read from disk: its manifest (or the error reading it) and derived status."""
+
+    id: str
+    path: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+    status: str = "crashed"
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        name = self.manifest.get("name")
+        return name if isinstance(name, str) else self.id
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def iter_run_ids(layout: StoreLayout) -> Iterator[str]:
+    """Ids of the run folders in the store (skipping temp folders, links and junk names)."""
+    try:
+        entries = list(os.scandir(layout.runs_dir))
+    except FileNotFoundError:
+        return
+    for entry in sorted(entries, key=lambda e: e.name):
+        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            yield validate_id(entry.name)
+        except LocaltrackError:
+            continue
+
+
+def load_run(layout: StoreLayout, run_id: str) -> RunRecord:
+    """Read one run; a damaged manifest is reported in ``error``, never raised."""
+    path = layout.run_dir(run_id)
+    record = RunRecord(id=run_id, path=path)
+    if path.is_symlink():
+        record.error = f"{path} is a symbolic link; refusing to follow it out of the store"
+        return record
+    try:
+        manifest = read_manifest(path / MANIFEST_FILENAME)
+    except LocaltrackError as exc:
+        record.error = str(exc)
+        return record
+    if manifest.get("id") != run_id:
+        record.error = f"{path}: manifest id {str(manifest.get('id'))[:80]!r} does not match the folder name"
+        return record
+    record.manifest = manifest
+    record.status = derive_status(manifest)
+    return record
+
+
+def list_runs(layout: StoreLayout) -> list[RunRecord]:
+    """Every run in the store, damaged ones included (with ``error`` set)."""
+    return [load_run(layout, run_id) for run_id in iter_run_ids(layout)]
+
+
+def resolve_run(layout: StoreLayout, ref: str, records: list[RunRecord] | None = None) -> RunRecord:
+    """A run from what a user typed: full id, unique id prefix, short id, unique name, ``@latest``."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise RunNotFoundError("empty run reference: give a run id, id prefix or name", ref)
+    ids = list(iter_run_ids(layout))
+    if ref in ids:
+        return load_run(layout, ref)
+    records = records if records is not None else [load_run(layout, i) for i in ids]
+    if ref == "@latest":
+        dated = [r for r in records if r.ok]
+        if not dated:
+            raise RunNotFoundError("the store has no runs yet", ref)
+        return max(dated, key=lambda r: (str(r.manifest.get("created_at") or ""), r.id))
+    for matches in (
+        [r for r in records if r.id.startswith(ref) or short_id(r.id) == ref or short_id(r.id).startswith(ref)],
+        [r for r in records if r.ok and r.name == ref],
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            shown = [f"{m.id} ({m.name})" for m in matches[:20]]
+            raise AmbiguousRunError(
+                f"{ref!r} matches {len(matches)} runs: {', '.join(shown)}; use a longer id", ref, [m.id for m in matches]
+            )
+    raise RunNotFoundError(f"no run matches {ref!r}; `localtrack ls` lists the runs", ref)
+
+
+def metric_files(layout: StoreLayout, run_id: str) -> tuple[list[Path], list[str]]:
+    """The live segment files of a run that look complete, and problems with the others."""
+    good: list[Path] = []
+    problems: list[str] = []
+    for path in live_segments(layout.metrics_dir(run_id)):
+        if has_parquet_footer(path):
+            good.append(path)
+        else:
+            problems.append(f"{path}: not a complete Parquet file (truncated or damaged)")
+    return good, problems
+
+
+def read_metrics(layout: StoreLayout, run_id: str) -> Any:
+    """All metric points of one run as an Arrow table (retrying if compaction races us)."""
+    from localtrack.storage.segments import read_segments
+
+    for _ in range(5):
+        files, problems = metric_files(layout, run_id)
+        if problems:
+            raise CorruptRunError("; ".join(problems), run_id)
+        try:
+            return read_segments(files)
+        except FileNotFoundError:
+            continue  # a compaction replaced files between listing and reading
+    raise CorruptRunError(f"run {run_id}: segments kept changing while being read", run_id)

@@ -1,0 +1,156 @@
+"""Runs driven from the shell, one short process per call (``localtrack log-metrics ...``).
+
+No process lives for the run, so its writer entry is marked ``external``: liveness comes
+from the heartbeat each call refreshes (see status.EXTERNAL_HEARTBEAT_TIMEOUT), and every
+call does its whole read-modify-write under the run lock, so concurrent calls are safe.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+from localtrack.errors import RunStateError
+from localtrack.ids import new_run_id, new_run_name, new_writer_id
+from localtrack.names import validate_label
+from localtrack.run_fields import clean_config_value, clean_tags
+from localtrack.storage.atomic import make_dirs
+from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
+from localtrack.storage.lease import run_lock
+from localtrack.storage.manifest import read_manifest, write_manifest
+from localtrack.storage.segments import SegmentName, parse_segment_name, write_segment
+from localtrack.store import timefmt, world
+from localtrack.store.buffer import Block, build_table
+from localtrack.store.status import combine_final_status, writer_is_alive
+from localtrack.store.summary import merge_summary, merge_writer_summaries, summarize_table
+from localtrack.store.values import clean_metrics
+from localtrack.store.writer import RunWriter
+
+
+def create_run(
+    layout: StoreLayout,
+    *,
+    project: str | None,
+    name: str | None,
+    tags: Any = None,
+    config: dict[str, Any] | None = None,
+    notes: str = "",
+    parent: str | None = None,
+    run_id: str | None = None,
+) -> str:
+    """Create a run owned by the shell; returns its id."""
+    run_id = run_id or new_run_id()
+    writer = RunWriter(layout, run_id, new_writer_id())
+    entry = writer.writer_entry()
+    entry.update({"external": True, "pid": None, "pid_start": None})
+    facts = world.capture_sync(Path.cwd())
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "id": run_id,
+        "name": validate_label(name, "run name") if name else new_run_name(),
+        "project": validate_label(project, "project") if project else layout.root.resolve().parent.name or "default",
+        "group": None,
+        "parent": parent,
+        "status": "running",
+        "created_at": timefmt.now_iso(),
+        "ended_at": None,
+        "duration": None,
+        "config": clean_config_value("config", config or {}),
+        "tags": clean_tags(tags),
+        "notes": notes,
+        "summary": {},
+        "summary_values": {},
+        "artifacts": [],
+        "error": None,
+        **facts,
+    }
+    writer.create(manifest, resume=None)
+    with run_lock(writer.lock_path):
+        stored = read_manifest(writer.manifest_path)
+        stored["writers"] = {writer.writer_id: entry}
+        write_manifest(writer.manifest_path, stored)
+    return run_id
+
+
+def _shell_writer(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The run's external writer entry, adding one if the run was started from Python."""
+    writers = manifest.setdefault("writers", {})
+    for writer_id, entry in writers.items():
+        if isinstance(entry, dict) and entry.get("external") and entry.get("status") == "running":
+            return writer_id, entry
+    writer_id = new_writer_id()
+    now = timefmt.now_iso()
+    entry = {
+        "external": True, "pid": None, "pid_start": None, "host": socket.gethostname(),
+        "started_at": now, "heartbeat_at": now, "ended_at": None, "status": "running",
+        "segments": {}, "summary": {},
+    }
+    writers[writer_id] = entry
+    return writer_id, entry
+
+
+def _update(layout: StoreLayout, run_id: str, change: Any) -> dict[str, Any]:
+    lock = layout.lock_path(run_id)
+    with run_lock(lock):
+        path = layout.manifest_path(run_id)
+        manifest = read_manifest(path)
+        if manifest.get("status") != "running":
+            raise RunStateError(
+                f"run {run_id} is {manifest.get('status')}; it cannot be changed from the shell", run_id
+            )
+        writer_id, entry = _shell_writer(manifest)
+        change(manifest, writer_id, entry)
+        entry["heartbeat_at"] = timefmt.now_iso()
+        manifest["summary"] = merge_writer_summaries(manifest["writers"])
+        write_manifest(path, manifest)
+    return manifest
+
+
+def log_params(layout: StoreLayout, run_id: str, params: dict[str, Any]) -> None:
+    """Merge ``params`` into the run's config."""
+    clean = clean_config_value("params", params)
+    _update(layout, run_id, lambda m, _w, _e: m.setdefault("config", {}).update(clean))
+
+
+def log_metrics(layout: StoreLayout, run_id: str, metrics: dict[str, Any], step: int | None) -> int:
+    """Seal one step of metrics as a segment of the run's shell writer; returns the step used."""
+    clean = clean_metrics(metrics)
+    used: dict[str, int] = {}
+
+    def change(manifest: dict[str, Any], writer_id: str, entry: dict[str, Any]) -> None:
+        summary = entry.setdefault("summary", {})
+        last = max((s.get("step") or 0 for s in (manifest.get("summary") or {}).values() if isinstance(s, dict)), default=-1)
+        chosen = step if step is not None else last + 1
+        used["step"] = chosen
+        if not clean:
+            return
+        names = [parse_segment_name(f) for f in entry.get("segments", {})]
+        seq = max((n.last for n in names if n is not None), default=0) + 1
+        table = build_table([Block(tuple(clean), list(clean.values()), [chosen], [timefmt.time_now()])], True)
+        metrics_dir = layout.metrics_dir(run_id)
+        make_dirs(metrics_dir)
+        name = SegmentName(writer_id, seq, seq)
+        entry.setdefault("segments", {})[name.filename] = write_segment(metrics_dir, name, table)
+        for key, stats in summarize_table(table).items():
+            summary[key] = merge_summary(summary.get(key), stats)
+
+    _update(layout, run_id, change)
+    return used["step"]
+
+
+def finish_run(layout: StoreLayout, run_id: str, status: str = "finished") -> dict[str, Any]:
+    """End the shell's part of a run; the run ends when no live writer remains."""
+    if status not in ("finished", "failed", "killed"):
+        raise ValueError(f"status {status!r}: use finished, failed or killed")
+
+    def change(manifest: dict[str, Any], _writer_id: str, entry: dict[str, Any]) -> None:
+        now = timefmt.now_iso()
+        entry.update({"status": status, "ended_at": now})
+        writers = manifest["writers"]
+        if not any(writer_is_alive(w) or (w.get("external") and w.get("status") == "running") for w in writers.values()):
+            manifest["status"] = combine_final_status(writers)
+            manifest["ended_at"] = now
+            manifest["duration"] = timefmt.seconds_between(manifest.get("created_at"), now)
+
+    return _update(layout, run_id, change)

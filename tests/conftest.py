@@ -1,0 +1,46 @@
+"""Shared fixtures: every test gets its own real store in tmp_path and a clean environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test sees the developer's store, run id or terminal settings."""
+    for name in list(os.environ):
+        if name.startswith("LOCALTRACK_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOCALTRACK_FLUSH_SECONDS", "0.2")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.chdir(tmp_path)
+    yield
+    from localtrack import lifecycle
+
+    for run in list(lifecycle._active):  # never leak a running writer thread into the next test
+        run.finish()
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    """A fresh store folder (``.../.localtrack``) created the way users create one."""
+    from localtrack.store.project import create_store
+
+    root = tmp_path / "proj" / ".localtrack"
+    create_store(root)
+    return root
+
+
+@pytest.fixture
+def python() -> str:
+    """The interpreter for subprocess tests (same environment as the tests)."""
+    return sys.executable
