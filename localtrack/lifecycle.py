@@ -7,7 +7,6 @@ the SIGTERM handler is only installed when nobody else handles SIGTERM.
 from __future__ import annotations
 
 import atexit
-import os
 import signal
 import sys
 import threading
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
 _active: list[Run] = []
 _installed = False
 _uncaught: BaseException | None = None
+terminated = False  # set by the SIGTERM handler: runs end as "killed"
 _previous_excepthook = sys.excepthook
 
 
@@ -53,7 +53,9 @@ def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackTy
 
 
 def _at_exit() -> None:
-    if _uncaught is None:
+    if terminated:
+        _finish_all("killed")
+    elif _uncaught is None:
         _finish_all("finished")
     elif isinstance(_uncaught, KeyboardInterrupt):
         _finish_all("killed", _uncaught)
@@ -62,9 +64,15 @@ def _at_exit() -> None:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    _finish_all("killed")
+    """Unwind the main thread like Ctrl-C does; runs are finished as killed on the way out.
+
+    No work is done inside the handler itself: it may have interrupted ``log()`` while the
+    writer's buffer lock was held.
+    """
+    global terminated
+    terminated = True
     signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
+    raise SystemExit(128 + signum)
 
 
 def _install() -> None:

@@ -118,10 +118,14 @@ class Run:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        from localtrack import lifecycle
+
         if exc is None:
             self.finish()
-        elif isinstance(exc, KeyboardInterrupt):
+        elif isinstance(exc, KeyboardInterrupt) or lifecycle.terminated:
             self.finish("killed", error=exc)
+        elif isinstance(exc, SystemExit) and exc.code in (None, 0):
+            self.finish()
         else:
             self.finish("failed", error=exc)
 

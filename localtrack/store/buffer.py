@@ -39,9 +39,13 @@ def build_table(blocks: list[Block], steps_ordered: bool) -> Any:
     pool = pa.system_memory_pool()
     pieces: dict[str, list[tuple[Any, Any, Any]]] = {}
     for block in blocks:
-        if not block.steps:
-            continue
         width = len(block.keys)
+        # A call interrupted mid-append (a signal between two appends) never returned: drop it.
+        calls = min(len(block.steps), len(block.times), len(block.values) // width)
+        if calls == 0:
+            continue
+        if calls < len(block.steps) or calls * width < len(block.values):
+            del block.steps[calls:], block.times[calls:], block.values[calls * width :]
         steps = pa.array(block.steps, pa.int64(), memory_pool=pool)
         seconds = pa.array(block.times, pa.float64(), memory_pool=pool)
         micros = pc.cast(pc.round(pc.multiply(seconds, 1e6, memory_pool=pool), memory_pool=pool), pa.int64(), memory_pool=pool)

@@ -367,8 +367,6 @@ class RunWriter:
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
-        with self._seal_lock:
-            pass
         self.seal()
         with self._seal_lock:
             ordered = self._ordered_segments()
