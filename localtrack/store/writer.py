@@ -31,6 +31,7 @@ from localtrack.storage.segments import (
 )
 from localtrack.store import timefmt
 from localtrack.store.buffer import Block, build_table
+from localtrack.store.flusher import FLUSHER
 from localtrack.store.status import combine_final_status, writer_is_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries, summarize_table
 from localtrack.store.values import clean_metrics
@@ -41,21 +42,13 @@ DEFAULT_FLUSH_SECONDS = 2.0
 HEARTBEAT_SECONDS = 15.0
 SOFT_BUFFER_POINTS = 500_000  # ask the flusher to seal (about 20 MB of Python floats)
 HARD_BUFFER_POINTS = 1_000_000  # the caller seals itself: the buffer never grows past this
+MAX_STEP = 2**63 - 1  # steps are int64 on disk
 MERGE_FANIN = 8  # size-tiered compaction: 8 segments of one tier become one of the next
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
 
 _FAST_VALUE_TYPES = frozenset({float})
 
 ManifestPatch = Callable[[dict[str, Any]], None]
-
-
-def _import_pyarrow() -> None:
-    """Warm the pyarrow import off the training loop's critical path."""
-    try:
-        import pyarrow.compute
-        import pyarrow.parquet  # noqa: F401
-    except Exception:  # pragma: no cover - surfaced at the first seal instead
-        pass
 
 
 class RunWriter:
@@ -97,9 +90,7 @@ class RunWriter:
         self._last_manifest_write = time.monotonic()
         self._error: LocaltrackError | None = None
         self._closed = False
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._last_seal = time.monotonic()
 
     # ------------------------------------------------------------------ creation
     def writer_entry(self) -> dict[str, Any]:
@@ -174,9 +165,8 @@ class RunWriter:
         return manifest
 
     def start(self) -> None:
-        """Start the flusher thread (daemon: a dying process must not hang on it)."""
-        self._thread = threading.Thread(target=self._flush_loop, name=f"localtrack-flush-{self.run_id}", daemon=True)
-        self._thread.start()
+        """Hand this writer to the process's flusher thread."""
+        FLUSHER.register(self)
 
     # ------------------------------------------------------------------ hot path
     def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
@@ -193,8 +183,10 @@ class RunWriter:
             self._signatures.add(signature)
         if step is None:
             step = self.next_step
+            if step > MAX_STEP:
+                raise ValueError(f"step {step} would overflow int64; pass a smaller step explicitly")
         else:
-            if type(step) is not int or step < 0:
+            if type(step) is not int or step < 0 or step > MAX_STEP:
                 step = _check_step(step)
             if step < self.next_step - 1:
                 self._steps_ordered = False
@@ -213,7 +205,7 @@ class RunWriter:
             if buffered >= self._hard:
                 self.seal()
             else:
-                self._wake.set()
+                FLUSHER.wake()
 
     def _admit(self, metrics: Mapping[str, Any]) -> dict[str, float]:
         if not isinstance(metrics, Mapping):
@@ -244,12 +236,13 @@ class RunWriter:
                 self._buffered += len(old.steps) * len(old.keys) - (len(new.steps) * len(new.keys) if new else 0)
             self._steps_ordered = self._steps_ordered and ordered
 
-    def seal(self) -> None:
-        """Write what is buffered as one sealed segment and record it in the manifest."""
+    def seal(self, *, record: bool = True) -> None:
+        """Write what is buffered as one sealed segment and (``record``) note it in the manifest."""
         with self._seal_lock:
+            self._last_seal = time.monotonic()
             taken = self._take_buffer()
             if taken is None:
-                if self._patches:
+                if self._patches and record:
                     self._write_manifest()
                 return
             try:
@@ -257,17 +250,18 @@ class RunWriter:
                 self._seq += 1
                 name = SegmentName(self.writer_id, self._seq, self._seq)
                 make_dirs(self.metrics_dir)
-                record = write_segment(self.metrics_dir, name, table)
+                info = write_segment(self.metrics_dir, name, table)
             except LocaltrackError:
                 self._restore_buffer(taken)
                 raise
             except OSError as exc:
                 self._restore_buffer(taken)
                 raise LocaltrackError(f"cannot write metrics of run {self.run_id!r}: {exc}", self.run_id) from exc
-            self._segments[name.filename] = record
+            self._segments[name.filename] = info
             for key, stats in summarize_table(table).items():
                 self._summary[key] = merge_summary(self._summary.get(key), stats)
-            self._write_manifest()
+            if record:
+                self._write_manifest()
             while self._merge_tail(_tiered_tail(self._ordered_segments())):
                 pass
 
@@ -308,7 +302,6 @@ class RunWriter:
         """Queue a change to the shared manifest, applied under the run lock at the next write."""
         with self._lock:
             self._patches.append(patch)
-        self._wake.set()
 
     def _write_manifest(self, final: dict[str, Any] | None = None) -> dict[str, Any]:
         with self._lock:
@@ -337,25 +330,23 @@ class RunWriter:
         self._last_manifest_write = time.monotonic()
         return manifest
 
-    def _flush_loop(self) -> None:
-        _import_pyarrow()
-        while not self._stop.is_set():
-            self._wake.wait(self._flush_seconds)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                if self._buffered:
-                    self.seal()
-                elif self._patches or time.monotonic() - self._last_manifest_write > HEARTBEAT_SECONDS:
-                    with self._seal_lock:
-                        self._write_manifest()
-            except LocaltrackError as exc:
-                log.error("localtrack: %s", exc)
-                self._error = exc
-            except Exception as exc:  # never let the flusher die silently
-                log.exception("localtrack: flush of run %s failed", self.run_id)
-                self._error = LocaltrackError(f"flush of run {self.run_id!r} failed: {exc}", self.run_id)
+    def tick(self) -> None:
+        """Called by the flusher thread: seal when due, else keep the heartbeat fresh."""
+        if self._closed:
+            return
+        try:
+            now = time.monotonic()
+            if self._buffered and (self._buffered >= self._soft or now - self._last_seal >= self._flush_seconds):
+                self.seal()
+            elif (self._patches and now - self._last_manifest_write >= self._flush_seconds) or now - self._last_manifest_write > HEARTBEAT_SECONDS:
+                with self._seal_lock:
+                    self._write_manifest()
+        except LocaltrackError as exc:
+            log.error("localtrack: %s", exc)
+            self._error = exc
+        except Exception as exc:  # never let the flusher die silently
+            log.exception("localtrack: flush of run %s failed", self.run_id)
+            self._error = LocaltrackError(f"flush of run {self.run_id!r} failed: {exc}", self.run_id)
 
     # ------------------------------------------------------------------ finish
     def finish(self, status: str = "finished", error: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -363,11 +354,8 @@ class RunWriter:
         if self._closed:
             return read_manifest(self.manifest_path)
         self._closed = True
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=30)
-        self.seal()
+        FLUSHER.unregister(self)
+        self.seal(record=False)
         with self._seal_lock:
             ordered = self._ordered_segments()
             small_tail: list[SegmentName] = []
@@ -408,7 +396,7 @@ def _check_step(step: Any) -> int:
         step = item()
     if not isinstance(step, int) or isinstance(step, bool):
         raise TypeError(f"step must be a non-negative int, got {type(step).__name__} {step!r}")
-    if step < 0 or step >= 2**63:
+    if step < 0 or step > MAX_STEP:
         raise ValueError(f"step must be between 0 and 2**63-1, got {step}")
     return int(step)
 
