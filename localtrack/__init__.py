@@ -17,7 +17,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _ERRORS = (
-    "AmbiguousRunError", "ArtifactError", "ArtifactNotFoundError", "CorruptRunError", "InvalidNameError",
+    "AmbiguousRunError", "ArtifactError", "ArtifactNotFoundError", "CorruptRunError", "FilterSyntaxError", "InvalidNameError",
     "InvalidValueError", "InvalidValueTypeError", "LocaltrackError", "RunExistsError", "RunNotFoundError",
     "RunStateError", "StoreFormatError", "StoreNotFoundError", "StoreReadOnlyError",
 )
@@ -26,7 +26,7 @@ _LAZY = {
     "init": "localtrack.api",
     "log": "localtrack.api",
     "finish": "localtrack.api",
-    "Run": "localtrack.run",
+    "Run": "localtrack.run_handle",
     "Store": "localtrack.query.store",
 }
 
@@ -53,3 +53,4 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+

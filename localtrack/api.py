@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,10 @@ from localtrack import envvars, lifecycle
 from localtrack.errors import InvalidValueError, RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_id, validate_label
-from localtrack.run import Run
-from localtrack.run_fields import clean_config_value, clean_tags
+from localtrack.run_fields import clean_config_value, clean_tags, clean_text
+from localtrack.run_handle import Run
 from localtrack.storage.layout import FORMAT_VERSION
-from localtrack.store import timefmt, world
+from localtrack.store import timefmt, world, world_artifacts
 from localtrack.store.project import open_store
 from localtrack.store.writer import DEFAULT_FLUSH_SECONDS, RunWriter
 
@@ -90,6 +91,7 @@ def init(
         raise ValueError(f"resume={resume!r}: use None, 'allow', 'must' or 'never'")
     resume_mode = _RESUME_MODES[resume]
     env_run = os.environ.get(envvars.LOCALTRACK_RUN_ID)
+    exec_fixed = _exec_fixed_fields() if id is None and env_run else None
     if id is None and env_run:
         id, resume_mode = env_run, "allow"
 
@@ -116,35 +118,89 @@ def init(
         "duration": None,
         "config": clean_config,
         "tags": all_tags,
-        "notes": notes if isinstance(notes, str) else "",
+        "notes": clean_text(notes, "notes") if isinstance(notes, str) else "",
         "summary": {},
         "summary_values": {},
-        "artifacts": [],
+        "artifacts": _capture_artifacts(layout),
         "error": None,
         **facts,
     }
     writer = RunWriter(layout, run_id, new_writer_id(), flush_seconds=_flush_seconds())
+    captured = manifest["artifacts"]
     manifest = writer.create(manifest, resume_mode)
+    if exec_fixed is not None:
+        manifest = _adopt_script_identity(writer, manifest, exec_fixed, name, project, captured)
+    elif writer.joined and captured:  # joining (resume, DDP rank): keep this process's package list
+        writer.patch_manifest(world_artifacts.records_patch(captured))
     writer.start()
     run = Run(layout, writer, manifest)
     git = facts.get("git")
-    if git and git.get("root"):
+    if git and git.get("root") and exec_fixed is None:  # under exec, exec recorded the tree
         _record_dirty_state_later(run, writer, git["root"])
     lifecycle.register(run)
     run._on_finish.append(lifecycle.unregister)
     return run
 
 
+def _exec_fixed_fields() -> frozenset[str] | None:
+    """Under ``localtrack exec``: the run fields exec fixed (its --name/--project); else None."""
+    raw = os.environ.get(envvars.LOCALTRACK_EXEC)
+    if raw is None:
+        return None
+    return frozenset(f.strip() for f in raw.split(",") if f.strip() in ("name", "project"))
+
+
+def _adopt_script_identity(
+    writer: RunWriter,
+    manifest: dict[str, Any],
+    fixed: frozenset[str],
+    name: str | None,
+    project: str | None,
+    captured: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Joining exec's run: the script's own ``name=``/``project=`` apply unless exec fixed them,
+    and its package list is kept (joining does not copy a fresh manifest's artifacts)."""
+    if captured:
+        writer.patch_manifest(world_artifacts.records_patch(captured))
+    changes: dict[str, str] = {}
+    if name is not None and "name" not in fixed:
+        changes["name"] = validate_label(name, "run name")
+    if project is not None and "project" not in fixed:
+        changes["project"] = validate_label(project, "project")
+    if changes:
+        writer.patch_manifest(lambda m: m.update(changes))
+        manifest = {**manifest, **changes}
+    return manifest
+
+
+def _capture_artifacts(layout: Any) -> list[dict[str, Any]]:
+    """The package list as a ``requirements.txt`` artifact (one object per process and store)."""
+    return world_artifacts.initial_artifacts(layout)
+
+
 def _record_dirty_state_later(run: Run, writer: RunWriter, git_root: str) -> None:
-    """Patch the dirty flag into the manifest when the background ``git status`` is done."""
+    """Patch the dirty flag, and the diff as artifacts, into the manifest when the background ``git status`` is done."""
     world.start_dirty_capture(git_root)
+    recorded = threading.Event()
+    guard = threading.Lock()
+
+    def apply(result: dict[str, Any]) -> None:
+        with guard:
+            if recorded.is_set():
+                return
+            recorded.set()
+        dirty = result.get("dirty")
+        writer.patch_manifest(lambda m: (m.get("git") or {}).__setitem__("dirty", dirty) if m.get("git") else None)
+        records = world_artifacts.dirty_records(run._layout, result)
+        if records:
+            writer.patch_manifest(world_artifacts.records_patch(records))
+
+    world.when_dirty_ready(git_root, apply)
 
     def record(_: Run) -> None:
         result = world.dirty_result(git_root, wait=5.0)
-        if result is None:
-            return
-        dirty = result.get("dirty")
-        writer.patch_manifest(lambda m: (m.get("git") or {}).__setitem__("dirty", dirty) if m.get("git") else None)
+        if result is not None:
+            apply(result)
 
     run._on_finish.insert(0, record)
 

@@ -17,3 +17,8 @@ LOCALTRACK_RUN_OVERRIDES = "LOCALTRACK_RUN_OVERRIDES"
 
 LOCALTRACK_RUN_TAGS = "LOCALTRACK_RUN_TAGS"
 """JSON object of tags merged into the run at ``init()`` (used by ``exec``/``reproduce``)."""
+
+LOCALTRACK_EXEC = "LOCALTRACK_EXEC"
+"""Set by ``localtrack exec``/``reproduce`` for the command it runs: ``exec`` already recorded the
+git state and diff, and this comma list names the run fields (``name``, ``project``) that exec
+fixed, which the script's ``init()`` arguments must not change (``1`` when none)."""

@@ -12,6 +12,9 @@
     ├── RunExistsError                      init(id=...) of an existing run without resume
     ├── RunStateError                       an operation the run's state forbids (log after finish)
     ├── CorruptRunError                     a run folder whose files cannot be read
+    ├── FilterSyntaxError (ValueError)      a malformed search filter, order_by or SQL statement
+    ├── LaunchError                         `localtrack exec`: the command cannot be started
+    ├── ReproduceError                      `localtrack reproduce`: the run cannot be re-run (commit gone, diff fails)
     └── ArtifactError                       artifact logging / lookup problems
         └── ArtifactNotFoundError (LookupError)
 
@@ -77,6 +80,22 @@ class RunStateError(LocaltrackError):
 
 class CorruptRunError(LocaltrackError):
     """A run folder holds a file that cannot be read."""
+
+
+class FilterSyntaxError(LocaltrackError, ValueError):
+    """A search filter (or order_by, or raw SQL) that cannot be accepted; the message shows where."""
+
+    def __init__(self, message: str, value: Any = None, position: int | None = None) -> None:
+        super().__init__(message, value)
+        self.position = position
+
+
+class LaunchError(LocaltrackError):
+    """A command given to ``localtrack exec`` could not be started (not found, not executable)."""
+
+
+class ReproduceError(LocaltrackError):
+    """A run could not be re-run: its commit is gone, its diff does not apply, no command was recorded."""
 
 
 class ArtifactError(LocaltrackError):

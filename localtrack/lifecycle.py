@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from localtrack.run import Run
+    from localtrack.run_handle import Run
 
 _active: list[Run] = []
 _installed = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from localtrack.errors import InvalidNameError
@@ -68,6 +69,24 @@ def validate_key(value: Any, what: str = "metric key") -> str:
     if text != text.strip():
         raise InvalidNameError(f"invalid {what} {text!r}: leading or trailing whitespace", value)
     return unicodedata.normalize("NFC", text)
+
+
+def validate_keys(keys: Iterable[Any], what: str = "metric key") -> list[str]:
+    """:func:`validate_key` for every key of one mapping; two keys that are one name once
+    normalised (NFC vs NFD spellings) are refused rather than one silently overwriting the other."""
+    names: list[str] = []
+    seen: dict[str, Any] = {}
+    for key in keys:
+        name = validate_key(key, what)
+        if name in seen and seen[name] != key:
+            raise InvalidNameError(
+                f"invalid {what} {key!r}: it is the same name as {seen[name]!r} once normalised (NFC); "
+                "use one spelling",
+                key,
+            )
+        seen[name] = key
+        names.append(name)
+    return names
 
 
 def validate_label(value: Any, what: str = "run name") -> str:

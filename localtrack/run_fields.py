@@ -14,13 +14,26 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from localtrack.errors import InvalidValueError, InvalidValueTypeError
-from localtrack.names import validate_key, validate_tag_value
+from localtrack.names import validate_key, validate_keys, validate_tag_value
 from localtrack.storage.manifest import MAX_DEPTH, decode_float, encode_float
 
 if TYPE_CHECKING:
     from localtrack.store.writer import RunWriter
 
 MAX_STRING = 1_000_000
+
+
+def clean_text(value: str, what: str) -> str:
+    """``value`` if it can be written as UTF-8; a lone surrogate would break the manifest write later."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidValueError(
+            f"{what}: the string holds a lone surrogate (U+{ord(value[exc.start]):04X}) at position {exc.start} "
+            "and cannot be stored as UTF-8",
+            value,
+        ) from None
+    return value
 
 
 def clean_config_value(key: str, value: Any, depth: int = 0) -> Any:
@@ -34,9 +47,10 @@ def clean_config_value(key: str, value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         if len(value) > MAX_STRING:
             raise InvalidValueError(f"config {key!r}: string of {len(value)} characters is too long", key)
-        return value
+        return clean_text(value, f"config {key!r}")
     if isinstance(value, Mapping):
-        return {validate_key(k, "config key"): clean_config_value(f"{key}.{k}", v, depth + 1) for k, v in value.items()}
+        names = validate_keys(value, "config key")
+        return {n: clean_config_value(f"{key}.{k}", v, depth + 1) for n, (k, v) in zip(names, value.items(), strict=True)}
     if isinstance(value, (list, tuple)):
         return [clean_config_value(key, v, depth + 1) for v in value]
     if isinstance(value, os.PathLike):
@@ -101,7 +115,8 @@ class Config(MutableMapping[str, Any]):
         """Merge keys into the config (``allow_val_change`` accepted for wandb scripts)."""
         items = dict(other.items() if isinstance(other, Mapping) else (other or ()))
         items.update(kwargs)
-        clean = {validate_key(k, "config key"): clean_config_value(str(k), v) for k, v in items.items()}
+        names = validate_keys(items, "config key")
+        clean = {n: clean_config_value(str(k), v) for n, (k, v) in zip(names, items.items(), strict=True)}
         self._data.update(clean)
         if self._writer is not None and clean:
             self._writer.patch_manifest(lambda m: m.setdefault("config", {}).update(clean))
@@ -142,7 +157,8 @@ class Summary(MutableMapping[str, Any]):
     def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
         items = dict(other.items() if isinstance(other, Mapping) else (other or ()))
         items.update(kwargs)
-        clean = {validate_key(k, "summary key"): clean_config_value(str(k), v) for k, v in items.items()}
+        names = validate_keys(items, "summary key")
+        clean = {n: clean_config_value(str(k), v) for n, (k, v) in zip(names, items.items(), strict=True)}
         self._values.update(clean)
         self._writer.patch_manifest(lambda m: m.setdefault("summary_values", {}).update(clean))
 
@@ -162,7 +178,7 @@ def clean_tags(tags: Any) -> dict[str, str]:
     if isinstance(tags, str):
         tags = [tags]
     if isinstance(tags, Mapping):
-        return {validate_key(k, "tag"): validate_tag_value(v) for k, v in tags.items()}
+        return {n: validate_tag_value(v) for n, v in zip(validate_keys(tags, "tag"), tags.values(), strict=True)}
     if isinstance(tags, Iterable):
         return {validate_key(t, "tag"): "" for t in tags}
     raise InvalidValueTypeError(f"tags must be a list of labels or a dict, got {type(tags).__name__}", tags)

@@ -9,6 +9,15 @@ import typer
 COMMAND_MODULES = (
     "localtrack.cli.cmd_store",
     "localtrack.cli.cmd_log",
+    "localtrack.cli.cmd_ls",
+    "localtrack.cli.cmd_show",
+    "localtrack.cli.cmd_compare",
+    "localtrack.cli.cmd_visualize",
+    "localtrack.cli.cmd_report",
+    "localtrack.cli.cmd_manage",
+    "localtrack.cli.cmd_repro",
+    "localtrack.cli.cmd_artifacts",
+    "localtrack.cli.cmd_query",
 )
 
 HELP = """localtrack: a local-first experiment tracker. Runs are plain files in .localtrack/.
@@ -21,7 +30,10 @@ Example:
 
 def build_app() -> typer.Typer:
     """Build the CLI with every command group registered."""
+    from localtrack.cli.help_format import QuickHelpGroup
+
     app = typer.Typer(
+        cls=QuickHelpGroup,
         name="localtrack",
         help=HELP,
         no_args_is_help=True,

@@ -1,16 +1,22 @@
-"""Options and helpers shared by every command: ``--store``, ``--format``, run resolution."""
+"""Options and helpers shared by every command: ``--store``, ``--format``, run resolution.
+
+Imports of the store and query layers happen inside the helpers, so registering the
+commands (all ``localtrack --help`` needs) stays cheap.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from localtrack.cli.output import OutputFormat
-from localtrack.storage.layout import StoreLayout
-from localtrack.store.project import open_store
-from localtrack.store.reader import RunRecord, resolve_run
+
+if TYPE_CHECKING:
+    from localtrack.query.store import Store
+    from localtrack.storage.layout import StoreLayout
+    from localtrack.store.reader import RunRecord
 
 StoreOption = Annotated[
     Optional[Path],
@@ -27,12 +33,25 @@ FormatOption = Annotated[
     typer.Option("--format", "-f", help="table for people; json (an array of objects) or csv for scripts."),
 ]
 
+RUN_HELP = "Run id, unique id prefix, short id, unique name, or @latest."
+
 
 def open_layout(store: Path | None, *, create: bool = False) -> StoreLayout:
     """The store a command works on (clear error when there is none)."""
+    from localtrack.store.project import open_store
+
     return open_store(store, create=create)
+
+
+def open_reader(store: Path | None) -> Store:
+    """The read API (``localtrack.Store``) on the store a command works on."""
+    from localtrack.query.store import Store
+
+    return Store(store)
 
 
 def find_run(layout: StoreLayout, ref: str) -> RunRecord:
     """Resolve RUN (id, unique id prefix, short id, unique name, @latest)."""
+    from localtrack.store.reader import resolve_run
+
     return resolve_run(layout, ref)

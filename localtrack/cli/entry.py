@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         if ctx is not None:
             hint = f"see `{ctx.command_path} --help`"
         format_message = getattr(exc, "format_message", None)
-        print_error(format_message() if callable(format_message) else str(exc), hint)
+        message = format_message() if callable(format_message) else str(exc)
+        if message.strip():  # `localtrack` alone printed the help and raises with no message
+            print_error(message, hint)
         code = getattr(exc, "exit_code", 2)
     except LocaltrackError as exc:
         if debug:

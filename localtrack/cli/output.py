@@ -13,11 +13,11 @@ import math
 import sys
 import unicodedata
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # rich loads on first output, so `--help` and registration stay fast
+    from rich.console import Console
+    from rich.text import Text
 
 
 class OutputFormat(str, Enum):
@@ -44,8 +44,16 @@ def safe(value: Any) -> str:
     return "".join(out)
 
 
+def safe_lines(value: Any) -> str:
+    """Like :func:`safe` but keeps line breaks (and tabs): for notes and other prose."""
+    text = "" if value is None else str(value)
+    return "\n".join("\t".join(safe(part) for part in line.split("\t")) for line in text.split("\n"))
+
+
 def safe_text(value: Any, style: str = "") -> Text:
     """A rich Text (never parsed as markup) of a hostile string."""
+    from rich.text import Text
+
     return Text(safe(value), style=style)
 
 
@@ -56,6 +64,8 @@ _err_console: Console | None = None
 def console() -> Console:
     global _console
     if _console is None:
+        from rich.console import Console
+
         _console = Console(highlight=False, soft_wrap=False)
     return _console
 
@@ -63,20 +73,26 @@ def console() -> Console:
 def err_console() -> Console:
     global _err_console
     if _err_console is None:
+        from rich.console import Console
+
         _err_console = Console(stderr=True, highlight=False)
     return _err_console
 
 
 def print_error(message: str, hint: str = "") -> None:
     """One red line on stderr (plus a dim hint), the shape of every user mistake."""
+    from rich.text import Text
+
     line = Text("error: ", style="bold red")
-    line.append(safe(message), style="red")
+    line.append(safe_lines(message), style="red")
     if hint:
         line.append(f"  ({hint})", style="dim")
     err_console().print(line, soft_wrap=True)
 
 
 def print_warning(message: str) -> None:
+    from rich.text import Text
+
     line = Text("warning: ", style="bold yellow")
     line.append(safe(message), style="yellow")
     err_console().print(line, soft_wrap=True)
@@ -95,17 +111,46 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def json_text(value: Any) -> str:
+    """Indented JSON, readable (non-ASCII kept) but terminal-safe.
+
+    json.dumps already escapes C0 controls; bidi overrides, C1 controls, zero-width and other
+    invisible characters, and lone surrogates are escaped too. The data is unchanged: the
+    escapes decode to the same strings.
+    """
+    text = json.dumps(jsonable(value), indent=2, ensure_ascii=False, sort_keys=False)
+    if text.isascii():
+        return text
+    return "".join(_json_escape(ch) if not ch.isascii() and _unsafe(ch) else ch for ch in text)
+
+
+def _unsafe(ch: str) -> bool:
+    return unicodedata.category(ch) in _ESCAPE_CATEGORIES
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(jsonable(value), indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    sys.stdout.write(json_text(value) + "\n")
 
 
 def emit_csv(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    writer.writerow({c: safe(c) if sys.stdout.isatty() else c for c in columns})
+    on_terminal = sys.stdout.isatty()  # a person reading: show control characters escaped
     for row in rows:
-        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
+        cells = {k: _csv_cell(row.get(k)) for k in columns}
+        if on_terminal:
+            cells = {k: safe(v) if isinstance(v, str) else v for k, v in cells.items()}
+        writer.writerow(cells)
     sys.stdout.write(buffer.getvalue())
 
 
@@ -114,6 +159,8 @@ def _csv_cell(value: Any) -> Any:
         return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True)
     if value is None:
         return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return value
 
 
@@ -125,8 +172,13 @@ def emit_rows(rows: list[dict[str, Any]], fmt: OutputFormat, *, columns: list[st
     if fmt == OutputFormat.csv:
         emit_csv(rows, columns)
         return
+    from rich.table import Table
+
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
-    table = Table(title=title, header_style="bold")
+    from rich import box
+
+    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  padding=(0, 1, 0, 0), title_justify="left")
     for column in columns:
         table.add_column(safe(column), overflow="fold")
     for row in rows:

@@ -8,8 +8,11 @@ size and depth, duplicate keys refused, unknown format versions refused.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+from json.encoder import encode_basestring as _quote  # the C version when available
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +59,62 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
 
 
 def dump_manifest(manifest: dict[str, Any]) -> bytes:
-    """Deterministic JSON bytes for a manifest."""
-    text = json.dumps(_jsonable(manifest), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    """Deterministic JSON bytes for a manifest.
+
+    Byte for byte ``json.dumps(_jsonable(m), sort_keys=True, indent=2, ensure_ascii=False,
+    allow_nan=False) + "\\n"`` (a test pins this), written by hand because the standard library
+    falls back to its slow pure-Python encoder whenever ``indent`` is set, and a run writes its
+    manifest at every seal.
+    """
+    out: list[str] = []
+    _encode(manifest, 0, out)
+    out.append("\n")
+    return "".join(out).encode("utf-8")
+
+
+def _encode(value: Any, depth: int, out: list[str]) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        out.append(_quote(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        spelled = encode_float(value)
+        out.append(_quote(spelled) if isinstance(spelled, str) else float.__repr__(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        items = {str(k): v for k, v in value.items()}
+        inner = "\n" + "  " * (depth + 1)
+        separator = "{" + inner
+        for key in sorted(items):
+            out.append(separator)
+            out.append(_quote(key))
+            out.append(": ")
+            _encode(items[key], depth + 1, out)
+            separator = "," + inner
+        out.append("\n" + "  " * depth + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = "\n" + "  " * (depth + 1)
+        separator = "[" + inner
+        for item in value:
+            out.append(separator)
+            _encode(item, depth + 1, out)
+            separator = "," + inner
+        out.append("\n" + "  " * depth + "]")
+    else:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
@@ -102,10 +158,16 @@ def parse_manifest(data: bytes, where: str) -> dict[str, Any]:
 def read_manifest(path: Path) -> dict[str, Any]:
     """Read a manifest file; a missing, torn or hostile file raises CorruptRunError."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_MANIFEST_BYTES + 1)
+        # O_NOFOLLOW: a manifest replaced by a symlink (say, in a malicious commit) is never
+        # followed out of the store.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with open(fd, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size  # don't allocate the 64 MiB cap each time
+            data = handle.read(min(size, MAX_MANIFEST_BYTES) + 1)
     except FileNotFoundError:
         raise CorruptRunError(f"{path}: manifest is missing", str(path)) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorruptRunError(f"{path}: manifest is a symbolic link; refusing to follow it", str(path)) from None
         raise CorruptRunError(f"{path}: cannot read manifest ({exc.strerror})", str(path)) from None
     return parse_manifest(data, str(path))

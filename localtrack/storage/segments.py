@@ -62,6 +62,8 @@ def parse_segment_name(filename: str) -> SegmentName | None:
 
 def live_segments(metrics_dir: Path) -> list[Path]:
     """The segment files a reader should read: every sealed file not covered by another."""
+    if metrics_dir.is_symlink():
+        return []  # never follow a link out of the store (reader.metric_files reports it)
     try:
         names = [n for n in (parse_segment_name(e.name) for e in _scandir_files(metrics_dir)) if n]
     except FileNotFoundError:

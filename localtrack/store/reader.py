@@ -113,6 +113,9 @@ def metric_files(layout: StoreLayout, run_id: str) -> tuple[list[Path], list[str
     """The live segment files of a run that look complete, and problems with the others."""
     good: list[Path] = []
     problems: list[str] = []
+    for folder in (layout.run_dir(run_id), layout.metrics_dir(run_id)):
+        if folder.is_symlink():
+            return [], [f"{folder} is a symbolic link; refusing to follow it out of the store"]
     for path in live_segments(layout.metrics_dir(run_id)):
         if has_parquet_footer(path):
             good.append(path)
@@ -122,7 +125,11 @@ def metric_files(layout: StoreLayout, run_id: str) -> tuple[list[Path], list[str
 
 
 def read_metrics(layout: StoreLayout, run_id: str) -> Any:
-    """All metric points of one run as an Arrow table (retrying if compaction races us)."""
+    """All metric points of one run as an Arrow table sorted by (key, step), as each segment is.
+
+    Retries if compaction replaces files while we read. The sort is stable, so within one
+    step the order is file order (writer, then seal number), i.e. logging order per writer.
+    """
     from localtrack.storage.segments import read_segments
 
     for _ in range(5):
@@ -130,7 +137,10 @@ def read_metrics(layout: StoreLayout, run_id: str) -> Any:
         if problems:
             raise CorruptRunError("; ".join(problems), run_id)
         try:
-            return read_segments(files)
+            table = read_segments(files)
+            if len(files) > 1:
+                table = table.sort_by([("key", "ascending"), ("step", "ascending")])
+            return table
         except FileNotFoundError:
             continue  # a compaction replaced files between listing and reading
     raise CorruptRunError(f"run {run_id}: segments kept changing while being read", run_id)

@@ -14,7 +14,7 @@ from typing import Any
 from localtrack.errors import RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_label
-from localtrack.run_fields import clean_config_value, clean_tags
+from localtrack.run_fields import clean_config_value, clean_tags, clean_text
 from localtrack.storage.atomic import make_dirs
 from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
 from localtrack.storage.lease import run_lock
@@ -58,7 +58,7 @@ def create_run(
         "duration": None,
         "config": clean_config_value("config", config or {}),
         "tags": clean_tags(tags),
-        "notes": notes,
+        "notes": clean_text(notes, "notes"),
         "summary": {},
         "summary_values": {},
         "artifacts": [],

@@ -20,8 +20,8 @@ def summarize_table(table: pa.Table) -> dict[str, dict[str, Any]]:
     for row in grouped.to_pylist():
         result[row["key"]] = {
             "last": row["value_last"],
-            "min": row["value_min"],
-            "max": row["value_max"],
+            "min": _finite_or_none(row["value_min"]),  # NaN only when every value was NaN
+            "max": _finite_or_none(row["value_max"]),
             "count": row["value_count"],
             "step": row["step_max"],
         }
@@ -29,6 +29,7 @@ def summarize_table(table: pa.Table) -> dict[str, dict[str, Any]]:
 
 
 def _finite_or_none(value: Any) -> float | None:
+    """A comparable number (±inf included), or None for NaN and non-numbers."""
     number = decode_float(value)
     if number is None or math.isnan(number):
         return None

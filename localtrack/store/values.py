@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from localtrack.errors import InvalidValueError, InvalidValueTypeError
-from localtrack.names import validate_key
+from localtrack.names import validate_key, validate_keys
 
 MAX_EXACT_INT = 2**53
 
@@ -63,5 +63,7 @@ def clean_metrics(metrics: Mapping[Any, Any]) -> dict[str, float]:
     clean: dict[str, float] = {}
     for key, value in metrics.items():
         name = validate_key(key, "metric key")
+        if name in clean:
+            validate_keys(metrics, "metric key")  # raises, naming both spellings
         clean[name] = coerce_metric(name, value)
     return clean

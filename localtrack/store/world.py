@@ -7,7 +7,9 @@ once per process on a background thread and is patched into each run's manifest 
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from localtrack import capture
 _dirty_lock = threading.Lock()
 _dirty_results: dict[str, dict[str, Any]] = {}
 _dirty_threads: dict[str, threading.Thread] = {}
+_dirty_callbacks: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
 
 
 def capture_sync(cwd: Path) -> dict[str, Any]:
@@ -33,6 +36,26 @@ def _compute_dirty(root: str) -> None:
         result = {"dirty": None, "diff": b"", "untracked": [], "error": str(exc)}
     with _dirty_lock:
         _dirty_results[root] = result
+        callbacks = _dirty_callbacks.pop(root, [])
+    for callback in callbacks:
+        _call_quietly(callback, result)
+
+
+def _call_quietly(callback: Callable[[dict[str, Any]], None], result: dict[str, Any]) -> None:
+    try:
+        callback(result)
+    except Exception:  # capture must never break a run
+        logging.getLogger("localtrack").exception("localtrack: recording the git state failed")
+
+
+def when_dirty_ready(git_root: str, callback: Callable[[dict[str, Any]], None]) -> None:
+    """Call ``callback(result)`` once the dirty state of ``git_root`` is known (now, if it is)."""
+    with _dirty_lock:
+        result = _dirty_results.get(git_root)
+        if result is None:
+            _dirty_callbacks.setdefault(git_root, []).append(callback)
+            return
+    _call_quietly(callback, result)
 
 
 def start_dirty_capture(git_root: str) -> threading.Thread:

@@ -30,11 +30,11 @@ from localtrack.storage.segments import (
     write_segment,
 )
 from localtrack.store import timefmt
-from localtrack.store.buffer import Block, build_table
+from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.flusher import FLUSHER
 from localtrack.store.status import combine_final_status, writer_is_alive
-from localtrack.store.summary import merge_summary, merge_writer_summaries, summarize_table
-from localtrack.store.values import clean_metrics
+from localtrack.store.summary import merge_summary, merge_writer_summaries
+from localtrack.store.values import MAX_EXACT_INT, clean_metrics
 
 log = logging.getLogger("localtrack")
 
@@ -47,6 +47,7 @@ MERGE_FANIN = 8  # size-tiered compaction: 8 segments of one tier become one of 
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
 
 _FAST_VALUE_TYPES = frozenset({float})
+_INT_OR_FLOAT = frozenset({float, int})
 
 ManifestPatch = Callable[[dict[str, Any]], None]
 
@@ -81,6 +82,8 @@ class RunWriter:
         self._signatures: set[tuple[str, ...] | None] = set()  # key tuples already validated
         self._buffered = 0
         self._steps_ordered = True
+        self._last_keys: tuple[str, ...] | None = None  # the block the previous call appended to
+        self._last_block: Block | None = None
         self.next_step = 0
 
         self._seq = 0
@@ -91,6 +94,7 @@ class RunWriter:
         self._error: LocaltrackError | None = None
         self._closed = False
         self._last_seal = time.monotonic()
+        self.joined = False  # True when this writer joined a run that already existed
 
     # ------------------------------------------------------------------ creation
     def writer_entry(self) -> dict[str, Any]:
@@ -146,6 +150,7 @@ class RunWriter:
         if not self.manifest_path.exists():
             raise RunNotFoundError(f"run {self.run_id!r} does not exist (resume='must')", self.run_id)
         make_dirs(self.metrics_dir)
+        self.joined = True
         with run_lock(self.lock_path):
             manifest = read_manifest(self.manifest_path)
             writers = manifest.setdefault("writers", {})
@@ -176,8 +181,15 @@ class RunWriter:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        signature = tuple(metrics) if type(metrics) is dict else None
-        if signature not in self._signatures or not _FAST_VALUE_TYPES.issuperset(map(type, metrics.values())):
+        if type(metrics) is dict and (
+            _FAST_VALUE_TYPES.issuperset(map(type, metrics.values())) or _exact_ints_and_floats(metrics)
+        ):
+            signature = tuple(metrics)
+            if signature != self._last_keys and signature not in self._signatures:
+                metrics = self._admit(metrics)
+                signature = tuple(metrics)
+                self._signatures.add(signature)
+        else:
             metrics = self._admit(metrics)
             signature = tuple(metrics)
             self._signatures.add(signature)
@@ -193,9 +205,15 @@ class RunWriter:
         self.next_step = step + 1
         now = time.time()
         with self._lock:
-            block = self._blocks.get(signature)
-            if block is None:
-                block = self._blocks[signature] = Block(signature)
+            if signature == self._last_keys:
+                block = self._last_block
+            else:
+                block = self._blocks.get(signature)
+                if block is None:
+                    block = self._blocks[signature] = Block(signature)
+                # Switching blocks: note where in the buffer's call order this run of calls starts.
+                block.runs.append((len(block.steps), sum(len(b.steps) for b in self._blocks.values())))
+                self._last_keys, self._last_block = signature, block
             block.values.extend(metrics.values())
             block.steps.append(step)
             block.times.append(now)
@@ -220,21 +238,25 @@ class RunWriter:
             blocks = list(self._blocks.values())
             ordered = self._steps_ordered
             self._blocks, self._buffered, self._steps_ordered = {}, 0, True
+            self._last_keys = self._last_block = None
         return blocks, ordered
 
     def _restore_buffer(self, taken: tuple[list[Block], bool]) -> None:
         """Put back what a failed seal took, ahead of anything logged since."""
         blocks, ordered = taken
         with self._lock:
+            old_calls = sum(len(b.steps) for b in blocks)
             for old in blocks:
                 new = self._blocks.get(old.keys)
                 if new is not None:
+                    old.runs.extend((i + len(old.steps), g + old_calls) for i, g in new.runs)
                     old.values.extend(new.values)
                     old.steps.extend(new.steps)
                     old.times.extend(new.times)
                 self._blocks[old.keys] = old
                 self._buffered += len(old.steps) * len(old.keys) - (len(new.steps) * len(new.keys) if new else 0)
             self._steps_ordered = self._steps_ordered and ordered
+            self._last_keys = self._last_block = None
 
     def seal(self, *, record: bool = True) -> None:
         """Write what is buffered as one sealed segment and (``record``) note it in the manifest."""
@@ -246,7 +268,7 @@ class RunWriter:
                     self._write_manifest()
                 return
             try:
-                table = build_table(*taken)
+                table, stats = build_table_and_summary(*taken)
                 self._seq += 1
                 name = SegmentName(self.writer_id, self._seq, self._seq)
                 make_dirs(self.metrics_dir)
@@ -258,8 +280,8 @@ class RunWriter:
                 self._restore_buffer(taken)
                 raise LocaltrackError(f"cannot write metrics of run {self.run_id!r}: {exc}", self.run_id) from exc
             self._segments[name.filename] = info
-            for key, stats in summarize_table(table).items():
-                self._summary[key] = merge_summary(self._summary.get(key), stats)
+            for key, key_stats in stats.items():
+                self._summary[key] = merge_summary(self._summary.get(key), key_stats)
             if record:
                 self._write_manifest()
             while self._merge_tail(_tiered_tail(self._ordered_segments())):
@@ -386,6 +408,17 @@ def _tiered_tail(ordered: list[tuple[SegmentName, int]]) -> list[SegmentName]:
     if max(_tier(rows) for _, rows in tail) <= ceiling:
         return [name for name, _ in tail]
     return []
+
+
+def _exact_ints_and_floats(metrics: dict[str, Any]) -> bool:
+    """Only floats and ints float64 holds exactly: the hot path may buffer them as they are.
+
+    (Epoch and token counters are ints; sending them through full validation every call
+    would cost several microseconds.) Anything else takes the validating path.
+    """
+    if not _INT_OR_FLOAT.issuperset(map(type, metrics.values())):
+        return False
+    return all(-MAX_EXACT_INT <= v <= MAX_EXACT_INT for v in metrics.values() if type(v) is int)
 
 
 def _check_step(step: Any) -> int:

@@ -188,7 +188,7 @@ def sparkline(values: Sequence[float], width: int = 12) -> str:
         lo = i * n // width
         hi = max((i + 1) * n // width, lo + 1)
         bucket = [float(v) for v in values[lo:hi] if _finite(v)]
-        cells.append(sum(bucket) / len(bucket) if bucket else None)
+        cells.append(sum(v / len(bucket) for v in bucket) if bucket else None)  # no overflow
     finite = [c for c in cells if c is not None]
     if not finite:
         return " " * width
@@ -201,5 +201,6 @@ def sparkline(values: Sequence[float], width: int = 12) -> str:
         elif hi_v == lo_v:
             out.append(SPARK_BLOCKS[top // 2])
         else:
-            out.append(SPARK_BLOCKS[round((c - lo_v) / (hi_v - lo_v) * top)])
+            # Halved so that spans near the float64 limit do not overflow to inf.
+            out.append(SPARK_BLOCKS[round((c / 2 - lo_v / 2) / (hi_v / 2 - lo_v / 2) * top)])
     return "".join(out)

@@ -69,3 +69,67 @@ def plain_points(run_dir: Path) -> list[dict[str, Any]]:
 def all_files(root: Path) -> set[str]:
     """Every path under ``root`` (relative), to prove nothing was written elsewhere."""
     return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+class Child:
+    """A child interpreter whose stdout/stderr are collected by threads (no pipe can fill up).
+
+    Use as a context manager: on exit the child is killed if still alive and its pipes closed.
+    """
+
+    def __init__(self, code: str, store: Path | None, cwd: Path, **env: str) -> None:
+        import threading
+
+        self.proc = spawn(code, store, cwd, **env)
+        self.lines: list[str] = []
+        self.err: list[str] = []
+        self._new_line = threading.Condition()
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, self.err), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _pump(self, stream: Any, into: list[str]) -> None:
+        for line in stream:
+            with self._new_line:
+                into.append(line.rstrip("\n"))
+                self._new_line.notify_all()
+
+    def wait_for(self, prefix: str, timeout: float = 30) -> str:
+        """Block until a stdout line starting with ``prefix`` appears; return it."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        with self._new_line:
+            while True:
+                for line in self.lines:
+                    if line.startswith(prefix):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._threads[0].is_alive()):
+                    raise AssertionError(f"no {prefix!r} line; stdout={self.lines[-5:]} stderr={self.stderr[-2000:]}")
+                self._new_line.wait(min(left, 0.1))
+
+    def finish(self, timeout: float = 60) -> int:
+        """Wait for the child to exit and for its output to be collected; return its exit code."""
+        code = self.proc.wait(timeout=timeout)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        return code
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.err)
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.finish()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from localtrack.errors import RunStateError
 from localtrack.names import validate_label
-from localtrack.run_fields import Config, Summary, Tags, clean_tags
+from localtrack.run_fields import Config, Summary, Tags, clean_tags, clean_text
 from localtrack.storage.layout import StoreLayout
 from localtrack.store.writer import RunWriter
+
+if TYPE_CHECKING:
+    from localtrack.store.artifacts import ArtifactRef
 
 
 class Run:
@@ -71,6 +76,7 @@ class Run:
     def notes(self, value: str) -> None:
         if not isinstance(value, str) or len(value) > 1_000_000:
             raise TypeError("notes must be a string of at most 1,000,000 characters")
+        clean_text(value, "notes")
         self._notes = value
         self._writer.patch_manifest(lambda m: m.__setitem__("notes", value))
 
@@ -86,6 +92,29 @@ class Run:
     def step(self) -> int:
         """The step the next ``log()`` without ``step=`` will use."""
         return self._writer.next_step
+
+    def log_artifact(
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        type: str | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        follow_symlinks: bool = False,
+    ) -> ArtifactRef:
+        """Keep a file or folder with this run; identical bytes are stored once across all runs.
+
+        Logging ``name`` again makes its next version. The record is in the manifest when
+        this returns. ``type`` is free text (``model``, ``data``, ``plot``, ``checkpoint``...).
+        """
+        if self.status != "running":
+            raise RunStateError(f"run {self.id!r} is finished; log artifacts before finish()", self.id)
+        from localtrack.store.artifacts import log_artifact
+
+        return log_artifact(
+            self._layout, self.id, path, name, type, description, metadata, follow_symlinks=follow_symlinks
+        )
 
     def flush(self) -> None:
         """Seal what is buffered now (normally done every couple of seconds)."""

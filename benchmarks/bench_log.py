@@ -1,0 +1,240 @@
+"""Logging benchmark: the write path against a pure-Python floor, measured in the same run.
+
+    python benchmarks/bench_log.py            # full figures (about half a minute)
+    python benchmarks/bench_log.py --quick    # 10x fewer steps, for a smoke check
+
+Every timed part runs in a fresh interpreter (so the pyarrow import and first-seal costs are
+counted the way a training script pays them) inside a throwaway git repository (so the git
+capture a real project pays is counted too). Figures print as ratios against the floor and
+against the targets of issue #2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+TARGET_POINTS_PER_S = 2_000_000
+TARGET_BYTES_PER_POINT = 1.0
+TARGET_IMPORT_MS = 80.0
+TARGET_MANY_RUNS_S = 0.7
+
+# The value patterns, written once and used by both the tracker loop and the floor loop, so the
+# cost of making the dict is the same in both. Each builds one step's dict of 10 metrics.
+PATTERNS = {
+    # What a training script logs once per step: loss-like curves reported at the precision a
+    # person reads (4 significant digits), accuracy in 1/1000s, lr on a schedule, counters.
+    "realistic": """
+def make(step):
+    x = step * 1e-4
+    return {
+        "train/loss": round(2.5 / (1.0 + x), 4), "train/acc": round(1.0 - 0.9 / (1.0 + x), 3),
+        "val/loss": round(2.6 / (1.0 + x), 4), "val/acc": round(1.0 - 0.95 / (1.0 + x), 3),
+        "lr": 3e-4 if step < 50_000 else 3e-5, "epoch": step // 1000, "grad_norm": round(1.0 / (1.0 + x), 2),
+        "tokens": step * 4096, "throughput": 1000.0, "gpu/mem": 0.75,
+    }
+""",
+    # Full-precision smooth curves: every value a distinct float64.
+    "smooth": """
+def make(step):
+    x = step * 1e-4
+    return {f"m{i}": (i + 1) / (1.0 + x) for i in range(10)}
+""",
+    # Noise: random float64s, the incompressible worst case.
+    "random": """
+import random
+_r = random.Random(0).random
+def make(step):
+    return {"m0": _r(), "m1": _r(), "m2": _r(), "m3": _r(), "m4": _r(), "m5": _r(), "m6": _r(), "m7": _r(), "m8": _r(), "m9": _r()}
+""",
+}
+
+LOG_LOOP = """
+import json, os, sys, time
+{pattern}
+steps = {steps}
+t0 = time.perf_counter()
+# The floor: the same loop, appending the dict's values to per-key lists.
+lists = {{}}
+for step in range(steps):
+    metrics = make(step)
+    for k, v in metrics.items():
+        try:
+            lists[k].append(v)
+        except KeyError:
+            lists[k] = [v]
+floor = time.perf_counter() - t0
+del lists
+t_import = time.perf_counter()
+import localtrack
+t0 = time.perf_counter()
+c0 = time.process_time()
+run = localtrack.init(project="bench", config={{"steps": steps}})
+for step in range(steps):
+    run.log(make(step))
+run.finish()
+cold = time.perf_counter() - t0
+cold_cpu = time.process_time() - c0
+# Warm: a second run in the same process (pyarrow imported, allocator primed).
+t0 = time.perf_counter()
+run2 = localtrack.init(project="bench")
+for step in range(steps):
+    run2.log(make(step))
+run2.finish()
+warm = time.perf_counter() - t0
+def size(run):
+    return sum(p.stat().st_size for p in (run.dir / "metrics").iterdir())
+files = len(list((run.dir / "metrics").iterdir()))
+print(json.dumps({{"floor": floor, "cold": cold, "cold_cpu": cold_cpu, "warm": warm, "import": t0 - t_import,
+                   "bytes": size(run), "files": files, "points": steps * 10}}))
+"""
+
+SINGLE_LOG = """
+import json, time, localtrack
+run = localtrack.init(project="bench")
+metrics = {f"train/m{i}": 0.1 * i for i in range(10)}
+for _ in range(20_000):
+    run.log(metrics)
+samples = []
+for _ in range(15):
+    t0 = time.perf_counter()
+    for _ in range(10_000):
+        run.log(metrics)
+    samples.append((time.perf_counter() - t0) / 10_000 * 1e6)
+run.finish()
+print(json.dumps({"median_us": sorted(samples)[len(samples) // 2], "min_us": min(samples)}))
+"""
+
+MANY_RUNS = """
+import json, os, time
+# Count (not skip) fsyncs: they are the durability cost, and their latency is the disk's, not ours.
+_fsync, spent = os.fsync, [0, 0.0]
+def counted(fd):
+    t = time.perf_counter()
+    try:
+        return _fsync(fd)
+    finally:
+        spent[0] += 1
+        spent[1] += time.perf_counter() - t
+os.fsync = counted
+import localtrack
+t0 = time.perf_counter()
+params = {f"p{i}": i * 0.5 for i in range(10)}
+for r in range(200):
+    run = localtrack.init(project="bench", name=f"run-{r}", config=params)
+    for step in range(100):
+        run.log({"a": step * 0.1, "b": 1.0, "c": 2.0, "d": 3.0, "e": 4.0})
+    run.finish()
+total = time.perf_counter() - t0
+print(json.dumps({"seconds": total, "fsyncs": spent[0], "fsync_seconds": spent[1]}))
+"""
+
+IMPORT = "import time; t0 = time.perf_counter(); import localtrack; print((time.perf_counter() - t0) * 1000)"
+IMPORT_API = "import time; t0 = time.perf_counter(); import localtrack.api; print((time.perf_counter() - t0) * 1000)"
+IMPORT_PYARROW = (
+    "import time; t0 = time.perf_counter(); import pyarrow.parquet, pyarrow.compute; print((time.perf_counter() - t0) * 1000)"
+)
+BASELINE_IMPORT = "import time; t0 = time.perf_counter(); import json, threading; print((time.perf_counter() - t0) * 1000)"
+
+
+def _env(store: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALTRACK_")}
+    env["LOCALTRACK_DIR"] = str(store)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def _python(code: str, cwd: Path, store: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=_env(store), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _git_project(root: Path) -> Path:
+    """A small git repository to run in, so git capture costs what it costs in a real project."""
+    project = root / "project"
+    project.mkdir()
+    (project / "train.py").write_text("print('train')\n")
+    git = ["git", "-c", "user.email=b@b", "-c", "user.name=b", "-c", "init.defaultBranch=main"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "init"]):
+        subprocess.run([*git, *args], cwd=project, check=True, capture_output=True)
+    return project
+
+
+def _mark(ok: bool) -> str:
+    return "ok " if ok else "MISS"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10x fewer steps (smoke check)")
+    parser.add_argument("--steps", type=int, default=100_000)
+    args = parser.parse_args()
+    steps = args.steps // 10 if args.quick else args.steps
+
+    with tempfile.TemporaryDirectory(prefix="lt-bench-") as tmp:
+        project = _git_project(Path(tmp))
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"localtrack logging benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
+              f"load average {load:.2f} at start: other processes skew every figure)")
+        print(f"10 metrics x {steps:,} steps through run.log(), timed from init() until finish() returns\n")
+
+        results = {}
+        for index, (name, pattern) in enumerate(PATTERNS.items()):
+            store = Path(tmp) / f"store-{index}" / ".localtrack"
+            out = json.loads(_python(LOG_LOOP.format(pattern=textwrap.dedent(pattern), steps=steps), project, store))
+            results[name] = out
+            points = out["points"]
+            floor_rate = points / out["floor"]
+            cold_rate = points / out["cold"]
+            warm_rate = points / out["warm"]
+            print(f"[{name}] value pattern")
+            print(f"  floor (append to per-key lists) {floor_rate:>12,.0f} points/s")
+            print(f"  run.log, cold process           {cold_rate:>12,.0f} points/s   ratio to floor {cold_rate / floor_rate:.2f}"
+                  f"   [{_mark(cold_rate >= TARGET_POINTS_PER_S)}] target {TARGET_POINTS_PER_S:,}")
+            print(f"  run.log, warm (2nd run)         {warm_rate:>12,.0f} points/s   ratio to floor {warm_rate / floor_rate:.2f}")
+            print(f"  cold run's CPU time (all threads) {points / out['cold_cpu']:>10,.0f} points per CPU-second"
+                  f"   ({out['cold_cpu']:.3f} s CPU for {out['cold']:.3f} s wall)")
+            bpp = out["bytes"] / points
+            print(f"  on disk after finish            {bpp:>12.3f} bytes/point ({out['bytes']:,} bytes in {out['files']} file(s))"
+                  f"   [{_mark(bpp < TARGET_BYTES_PER_POINT)}] target < {TARGET_BYTES_PER_POINT}")
+            print()
+
+        single = json.loads(_python(SINGLE_LOG, project, Path(tmp) / "store-single" / ".localtrack"))
+        print(f"single log() of 10 scalars        {single['median_us']:>8.2f} us median ({single['min_us']:.2f} us best batch)")
+
+        many = json.loads(_python(MANY_RUNS, project, Path(tmp) / "store-many" / ".localtrack"))
+        print(f"200 runs (10 params, 5x100 points, init..finish) {many['seconds']:.3f} s"
+              f"   [{_mark(many['seconds'] < TARGET_MANY_RUNS_S)}] target < {TARGET_MANY_RUNS_S} s"
+              f"   ({many['seconds'] / 200 * 1000:.2f} ms per run)")
+        print(f"  of which fsync: {many['fsyncs']} calls ({many['fsyncs'] / 200:.0f} per run), {many['fsync_seconds']:.3f} s"
+              f" ({many['fsync_seconds'] / max(many['fsyncs'], 1) * 1000:.2f} ms each on this disk now);"
+              f" everything else {many['seconds'] - many['fsync_seconds']:.3f} s")
+
+        store = Path(tmp) / "store-import" / ".localtrack"
+        imports = [float(_python(IMPORT, project, store)) for _ in range(9)]
+        baseline = [float(_python(BASELINE_IMPORT, project, store)) for _ in range(9)]
+        median = statistics.median(imports)
+        print(f"import localtrack                 {median:>8.1f} ms median of 9 fresh processes"
+              f"   [{_mark(median < TARGET_IMPORT_MS)}] target < {TARGET_IMPORT_MS:.0f} ms"
+              f"   (import json, threading: {statistics.median(baseline):.1f} ms)")
+        api = statistics.median(float(_python(IMPORT_API, project, store)) for _ in range(5))
+        arrow = statistics.median(float(_python(IMPORT_PYARROW, project, store)) for _ in range(5))
+        print(f"  (lazy: the write path loads at init(): import localtrack.api {api:.1f} ms; pyarrow, loaded by the"
+              f" flusher thread at the first init(), {arrow:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""The index: a DuckDB file under ``<store>/index/`` kept in step with the run folders.
+
+Every operation runs in a *session*: take the index lock (``index/.index.lock``), attach the
+DuckDB file to this process's in-memory connection, bring it up to date with the run folders
+(only the runs whose fingerprint changed are re-read), run the query, detach, unlock. The
+file is never held open between calls, so any number of processes (CLI invocations, a
+notebook) can share it; DuckDB's transactions keep it whole if a process dies mid-refresh;
+a file that fails to open or read is deleted and rebuilt. A store we cannot write (read-only
+file system) gets an in-memory index that lives as long as the Store object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from localtrack.query import duck
+from localtrack.query.index_refresh import Refresher
+from localtrack.query.index_scan import RunListing, Stored
+from localtrack.query.index_schema import (
+    INDEX_FILENAME,
+    LOCK_FILENAME,
+    SCHEMA_VERSION,
+    create_statements,
+)
+from localtrack.storage.layout import StoreLayout
+from localtrack.storage.lease import run_lock
+
+DB = "idx"
+T = TypeVar("T")
+
+
+class Index:
+    """One store's index, as seen by this process."""
+
+    def __init__(self, layout: StoreLayout) -> None:
+        self.layout = layout
+        self.path = layout.index_dir / INDEX_FILENAME
+        self.lock_path = layout.index_dir / LOCK_FILENAME
+        self.con = duck.connect_memory(layout.tmp_dir / "duckdb")
+        self._mutex = threading.RLock()
+        self._depth = 0
+        self._memory_only: bool | None = None
+        self._cache_key: tuple[str, str] | None = None
+        self.stored: dict[str, Stored] = {}
+        self.running: dict[str, tuple[dict[str, Any], str]] = {}
+        self.last_refresh: dict[str, Any] = {}
+        self.listing = RunListing(layout.runs_dir)
+        self.meta: dict[str, str] = {}
+        self._is_attached = False
+        # rk -> (tags, params, metrics) of result rows: a run's rk changes whenever its rows
+        # change, so entries never go stale (bounded; cleared when the index is rebuilt)
+        self.details: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+
+    # ------------------------------------------------------------------ sessions
+    @contextlib.contextmanager
+    def session(self, refresh: bool = True) -> Iterator[Any]:
+        """The connection, with the index attached as the default database and up to date."""
+        with self._mutex:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.con
+                finally:
+                    self._depth -= 1
+                return
+            with self._locked():
+                self._attach()
+                self._depth = 1
+                try:
+                    if refresh:
+                        self._refresh_or_rebuild()
+                    yield self.con
+                finally:
+                    self._depth = 0
+                    self._detach()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._memory_only is None:
+            self._memory_only = not _writable_dir(self.layout.index_dir)
+        if self._memory_only:
+            yield
+            return
+        with run_lock(self.lock_path):
+            yield
+
+    def _attach(self) -> None:
+        if self._memory_only:
+            if not self._is_attached:
+                self.con.execute(f"ATTACH ':memory:' AS {DB}")
+                self._is_attached = True
+            self._use()
+            return
+        try:
+            self.con.execute(f"ATTACH {duck.quote_literal(str(self.path))} AS {DB}")
+            self._is_attached = True
+            self._use()
+        except duck.Error:
+            self._discard_file()
+            self.con.execute(f"ATTACH {duck.quote_literal(str(self.path))} AS {DB}")
+            self._is_attached = True
+            self._use()
+
+    def _use(self) -> None:
+        self.con.execute(f"USE {DB}")
+        self._ensure_schema()
+
+    def release_file(self) -> None:
+        """Detach the index file early (still holding the lock) so a sandbox can attach it read-only."""
+        if not self._memory_only and self._is_attached:
+            self.con.execute("USE memory")
+            self.con.execute(f"DETACH {DB}")
+            self._is_attached = False
+
+    def _detach(self) -> None:
+        if self._memory_only or not self._is_attached:
+            return
+        try:
+            self.con.execute("USE memory")
+            self.con.execute(f"DETACH {DB}")
+        except duck.Error:  # pragma: no cover - a broken connection: start a fresh one
+            self.con = duck.connect_memory(self.layout.tmp_dir / "duckdb")
+        self._is_attached = False
+
+    def _discard_file(self) -> None:
+        """Delete an index file that cannot be opened (it is only a cache)."""
+        with contextlib.suppress(duck.Error):
+            self.con.execute("USE memory")
+        with contextlib.suppress(duck.Error):
+            self.con.execute(f"DETACH {DB}")
+        self._is_attached = False
+        for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop this process's picture of the index (it was rebuilt or replaced)."""
+        self._cache_key = None
+        self.stored, self.running = {}, {}
+        self.details.clear()
+
+    def _ensure_schema(self) -> None:
+        """Read the index's meta table; create the tables when missing or of another schema."""
+        con = self.con
+        try:
+            self.meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            if self.meta.get("schema_version") == str(SCHEMA_VERSION):
+                return
+        except duck.Error:
+            self.meta = {}
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [DB]).fetchall()]
+        for table in tables:
+            if table.isidentifier():
+                con.execute(f'DROP TABLE IF EXISTS "{table}"')
+        con.execute("BEGIN TRANSACTION")
+        for statement in create_statements():
+            con.execute(statement)
+        self.meta = {"schema_version": str(SCHEMA_VERSION), "build_id": secrets.token_hex(8), "generation": "0",
+                     "next_rk": "1"}
+        con.executemany("INSERT INTO meta VALUES (?, ?)", [list(kv) for kv in self.meta.items()])
+        con.execute("COMMIT")
+
+    def _refresh_or_rebuild(self, changes: tuple[list[str], list[str]] | None = None) -> None:
+        try:
+            self._refresh(changes)
+        except duck.Error:
+            # A damaged index file (or a bug): rebuild it from the run folders once.
+            with contextlib.suppress(duck.Error):
+                self.con.execute("ROLLBACK")
+            if self._memory_only:
+                self.con.execute("USE memory")
+                self.con.execute(f"DETACH {DB}")
+                self._is_attached = False
+                self._forget()
+            else:
+                self._discard_file()
+            self._attach()
+            self._refresh()
+
+    # ------------------------------------------------------------------ refresh
+    def _refresher(self) -> Refresher:
+        """A refresher over this process's picture of the index (reloaded if another process changed it)."""
+        key = (self.meta.get("build_id", ""), self.meta.get("generation", ""))
+        if key != self._cache_key:
+            if self._cache_key is None or key[0] != self._cache_key[0]:
+                self.details.clear()  # another build: run numbers (rk) mean other runs now
+            self._load_cache()
+            self._cache_key = key
+        return Refresher(self.layout, self.con, self.stored, self.running, self.listing)
+
+    def _refresh(self, changes: tuple[list[str], list[str]] | None = None) -> None:
+        con = self.con
+        refresher = self._refresher()
+        started = time.perf_counter()
+        changed = refresher.run(changes)
+        if changed:
+            build_id, generation = self._cache_key or ("", "0")
+            generation = str(int(generation or 0) + 1)
+            con.execute("UPDATE meta SET value = ? WHERE key = 'generation'", [generation])
+            con.execute("COMMIT")
+            self._cache_key = (build_id, generation)
+            self.meta["generation"] = generation
+        refresher.update_live_status()
+        self.last_refresh = {"runs_changed": changed, "seconds": time.perf_counter() - started}
+
+    def read(self, fn: Callable[[Any], T]) -> T:
+        """``fn(connection)`` over an up-to-date index.
+
+        The check of the run folders (a ``stat`` per run) and the query overlap: the query runs
+        on a thread while the folders are checked; if nothing changed (the common case) its
+        answer stands, else the index is refreshed and the query runs again.
+        """
+        with self._mutex:
+            if self._depth:
+                return fn(self.con)
+            with self._locked():
+                self._attach()
+                self._depth = 1
+                try:
+                    return self._read_overlapped(fn)
+                finally:
+                    self._depth = 0
+                    self._detach()
+
+    def _read_overlapped(self, fn: Callable[[Any], T]) -> T:
+        try:
+            refresher = self._refresher()
+            refresher.update_live_status()
+        except duck.Error:
+            self._refresh_or_rebuild()
+            return fn(self.con)
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = fn(self.con)
+            except BaseException as exc:  # handed back to the caller below
+                box["error"] = exc
+
+        started = time.perf_counter()
+        worker = threading.Thread(target=work, name="localtrack-query", daemon=True)
+        worker.start()
+        try:
+            changes = refresher.changed_runs()
+        finally:
+            worker.join()
+        if not changes[0] and not changes[1]:
+            self.last_refresh = {"runs_changed": 0, "seconds": time.perf_counter() - started}
+            if "error" in box:
+                raise box["error"]
+            return box["value"]
+        self._refresh_or_rebuild(changes)
+        return fn(self.con)
+
+    def _load_cache(self) -> None:
+        rows = self.con.execute(  # the segment lists matter only for runs checked deeply
+            "SELECT run_id, m_mtime, m_size, m_ino, CASE WHEN deep THEN segs ELSE '' END, deep, racy FROM files_t"
+        ).fetchall()
+        self.stored = {r[0]: Stored((r[1], r[2], r[3]), r[4], r[5], r[6]) for r in rows}
+        self.running = {}
+        import json
+
+        for run_id, writers, status in self.con.execute(
+            "SELECT id, writers, status FROM runs_t WHERE status_raw = 'running'"
+        ).fetchall():
+            try:
+                self.running[run_id] = (json.loads(writers or "{}"), status)
+            except ValueError:
+                self.running[run_id] = ({}, status)
+
+    def refresh(self) -> None:
+        """Bring the index up to date now."""
+        with self.session():
+            pass
+
+    def rebuild(self) -> None:
+        """Throw the index away and build it again from the run folders."""
+        with self._mutex, self._locked():
+            if self._memory_only:
+                with contextlib.suppress(duck.Error):
+                    self.con.execute("USE memory")
+                    self.con.execute(f"DETACH {DB}")
+                self._is_attached = False
+                self._forget()
+            else:
+                self._discard_file()
+        self.refresh()
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(run_id, message) for every damaged run or segment seen."""
+        with self.session() as con:
+            return [(r[0], r[1]) for r in con.execute(
+                "SELECT run_id, message FROM problems_t ORDER BY run_id, message").fetchall()]
+
+    def close(self) -> None:
+        with self._mutex:
+            self.con.close()
+
+    @property
+    def file_path(self) -> Path | None:
+        """The index file, or None when the index lives in memory (read-only store)."""
+        if self._memory_only is None:
+            self._memory_only = not _writable_dir(self.layout.index_dir)
+        return None if self._memory_only else self.path
+
+
+def _writable_dir(path: Path) -> bool:
+    """Create the index folder if needed; False when the store cannot be written."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK | os.X_OK)
+
+

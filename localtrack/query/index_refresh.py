@@ -1,0 +1,346 @@
+"""Bringing the index up to date: find the run folders that changed, re-read only those.
+
+A changed run's rows are deleted and inserted again whole (its manifest rows, then its metric
+points from the live segment files, then the per-metric summaries computed from those
+points), so the cost is proportional to the runs that changed, not to the store. Damage is
+recorded in ``problems_t`` and never stops the refresh of the other runs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from localtrack.query import duck
+from localtrack.query.index_rows import (
+    artifact_rows,
+    liveness,
+    param_rows,
+    recorded_segments,
+    run_row,
+    tag_rows,
+)
+from localtrack.query.index_scan import (
+    MISSING,
+    RACY_SECONDS,
+    ManifestStats,
+    RunListing,
+    Stored,
+    segments_signature,
+)
+from localtrack.query.index_schema import ID_TABLES, RK_TABLES
+from localtrack.storage.layout import StoreLayout
+from localtrack.storage.segments import has_parquet_footer, live_segments
+from localtrack.store.reader import load_run
+from localtrack.store.status import derive_status
+
+LINK = (-2, -2, -2)
+TABLE_ORDER = ("runs_t", "params_t", "tags_t", "artifacts_t", "problems_t", "files_t")
+
+
+@dataclass
+class RunPlan:
+    """Everything the index will hold for one run, read from its folder before any write."""
+
+    run_id: str
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {t: [] for t in TABLE_ORDER})
+    files: list[str] = field(default_factory=list)
+    live: tuple[dict[str, Any], str] | None = None
+    stored: Stored | None = None
+
+    def problem(self, message: str) -> None:
+        self.rows["problems_t"].append((self.run_id, message))
+
+    def remember(self, fingerprint: tuple[int, int, int], signature: str, *, deep: bool, racy: bool) -> None:
+        self.stored = Stored(fingerprint, signature, deep, racy)
+        self.rows["files_t"] = [(self.run_id, *fingerprint, signature, deep, racy)]
+BATCH_FILES = 2000
+READ_RETRIES = 3
+
+
+class Refresher:
+    """One refresh pass over a store (runs inside the index lock)."""
+
+    def __init__(self, layout: StoreLayout, con: Any, stored: dict[str, Stored],
+                 running: dict[str, tuple[dict[str, Any], str]], listing: RunListing | None = None) -> None:
+        self.layout = layout
+        self.listing = listing or RunListing(layout.runs_dir)
+        self.con = con
+        self.stored = stored
+        self.running = running
+
+    # ------------------------------------------------------------------ detect
+    def changed_runs(self) -> tuple[list[str], list[str]]:
+        """(runs to (re)index, runs to drop) by comparing fingerprints with what is stored."""
+        dirs = self.listing.get()
+        stored = self.stored
+        changed = [run_id for run_id, is_dir in dirs.items()
+                   if not is_dir and (run_id not in stored or stored[run_id].manifest != LINK)]
+        with ManifestStats(self.layout.runs_dir) as stats:
+            differ, deep = stats.changed(self.listing.folders, stored)
+        changed.extend(differ)
+        changed.extend(run_id for run_id in deep
+                       if segments_signature(self.layout.run_dir(run_id)) != stored[run_id].segs)
+        # every folder is known and the counts agree: nothing was removed (skips a 10,000-key pass)
+        unchanged_set = len(stored) == len(dirs) and all(run_id in stored for run_id in changed)
+        removed = [] if unchanged_set else [run_id for run_id in stored if run_id not in dirs]
+        return changed, removed
+
+    def run(self, changes: tuple[list[str], list[str]] | None = None) -> int:
+        """Apply every change in one transaction (the caller commits); returns how many runs changed.
+
+        Segment files that pass the cheap checks but that DuckDB cannot read anyway (or that a
+        compaction removed meanwhile) abort the transaction; they are found by bisection, the
+        run is reported (or re-listed) and the transaction is replayed without them.
+        """
+        changed, removed = changes if changes is not None else self.changed_runs()
+        if not changed and not removed:
+            return 0
+        plan = self.plan(changed)
+        for _ in range(READ_RETRIES + 1):
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.apply(changed + removed, plan)
+                break
+            except duck.Error:
+                self.con.execute("ROLLBACK")
+                files = [f for entry in plan.values() for f in entry.files]
+                bad = self.find_unreadable(files)
+                if not bad:
+                    raise
+                self.exclude(plan, bad)
+        else:  # pragma: no cover - files keep vanishing under us
+            raise duck.Error("segment files kept changing during the index refresh")
+        for run_id in removed:
+            self.stored.pop(run_id, None)
+            self.running.pop(run_id, None)
+        for run_id, entry in plan.items():
+            self.stored[run_id] = entry.stored
+            if entry.live is not None:
+                self.running[run_id] = entry.live
+            else:
+                self.running.pop(run_id, None)
+        return len(changed) + len(removed)
+
+    def apply(self, drop: list[str], plan: dict[str, RunPlan]) -> None:
+        self.delete(drop)
+        con = self.con
+        next_rk = int(con.execute("SELECT value FROM meta WHERE key = 'next_rk'").fetchone()[0])
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        files: list[tuple[str, int]] = []
+        rks: list[int] = []
+        for entry in plan.values():
+            rk = None
+            if entry.rows["runs_t"]:
+                rk, next_rk = next_rk, next_rk + 1
+                rks.append(rk)
+                files.extend((f, rk) for f in entry.files)
+            for table, table_rows in entry.rows.items():
+                if table in ID_TABLES:
+                    rows.setdefault(table, []).extend(table_rows)
+                elif rk is not None:
+                    rows.setdefault(table, []).extend((rk, *r[1:]) for r in table_rows)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'next_rk'", [str(next_rk)])
+        for table, table_rows in rows.items():
+            if table == "runs_t":
+                table_rows = [(rk, *r) for rk, r in zip(rks, (r for e in plan.values() for r in e.rows["runs_t"]), strict=True)]
+            if not table_rows:
+                continue
+            if len(table_rows) <= 200:  # one statement: executemany runs one per row
+                width = len(table_rows[0])
+                row = f"({', '.join('?' * width)})"
+                con.execute(f"INSERT INTO {table} VALUES {', '.join([row] * len(table_rows))}",
+                            [value for r in table_rows for value in r])
+            else:
+                self._bulk_insert(table, table_rows)
+        for start in range(0, len(files), BATCH_FILES):
+            self._insert_files(files[start : start + BATCH_FILES])
+        self.summarise(rks)
+
+    def delete(self, run_ids: list[str]) -> None:
+        """Remove every row of these runs (only runs the index holds: new runs have none)."""
+        run_ids = [r for r in run_ids if r in self.stored]
+        if not run_ids:
+            return
+        con = self.con
+        if len(run_ids) <= 64:
+            marks = ", ".join("?" * len(run_ids))
+            gone = [r[0] for r in con.execute(f"SELECT rk FROM runs_t WHERE id IN ({marks})", run_ids).fetchall()]
+            if gone:
+                rk_marks = ", ".join("?" * len(gone))
+                for table in RK_TABLES:
+                    con.execute(f"DELETE FROM {table} WHERE rk IN ({rk_marks})", gone)
+                con.execute(f"DELETE FROM runs_t WHERE id IN ({marks})", run_ids)
+            for table in ID_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", run_ids)
+            return
+        con.execute("CREATE OR REPLACE TEMP TABLE _lt_ids (id VARCHAR)")
+        self._fill_ids(run_ids)
+        con.execute("CREATE OR REPLACE TEMP TABLE _lt_rks AS SELECT rk FROM runs_t WHERE id IN (SELECT id FROM _lt_ids)")
+        for table in RK_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE rk IN (SELECT rk FROM _lt_rks)")
+        con.execute("DELETE FROM runs_t WHERE id IN (SELECT id FROM _lt_ids)")
+        for table in ID_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT id FROM _lt_ids)")
+        con.execute("DROP TABLE _lt_ids")
+        con.execute("DROP TABLE _lt_rks")
+
+    def _fill_ids(self, run_ids: list[str]) -> None:
+        import pyarrow as pa
+
+        self.con.register("_lt_id_list", pa.table({"id": pa.array(run_ids, pa.string())}))
+        try:
+            self.con.execute("INSERT INTO _lt_ids SELECT id FROM _lt_id_list")
+        finally:
+            self.con.unregister("_lt_id_list")
+
+    # ------------------------------------------------------------------ plan
+    def plan(self, run_ids: list[str]) -> dict[str, RunPlan]:
+        """Read the changed runs' folders (no database writes yet)."""
+        scan_start = time.time()
+        with ManifestStats(self.layout.runs_dir) as stats:
+            return {run_id: self.plan_one(run_id, stats, scan_start) for run_id in run_ids}
+
+    def plan_one(self, run_id: str, stats: ManifestStats, scan_start: float) -> RunPlan:
+        run_dir = self.layout.run_dir(run_id)
+        entry = RunPlan(run_id)
+        if run_dir.is_symlink() or not run_dir.is_dir():
+            entry.problem(f"{run_dir} is not a folder (a symbolic link?); not followed")
+            entry.remember(LINK, "", deep=False, racy=False)
+            return entry
+        fingerprint = stats.of(run_id)  # taken before reading: a later change shows as a new fingerprint
+        racy = fingerprint != MISSING and fingerprint[0] / 1e9 > scan_start - RACY_SECONDS
+        metrics_dir = run_dir / "metrics"
+        linked = metrics_dir.is_symlink()
+        signature = segments_signature(run_dir)  # before listing what we read, like the fingerprint
+        live = [] if linked else live_segments(metrics_dir)
+        record = load_run(self.layout, run_id)
+        if not record.ok:
+            entry.problem(record.error or "unreadable manifest")
+            entry.remember(fingerprint, signature, deep=False, racy=racy)
+            return entry
+        manifest = record.manifest
+        running = manifest.get("status") == "running"
+        entry.rows["runs_t"].append(run_row(run_id, manifest, record.status))
+        entry.rows["params_t"].extend(param_rows(run_id, manifest))
+        entry.rows["tags_t"].extend(tag_rows(run_id, manifest))
+        entry.rows["artifacts_t"].extend(artifact_rows(run_id, manifest))
+        if running:
+            entry.live = (liveness(manifest), record.status)
+        if linked:
+            entry.problem(f"{metrics_dir} is a symbolic link; not followed")
+        recorded = recorded_segments(manifest)
+        for path in live:
+            problem = check_segment(path, recorded.get(path.name))
+            if problem:
+                entry.problem(problem)
+            else:
+                entry.files.append(str(path))
+        entry.remember(fingerprint, signature, deep=running, racy=racy)
+        return entry
+
+    def exclude(self, plan: dict[str, RunPlan], bad: list[str]) -> None:
+        """Drop unreadable files from the plan; a run whose file vanished is read again."""
+        owner = {f: run_id for run_id, entry in plan.items() for f in entry.files}
+        replan: set[str] = set()
+        for path in bad:
+            run_id = owner[path]
+            if not Path(path).exists():
+                replan.add(run_id)  # compacted away meanwhile: list the run's segments again
+                continue
+            entry = plan[run_id]
+            entry.files.remove(path)
+            entry.problem(f"{path}: unreadable segment (DuckDB could not read it)")
+        if replan:
+            with ManifestStats(self.layout.runs_dir) as stats:
+                for run_id in replan:
+                    plan[run_id] = self.plan_one(run_id, stats, time.time())
+
+    def find_unreadable(self, files: list[str]) -> list[str]:
+        """The files DuckDB cannot read, by bisection (cheap when there are few)."""
+        if not files:
+            return []
+        try:
+            self.con.execute("SELECT count(*) FROM read_parquet(?)", [files]).fetchall()
+            return []
+        except duck.Error:
+            if len(files) == 1:
+                return files
+        middle = len(files) // 2
+        return self.find_unreadable(files[:middle]) + self.find_unreadable(files[middle:])
+
+    def _bulk_insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        import pyarrow as pa
+
+        columns = [d[0] for d in self.con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+        data = pa.table({name: pa.array([r[i] for r in rows]) if any(r[i] is not None for r in rows)
+                         else pa.nulls(len(rows)) for i, name in enumerate(columns)})
+        self.con.register("_lt_rows", data)
+        try:
+            self.con.execute(f"INSERT INTO {table} SELECT * FROM _lt_rows")
+        finally:
+            self.con.unregister("_lt_rows")
+
+    # ------------------------------------------------------------------ points
+    def _insert_files(self, batch: list[tuple[str, int]]) -> None:
+        import pyarrow as pa
+
+        con = self.con
+        mapping = pa.table({"file": pa.array([p for p, _ in batch], pa.string()),
+                            "rk": pa.array([r for _, r in batch], pa.int64())})
+        con.register("_lt_files", mapping)
+        try:
+            con.execute(
+                'INSERT INTO points_t SELECT f.rk, p.key, p.step, p."timestamp", p.value '
+                "FROM read_parquet(?, filename = true) p JOIN _lt_files f ON p.filename = f.file "
+                "ORDER BY f.rk",
+                [[p for p, _ in batch]],
+            )
+        finally:
+            con.unregister("_lt_files")
+
+    def summarise(self, rks: list[int]) -> None:
+        """Per-metric last/min/max/mean/count/step of the given runs, from their points."""
+        if not rks:
+            return
+        self.con.execute(
+            'INSERT INTO msum_t SELECT rk, key, arg_max(value, (step, "timestamp")), '
+            "min(value) FILTER (WHERE NOT isnan(value)), max(value) FILTER (WHERE NOT isnan(value)), "
+            "avg(value) FILTER (WHERE NOT isnan(value)), count(*), max(step) FROM points_t "
+            "WHERE rk BETWEEN ? AND ? GROUP BY rk, key ORDER BY rk, key",
+            [min(rks), max(rks)],
+        )
+
+    # ------------------------------------------------------------------ status
+    def update_live_status(self) -> None:
+        """Re-derive the status of runs marked running: a writer can die without touching a file."""
+        now = time.time()
+        for run_id, (live, old) in list(self.running.items()):
+            status = derive_status(live, now)
+            if status != old:
+                self.con.execute("UPDATE runs_t SET status = ? WHERE id = ?", [status, run_id])
+                self.running[run_id] = (live, status)
+
+
+def check_segment(path: Path, recorded: tuple[int | None, str | None] | None) -> str | None:
+    """Why a segment file must not be read (truncated, wrong size, digest mismatch), or None."""
+    if not has_parquet_footer(path):
+        return f"{path}: not a complete Parquet file (truncated or damaged)"
+    if recorded is None:
+        return None  # sealed but not yet recorded (a writer killed in between): footer check only
+    size, digest = recorded
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return f"{path}: cannot read ({exc.strerror})"
+    if size is not None and len(data) != size:
+        return f"{path}: {len(data)} bytes, the manifest recorded {size}"
+    if digest is not None and xxhash.xxh3_128_hexdigest(data) != digest:
+        return f"{path}: content does not match its recorded digest (bit rot or tampering)"
+    return None
+
+

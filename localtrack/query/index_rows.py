@@ -1,0 +1,153 @@
+"""One run's manifest -> the rows the index holds for it (pure Python, no duckdb).
+
+Manifests are hostile input (a run folder may arrive through a git commit): every field is
+type-checked and bounded; a wrong type becomes NULL rather than an error.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from localtrack.query.flatten import (
+    MAX_VALUE_CHARS,
+    flatten_config,
+    param_json,
+    param_kind,
+    param_number,
+    python_str,
+    tag_text,
+)
+from localtrack.store.timefmt import parse_iso
+
+MAX_TEXT = 10_000
+LIVENESS_FIELDS = ("status", "pid", "pid_start", "host", "heartbeat_at", "external")
+
+
+def text_or_none(value: Any, limit: int = MAX_TEXT) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, (int, float, bool)):
+        return str(value)
+    return None
+
+
+def time_or_none(value: Any) -> datetime | None:
+    seconds = parse_iso(value) if isinstance(value, str) else None
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def number_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def liveness(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The part of a manifest :func:`localtrack.store.status.derive_status` looks at."""
+    writers = {
+        str(wid): {k: w.get(k) for k in LIVENESS_FIELDS}
+        for wid, w in _dict(manifest.get("writers")).items()
+        if isinstance(w, dict)
+    }
+    return {"status": manifest.get("status"), "writers": writers}
+
+
+def run_row(run_id: str, manifest: dict[str, Any], status: str) -> tuple[Any, ...]:
+    git = _dict(manifest.get("git"))
+    raw = manifest.get("status")
+    dirty = git.get("dirty")
+    name = text_or_none(manifest.get("name"), 1000)
+    return (
+        run_id,
+        name if name else run_id,
+        text_or_none(manifest.get("project"), 1000),
+        text_or_none(manifest.get("group"), 1000),
+        text_or_none(manifest.get("parent"), 1000),
+        text_or_none(raw, 40),
+        status,
+        time_or_none(manifest.get("created_at")),
+        time_or_none(manifest.get("ended_at")),
+        number_or_none(manifest.get("duration")),
+        text_or_none(git.get("commit"), 200),
+        text_or_none(git.get("branch"), 1000),
+        dirty if isinstance(dirty, bool) else None,
+        text_or_none(manifest.get("notes"), MAX_VALUE_CHARS),
+        json.dumps(liveness(manifest)) if raw == "running" else None,
+    )
+
+
+def param_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
+    rows = []
+    for key, value in flatten_config(_dict(manifest.get("config"))).items():
+        kind = param_kind(value)
+        if kind == "number":
+            kind = "int" if isinstance(value, int) else "float"
+        rows.append((
+            run_id,
+            str(key)[:1000],
+            python_str(value),
+            param_number(value),
+            kind,
+            param_json(value) if kind in ("list", "dict") else None,
+        ))
+    return rows
+
+
+def tag_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(run_id, str(k)[:1000], tag_text(v)) for k, v in _dict(manifest.get("tags")).items()]
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    return None
+
+
+def artifact_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """One row per artifact record (name, version, type, kind, hash, size, files, created_at, JSON)."""
+    artifacts = manifest.get("artifacts")
+    if not isinstance(artifacts, list):
+        return []
+    rows = []
+    for item in artifacts[:100_000]:
+        entry = _dict(item)
+        rows.append((
+            run_id,
+            text_or_none(entry.get("name"), 1000) if entry else text_or_none(item, 1000),
+            _count(entry.get("version")),
+            text_or_none(entry.get("type"), 200),
+            text_or_none(entry.get("kind"), 20),
+            text_or_none(entry.get("hash"), 200),
+            _count(entry.get("size")),
+            _count(entry.get("files")),
+            time_or_none(entry.get("created_at")),
+            param_json(item)[:MAX_VALUE_CHARS],
+        ))
+    return rows
+
+
+def recorded_segments(manifest: dict[str, Any]) -> dict[str, tuple[int | None, str | None]]:
+    """Segment file name -> (bytes, digest) as the writers recorded them."""
+    recorded: dict[str, tuple[int | None, str | None]] = {}
+    for writer in _dict(manifest.get("writers")).values():
+        for name, info in _dict(_dict(writer).get("segments")).items():
+            info = _dict(info)
+            size, digest = info.get("bytes"), info.get("digest")
+            recorded[str(name)] = (
+                size if isinstance(size, int) and not isinstance(size, bool) else None,
+                digest if isinstance(digest, str) else None,
+            )
+    return recorded

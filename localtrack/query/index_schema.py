@@ -1,0 +1,75 @@
+"""Tables of the index: a derived cache of the run folders, safe to delete at any time.
+
+One row per run in ``runs_t`` (status as derived at the last check), its flattened params,
+tags, artifacts and per-metric summaries, every metric point in ``points_t``, what each run
+folder looked like when indexed (``files_t``) and the damage seen (``problems_t``).
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+INDEX_FILENAME = f"index-v{SCHEMA_VERSION}.duckdb"
+LOCK_FILENAME = ".index.lock"
+
+TABLES = {
+    "meta": "key VARCHAR, value VARCHAR",
+    "files_t": (
+        "run_id VARCHAR, m_mtime BIGINT, m_size BIGINT, m_ino BIGINT, segs VARCHAR, "
+        "deep BOOLEAN, racy BOOLEAN"
+    ),
+    "runs_t": (
+        'rk BIGINT, id VARCHAR, name VARCHAR, project VARCHAR, "group" VARCHAR, parent VARCHAR, '
+        "status_raw VARCHAR, status VARCHAR, created_at TIMESTAMPTZ, ended_at TIMESTAMPTZ, "
+        "duration DOUBLE, git_commit VARCHAR, git_branch VARCHAR, git_dirty BOOLEAN, notes VARCHAR, "
+        "writers VARCHAR"
+    ),
+    "params_t": "rk BIGINT, key VARCHAR, value VARCHAR, num DOUBLE, kind VARCHAR, json VARCHAR",
+    "tags_t": "rk BIGINT, key VARCHAR, value VARCHAR",
+    "artifacts_t": (
+        "rk BIGINT, name VARCHAR, version BIGINT, type VARCHAR, kind VARCHAR, hash VARCHAR, size BIGINT, "
+        "files BIGINT, created_at TIMESTAMPTZ, info VARCHAR"
+    ),
+    "msum_t": (
+        'rk BIGINT, key VARCHAR, "last" DOUBLE, "min" DOUBLE, "max" DOUBLE, "mean" DOUBLE, '
+        '"count" BIGINT, "step" BIGINT'
+    ),
+    "points_t": 'rk BIGINT, key VARCHAR, step BIGINT, "timestamp" TIMESTAMPTZ, value DOUBLE',
+    "problems_t": "run_id VARCHAR, message VARCHAR",
+}
+
+# Per-run tables: a run's rows are replaced whole when its folder changes. Rows are keyed by
+# ``rk``, a number given afresh each time a run is (re)indexed, so every table stays sorted by
+# it as rows are appended and lookups by run touch few blocks.
+RK_TABLES = ("params_t", "tags_t", "artifacts_t", "msum_t", "points_t")
+ID_TABLES = ("files_t", "problems_t")
+
+# The views raw SQL sees (``localtrack sql``): stable names and columns, documented in docs/FILTERS.md.
+VIEWS = {
+    "runs": (
+        'SELECT id, name, project, "group", parent, status, created_at, ended_at, duration, '
+        "git_commit, git_branch, git_dirty, notes FROM {db}.runs_t"
+    ),
+    "params": (
+        "SELECT r.id AS run_id, x.key, x.value, x.num AS value_num, x.kind "
+        "FROM {db}.params_t x JOIN {db}.runs_t r USING (rk)"
+    ),
+    "tags": "SELECT r.id AS run_id, x.key, x.value FROM {db}.tags_t x JOIN {db}.runs_t r USING (rk)",
+    "metrics": (
+        'SELECT r.id AS run_id, x.key, x.step, x."timestamp", x.value '
+        "FROM {db}.points_t x JOIN {db}.runs_t r USING (rk)"
+    ),
+    "metric_summary": (
+        'SELECT r.id AS run_id, x.key, x."last", x."min", x."max", x."mean", x."count", x."step" '
+        "FROM {db}.msum_t x JOIN {db}.runs_t r USING (rk)"
+    ),
+    "artifacts": (
+        "SELECT r.id AS run_id, x.name, x.version, x.type, x.kind, x.hash, x.size, x.files, x.created_at, "
+        "x.info "
+        "FROM {db}.artifacts_t x JOIN {db}.runs_t r USING (rk)"
+    ),
+    "problems": "SELECT run_id, message FROM {db}.problems_t",
+}
+
+
+def create_statements() -> list[str]:
+    return [f"CREATE TABLE IF NOT EXISTS {name} ({columns})" for name, columns in TABLES.items()]

@@ -1,0 +1,247 @@
+"""Answering the read API from the index: run searches, one run's details, metric points."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from localtrack.errors import AmbiguousRunError, CorruptRunError, RunNotFoundError
+from localtrack.ids import short_id
+from localtrack.query import duck
+from localtrack.query.filter_parser import parse_filter, parse_order_by
+from localtrack.query.filter_sql import compile_filter, compile_order
+from localtrack.query.index import Index
+from localtrack.query.results import ATTRIBUTE_COLUMNS, RunInfo, RunTable
+from localtrack.store.reader import load_run
+
+_SELECT_RUNS = "SELECT r.rk, " + ", ".join(f'r."{c}"' for c in ATTRIBUTE_COLUMNS) + " FROM runs_t r"
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc)
+    return value
+
+
+def param_value(value: str, kind: str, raw_json: str | None) -> Any:
+    """The typed param value back from its stored form."""
+    if kind == "int":
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if kind == "float":
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if kind == "bool":
+        return value == "True"
+    if kind == "null":
+        return None
+    if kind in ("list", "dict") and raw_json is not None:
+        try:
+            return json.loads(raw_json)
+        except ValueError:
+            return value
+    return value
+
+
+def search(index: Index, filter: str | None = None, order_by: Any = None, limit: int | None = None,
+           project: str | None = None) -> RunTable:
+    """Runs matching ``filter`` in ``order_by`` order (newest first by default)."""
+    node = parse_filter(filter)
+    keys = parse_order_by(order_by)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
+    where = compile_filter(node, filter or "")
+    joins, join_params, terms = compile_order(keys)
+    sql = f"{_SELECT_RUNS} {' '.join(joins)} WHERE {where.sql}"
+    params: list[Any] = [*join_params, *where.params]
+    if project is not None:
+        sql += " AND r.project = ?"
+        params.append(project)
+    sql += " ORDER BY " + ", ".join(terms)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+
+    def query(con: Any) -> RunTable:
+        found = con.execute(sql, params).fetchall()
+        rows = [_base_row(r[1:]) for r in found]
+        _attach_details(con, rows, [r[0] for r in found], index.details)
+        problems = [(r[0], r[1]) for r in con.execute(
+            "SELECT run_id, message FROM problems_t ORDER BY run_id, message").fetchall()]
+        return RunTable(rows, problems)
+
+    return index.read(query)
+
+
+def _base_row(values: tuple[Any, ...]) -> dict[str, Any]:
+    row = {name: _utc(value) for name, value in zip(ATTRIBUTE_COLUMNS, values, strict=True)}
+    return {
+        **{k: row[k] for k in ATTRIBUTE_COLUMNS[:9]},
+        "tags": {},
+        **{k: row[k] for k in ATTRIBUTE_COLUMNS[9:]},
+        "params": {},
+        "metrics": {},
+    }
+
+
+DETAILS_CACHE_LIMIT = 50_000
+
+
+def _attach_details(con: Any, rows: list[dict[str, Any]], rks: list[int],
+                    cache: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] | None = None) -> None:
+    """Fill each row's tags, params and metric summaries (lookups by run number: few blocks read).
+
+    ``cache`` keeps them per run number across calls: a run's number changes whenever its
+    rows do, so a cached entry is never stale.
+    """
+    if not rows:
+        return
+    by_rk = dict(zip(rks, rows, strict=True))
+    wanted = [rk for rk in rks if cache is None or rk not in cache]
+    fresh: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {rk: ({}, {}, {}) for rk in wanted}
+    if wanted:
+        if len(wanted) <= 200:
+            where, params = f"rk IN ({', '.join('?' * len(wanted))})", list(wanted)
+        else:
+            where, params = "rk IN (SELECT unnest(?::BIGINT[]))", [list(wanted)]
+        for rk, key, value in con.execute(
+            f"SELECT rk, key, value FROM tags_t WHERE {where} ORDER BY rk, key", params
+        ).fetchall():
+            fresh[rk][0][key] = value
+        for rk, key, value, kind, raw in con.execute(
+            f"SELECT rk, key, value, kind, json FROM params_t WHERE {where} ORDER BY rk, key", params
+        ).fetchall():
+            fresh[rk][1][key] = param_value(value, kind, raw)
+        for rk, key, last, lo, hi, mean, count, step in con.execute(
+            f'SELECT rk, key, "last", "min", "max", "mean", "count", "step" FROM msum_t WHERE {where} '
+            "ORDER BY rk, key", params,
+        ).fetchall():
+            fresh[rk][2][key] = {"last": last, "min": lo, "max": hi, "mean": mean, "count": count, "step": step}
+        if cache is not None:
+            if len(cache) + len(fresh) > DETAILS_CACHE_LIMIT:
+                cache.clear()
+            cache.update(fresh)
+    for rk, row in by_rk.items():
+        tags, params_, metrics = fresh[rk] if rk in fresh else cache[rk]  # type: ignore[index]
+        row["tags"] = dict(tags)
+        row["params"] = dict(params_)
+        row["metrics"] = {k: dict(v) for k, v in metrics.items()}
+
+
+# ---------------------------------------------------------------------- one run
+def resolve(con: Any, ref: str) -> str:
+    """A run id from an id, unique id prefix, short id, unique name or ``@latest``."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise RunNotFoundError("empty run reference: give a run id, id prefix or name", ref)
+    known = con.execute("SELECT id FROM runs_t WHERE id = ? UNION SELECT run_id FROM files_t WHERE run_id = ?",
+                        [ref, ref]).fetchall()
+    if known:
+        return ref
+    if ref == "@latest":
+        rows = con.execute("SELECT id FROM runs_t ORDER BY created_at DESC NULLS LAST, id DESC LIMIT 1").fetchall()
+        if not rows:
+            raise RunNotFoundError("the store has no runs yet", ref)
+        return rows[0][0]
+    ids = [r[0] for r in con.execute("SELECT run_id FROM files_t ORDER BY run_id").fetchall()]
+    by_id = [i for i in ids if i.startswith(ref) or short_id(i) == ref or short_id(i).startswith(ref)]
+    by_name = [r[0] for r in con.execute("SELECT id FROM runs_t WHERE name = ? ORDER BY id", [ref]).fetchall()]
+    matches_sets = [by_id, by_name]
+    for matches in matches_sets:
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            names = dict(con.execute("SELECT id, name FROM runs_t WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+                                     [matches[:20]]).fetchall())
+            shown = [f"{m} ({names.get(m, '?')})" for m in matches[:20]]
+            raise AmbiguousRunError(
+                f"{ref!r} matches {len(matches)} runs: {', '.join(shown)}; use a longer id", ref, matches)
+    raise RunNotFoundError(f"no run matches {ref!r}; `localtrack ls` lists the runs", ref)
+
+
+def run_info(index: Index, ref: str) -> RunInfo:
+    """Everything about one run: its manifest read now, summaries and children from the index."""
+    with index.session() as con:
+        run_id = resolve(con, ref)
+        record = load_run(index.layout, run_id)
+        problems = [r[0] for r in con.execute(
+            "SELECT message FROM problems_t WHERE run_id = ? ORDER BY message", [run_id]).fetchall()]
+        if not record.ok:
+            raise CorruptRunError(f"run {run_id} cannot be read: {record.error}", run_id)
+        row = con.execute(f"{_SELECT_RUNS} WHERE r.id = ?", [run_id]).fetchone()
+        base: dict[str, Any] = {"tags": {}, "params": {}, "metrics": {}}
+        if row:
+            base = _base_row(row[1:])
+            _attach_details(con, [base], [row[0]], index.details)
+        children = [r[0] for r in con.execute(
+            "SELECT id FROM runs_t WHERE parent = ? ORDER BY created_at, id", [run_id]).fetchall()]
+    params, tags, summary = base["params"], base["tags"], base["metrics"]
+    m = record.manifest
+
+    def metrics(keys: list[str] | None) -> Any:
+        return metric_points(index, [run_id], keys).select(["step", "timestamp", "key", "value"])
+
+    config = m.get("config")
+    return RunInfo(
+        id=run_id, name=record.name, project=base.get("project"), group=base.get("group"),
+        parent=base.get("parent"), status=base.get("status") or record.status,
+        created_at=base.get("created_at"), ended_at=base.get("ended_at"), duration=base.get("duration"),
+        config=config if isinstance(config, dict) else {}, params=params, tags=tags,
+        notes=m.get("notes") if isinstance(m.get("notes"), str) else "",
+        git=m.get("git") if isinstance(m.get("git"), dict) else None,
+        command=m.get("command") if isinstance(m.get("command"), dict) else None,
+        environment=m.get("environment") if isinstance(m.get("environment"), dict) else None,
+        summary=summary,
+        summary_values=m.get("summary_values") if isinstance(m.get("summary_values"), dict) else {},
+        artifacts=m.get("artifacts") if isinstance(m.get("artifacts"), list) else [],
+        children=children, error=m.get("error"),
+        writers=m.get("writers") if isinstance(m.get("writers"), dict) else {},
+        path=record.path, manifest=m, problems=problems, _metrics=metrics,
+    )
+
+
+# ---------------------------------------------------------------------- metric points
+def _ref_of(item: Any) -> str:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict) and isinstance(item.get("id"), str):
+        return item["id"]
+    run_id = getattr(item, "id", None)
+    if isinstance(run_id, str):
+        return run_id
+    raise TypeError(f"runs must be run ids, names, RunInfo or rows, got {type(item).__name__}")
+
+
+def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
+    """Long table (run, key, step, timestamp, value) ordered by run, key, step."""
+    if isinstance(runs, str) or (runs is not None and not isinstance(runs, (list, tuple, set))
+                                 and not hasattr(runs, "__iter__")):
+        runs = [runs]
+    if isinstance(keys, str):
+        keys = [keys]
+    if hasattr(runs, "ids") and not isinstance(runs, (list, tuple)):
+        runs = runs.ids
+    with index.session() as con:
+        sql = 'SELECT r.id AS run, p.key, p.step, p."timestamp", p.value FROM points_t p JOIN runs_t r USING (rk)'
+        sql += " WHERE TRUE"
+        params: list[Any] = []
+        if runs is not None:
+            ids = list(dict.fromkeys(resolve(con, _ref_of(item)) for item in runs))
+            rks = [r[0] for r in con.execute(
+                "SELECT rk FROM runs_t WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()]
+            if len(rks) <= 200:
+                sql += f" AND p.rk IN ({', '.join('?' * len(rks)) or 'NULL'})"
+                params.extend(rks)
+            else:
+                sql += " AND p.rk IN (SELECT unnest(?::BIGINT[]))"
+                params.append(rks)
+        if keys is not None:
+            keys = [str(k) for k in keys]
+            sql += " AND p.key IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(keys)
+        sql += ' ORDER BY run, p.key, p.step, p."timestamp"'
+        return duck.arrow(con, sql, params)

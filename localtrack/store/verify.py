@@ -1,0 +1,242 @@
+"""``verify``: re-read everything and name exactly what is damaged.
+
+Checks, for the whole store (runs in ``trash/`` included, since gc keeps what they need):
+every object re-hashes to its name; every manifest parses; every segment a manifest
+records exists and matches its recorded digest; every live segment is a complete Parquet
+file (one on disk that no manifest records is a warning: a seal interrupted before its
+manifest write); every artifact record is well formed and every object it needs (tree
+listings and the files they list) is present and intact. Links are reported, never followed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localtrack.errors import ArtifactError, LocaltrackError
+from localtrack.names import validate_id
+from localtrack.storage.layout import MANIFEST_FILENAME, METRICS_DIRNAME, StoreLayout
+from localtrack.storage.manifest import read_manifest
+from localtrack.storage.objects import HASH_BUFFER, ObjectStore, hash_fd
+from localtrack.storage.segments import has_parquet_footer, live_segments, parse_segment_name
+from localtrack.store.artifact_tree import MAX_TREE_BYTES, check_paths, parse_tree
+from localtrack.store.artifacts import read_records
+
+STALE_TEMP_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: ``severity`` is ``damaged`` or ``warning``; ``path`` the exact item."""
+
+    severity: str
+    path: str
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found and how much it checked."""
+
+    findings: list[Finding] = field(default_factory=list)
+    objects: int = 0
+    object_bytes: int = 0
+    runs: int = 0
+    segments: int = 0
+    artifacts: int = 0
+
+    @property
+    def damaged(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "damaged"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged
+
+    def add(self, severity: str, path: Path | str, message: str) -> None:
+        self.findings.append(Finding(severity, str(path), message))
+
+
+def run_folders(layout: StoreLayout) -> Iterator[tuple[str, Path]]:
+    """``(run_id, folder)`` of every run in ``runs/`` and ``trash/`` (links included, to be reported)."""
+    for parent in (layout.runs_dir, layout.trash_dir):
+        try:
+            entries = sorted(os.scandir(parent), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                run_id = validate_id(entry.name)
+            except LocaltrackError:
+                continue
+            if entry.is_symlink() or entry.is_dir(follow_symlinks=False):
+                yield run_id, Path(entry.path)
+
+
+def _hash_path(path: Path, buffer: bytearray) -> tuple[str, int]:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        return hash_fd(fd, buffer)
+    finally:
+        os.close(fd)
+
+
+def _check_objects(objects: ObjectStore, report: VerifyReport, buffer: bytearray, progress: Callable[[int], None] | None) -> dict[str, bool]:
+    """Re-hash every object; returns digest -> intact."""
+    state: dict[str, bool] = {}
+    if objects.root.is_symlink():
+        report.add("damaged", objects.root, "the objects folder is a symbolic link; refusing to follow it")
+        return state
+    now = time.time()
+    for entry in objects.iter_entries():
+        if entry.kind == "object":
+            assert entry.digest is not None
+            try:
+                digest, size = _hash_path(entry.path, buffer)
+            except OSError as exc:
+                report.add("damaged", entry.path, f"object cannot be read ({exc.strerror or exc})")
+                state[entry.digest] = False
+                continue
+            report.objects += 1
+            report.object_bytes += size
+            if progress is not None:
+                progress(size)
+            intact = digest == entry.digest
+            state[entry.digest] = intact
+            if not intact:
+                report.add("damaged", entry.path, f"object content hashes to {digest}, not its name (bit rot or tampering)")
+        elif entry.kind == "link":
+            report.add("damaged", entry.path, "a symbolic link inside objects/; refusing to follow it")
+        elif entry.kind == "temp":
+            if entry.age(now) > STALE_TEMP_SECONDS:
+                report.add("warning", entry.path, "stale temp file of an interrupted write; `localtrack gc --yes` removes it")
+        elif entry.kind == "unreadable":
+            report.add("damaged", entry.path, "cannot be read")
+        else:
+            report.add("warning", entry.path, "not an object (unexpected file in objects/)")
+    return state
+
+
+def _check_segments(run_dir: Path, manifest: dict[str, Any], report: VerifyReport, buffer: bytearray) -> None:
+    manifest_path = run_dir / MANIFEST_FILENAME
+    metrics_dir = run_dir / METRICS_DIRNAME
+    if metrics_dir.is_symlink():
+        report.add("damaged", metrics_dir, "the metrics folder is a symbolic link; refusing to follow it")
+        return
+    recorded: dict[str, dict[str, Any]] = {}
+    writers = manifest.get("writers")
+    if not isinstance(writers, dict):
+        writers = {}
+    for writer_id, entry in writers.items():
+        segments = entry.get("segments") if isinstance(entry, dict) else None
+        if not isinstance(segments, dict):
+            continue
+        for filename, record in segments.items():
+            if parse_segment_name(filename) is None:
+                report.add("damaged", manifest_path, f"writer {str(writer_id)[:40]!r} records an invalid segment file name {filename[:80]!r}")
+                continue
+            recorded[filename] = record if isinstance(record, dict) else {}
+    for filename, record in sorted(recorded.items()):
+        path = metrics_dir / filename
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            report.add("damaged", path, "segment recorded in the manifest is missing")
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            report.add("damaged", path, "segment is not a regular file (a link?); refusing to read it")
+            continue
+        report.segments += 1
+        try:
+            digest, size = _hash_path(path, buffer)
+        except OSError as exc:
+            report.add("damaged", path, f"segment cannot be read ({exc.strerror or exc})")
+            continue
+        want = record.get("digest")
+        if isinstance(want, str) and want != digest:
+            report.add("damaged", path, f"segment content hashes to {digest}, the manifest records {want[:40]} (bit rot or tampering)")
+        elif isinstance(record.get("bytes"), int) and record["bytes"] != size:
+            report.add("damaged", path, f"segment is {size} bytes, the manifest records {record['bytes']}")
+        elif not has_parquet_footer(path):
+            report.add("damaged", path, "segment is not a complete Parquet file")
+    for path in live_segments(metrics_dir):
+        if path.name in recorded:
+            continue
+        report.segments += 1
+        if has_parquet_footer(path):
+            report.add("warning", path, "segment is not recorded in the manifest (a seal interrupted before its manifest write?)")
+        else:
+            report.add("warning", path, "segment is not recorded in the manifest and is not a complete Parquet file")
+
+
+def _check_artifacts(
+    run_dir: Path, manifest: dict[str, Any], objects: ObjectStore, state: dict[str, bool], report: VerifyReport
+) -> None:
+    manifest_path = run_dir / MANIFEST_FILENAME
+    records, problems = read_records(manifest, str(manifest_path))
+    for problem in problems:
+        report.add("damaged", manifest_path, problem)
+    try:
+        check_paths(sorted({r.name for r in records}), f"{manifest_path}: artifact names")
+    except ArtifactError as exc:
+        report.add("damaged", manifest_path, str(exc))
+    for record in records:
+        report.artifacts += 1
+        label = f"artifact {record.name!r} v{record.version}"
+        if not _object_ok(objects, state, record.hash, report, label):
+            continue
+        if record.kind == "dir":
+            try:
+                entries = parse_tree(objects.read_bytes(record.hash, MAX_TREE_BYTES), str(objects.path(record.hash)))
+            except (ArtifactError, LocaltrackError) as exc:
+                report.add("damaged", objects.path(record.hash), f"{label} of run {run_dir.name}: tree listing refused: {exc}")
+                continue
+            for entry in entries:
+                _object_ok(objects, state, entry.hash, report, f"{label} file {entry.path!r}")
+
+
+def _object_ok(objects: ObjectStore, state: dict[str, bool], digest: str, report: VerifyReport, label: str) -> bool:
+    path = objects.path(digest)
+    intact = state.get(digest)
+    if intact is None:
+        report.add("damaged", path, f"{label}: object is missing")
+        return False
+    if not intact:
+        report.add("damaged", path, f"{label}: object is damaged")
+        return False
+    return True
+
+
+def verify_store(layout: StoreLayout, *, progress: Callable[[int], None] | None = None) -> VerifyReport:
+    """Check the whole store; the report names every damaged file (``report.ok`` when none)."""
+    report = VerifyReport()
+    buffer = bytearray(HASH_BUFFER)
+    objects = ObjectStore(layout.objects_dir)
+    state = _check_objects(objects, report, buffer, progress)
+    for run_id, run_dir in run_folders(layout):
+        report.runs += 1
+        if run_dir.is_symlink():
+            report.add("damaged", run_dir, "run folder is a symbolic link; refusing to follow it out of the store")
+            continue
+        manifest_path = run_dir / MANIFEST_FILENAME
+        try:
+            manifest = read_manifest(manifest_path)
+        except LocaltrackError as exc:
+            report.add("damaged", manifest_path, str(exc))
+            continue
+        if manifest.get("id") != run_id:
+            report.add("damaged", manifest_path, f"manifest id {str(manifest.get('id'))[:80]!r} does not match the folder name")
+        _check_segments(run_dir, manifest, report, buffer)
+        _check_artifacts(run_dir, manifest, objects, state, report)
+    return report
