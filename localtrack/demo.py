@@ -95,7 +95,7 @@ def generate(store_dir: Path) -> list[str]:
 
     ids = []
     for index, config in enumerate(SWEEP):
-        name = f"logreg-{config['optimizer']}-lr{config['lr']}-l2{config['l2']}"
+        name = f"{config['optimizer']}-lr{config['lr']}" + (f"-l2-{config['l2']}" if config["l2"] else "")
         tags = {"model": "logreg", "sweep": "demo"}
         if index == 0:
             tags["baseline"] = ""
