@@ -190,8 +190,7 @@ def main() -> None:
                 f"duplicate {mem['log_dup'] / MIB:5.2f} MiB; max-RSS growth {mem['rss_growth_kib'] / 1024:5.1f} MiB "
                 f"(max RSS {mem['rss_max_kib'] / 1024:.0f} MiB)"
             )
-        print("  (log_artifact's tracemalloc peak includes read_manifest's read(64 MiB + 1) buffer: allocated,")
-        print("   never touched, so it does not show in RSS; the object store itself holds one 1 MiB buffer)")
+        print("  (the object store holds one reusable 1 MiB buffer whatever the file size)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

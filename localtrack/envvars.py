@@ -22,3 +22,6 @@ LOCALTRACK_EXEC = "LOCALTRACK_EXEC"
 """Set by ``localtrack exec``/``reproduce`` for the command it runs: ``exec`` already recorded the
 git state and diff, and this comma list names the run fields (``name``, ``project``) that exec
 fixed, which the script's ``init()`` arguments must not change (``1`` when none)."""
+
+LOCALTRACK_QUERY_MEMORY_LIMIT = "LOCALTRACK_QUERY_MEMORY_LIMIT"
+"""DuckDB memory limit for queries and index builds (default 2GB; bigger work spills to the store's tmp/)."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from localtrack.envvars import LOCALTRACK_QUERY_MEMORY_LIMIT
+from localtrack.errors import InvalidValueError
+
 Error = duckdb.Error
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 
 def connect_memory(spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -16,7 +21,15 @@ def connect_memory(spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     Big queries spill to ``spill_dir`` (the store's git-ignored ``tmp/``), never to a ``.tmp``
     folder in the user's working directory, which is DuckDB's default for in-memory databases.
     """
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
+    limit = os.environ.get(LOCALTRACK_QUERY_MEMORY_LIMIT) or DEFAULT_MEMORY_LIMIT
+    try:
+        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "memory_limit": limit})
+    except duckdb.Error as exc:
+        raise InvalidValueError(
+            f"{LOCALTRACK_QUERY_MEMORY_LIMIT}={limit!r} is not a memory size DuckDB understands "
+            f"(e.g. 512MB, 4GB): {exc}",
+            limit,
+        ) from None
     con.execute("SET TimeZone = 'UTC'")
     if spill_dir is not None:
         con.execute(f"SET temp_directory = {quote_literal(str(spill_dir))}")

@@ -16,7 +16,7 @@ from json.encoder import encode_basestring as _quote  # the C version when avail
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import CorruptRunError, StoreFormatError
+from localtrack.errors import CorruptRunError, LocaltrackError, StoreFormatError
 from localtrack.storage.atomic import atomic_write_bytes
 from localtrack.storage.layout import FORMAT_VERSION
 
@@ -131,16 +131,21 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def load_strict_json(data: bytes, where: str, what: str, error: type[LocaltrackError]) -> Any:
+    """JSON from a hostile file: UTF-8 only, duplicate keys and runaway nesting refused as ``error``."""
+    try:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise error(f"{where}: {what} is nested too deeply", where) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise error(f"{where}: {what} is not valid JSON ({exc})", where) from None
+
+
 def parse_manifest(data: bytes, where: str) -> dict[str, Any]:
     """Parse and sanity-check manifest bytes; raise CorruptRunError / StoreFormatError."""
     if len(data) > MAX_MANIFEST_BYTES:
         raise CorruptRunError(f"{where}: manifest is {len(data)} bytes, over the {MAX_MANIFEST_BYTES} limit", where)
-    try:
-        manifest = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except RecursionError:
-        raise CorruptRunError(f"{where}: manifest is nested too deeply", where) from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CorruptRunError(f"{where}: manifest is not valid JSON ({exc})", where) from None
+    manifest = load_strict_json(data, where, "manifest", CorruptRunError)
     if not isinstance(manifest, dict):
         raise CorruptRunError(f"{where}: manifest is not a JSON object", where)
     version = manifest.get("format_version")

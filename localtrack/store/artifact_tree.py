@@ -22,6 +22,7 @@ from typing import Any
 
 from localtrack.errors import ArtifactError, InvalidNameError
 from localtrack.names import validate_relpath
+from localtrack.storage.manifest import load_strict_json
 from localtrack.storage.objects import is_digest
 
 TREE_FORMAT = "localtrack-tree 1"
@@ -77,15 +78,6 @@ def encode_tree(entries: list[TreeEntry]) -> bytes:
     return (json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode("ascii")
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
 def _int_field(entry: dict[str, Any], key: str, high: int, where: str) -> int:
     value = entry.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
@@ -97,12 +89,7 @@ def parse_tree(data: bytes, where: str) -> list[TreeEntry]:
     """Entries of a listing read from disk (hostile: every field is checked)."""
     if len(data) > MAX_TREE_BYTES:
         raise ArtifactError(f"{where}: tree listing is over {MAX_TREE_BYTES} bytes", where)
-    try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except RecursionError:
-        raise ArtifactError(f"{where}: tree listing is nested too deeply", where) from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ArtifactError(f"{where}: tree listing is not valid JSON ({exc})", where) from None
+    doc = load_strict_json(data, where, "tree listing", ArtifactError)
     if not isinstance(doc, dict) or doc.get("format") != TREE_FORMAT or not isinstance(doc.get("entries"), list):
         raise ArtifactError(f"{where}: not a {TREE_FORMAT!r} listing", where)
     entries: list[TreeEntry] = []

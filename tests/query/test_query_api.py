@@ -219,3 +219,24 @@ def test_query_store_opens_like_the_cli(sample_root: Path, monkeypatch: pytest.M
     with localtrack.Store() as store:
         assert repr(store).startswith("Store(")
         assert store.problems == []
+
+
+def test_queries_respect_the_configured_memory_limit(store_dir, monkeypatch) -> None:
+    """RELIABILITY load 5: queries run under a memory limit (LOCALTRACK_QUERY_MEMORY_LIMIT)."""
+    import localtrack
+
+    with localtrack.init(project="p", dir=store_dir) as run:
+        run.log({"loss": 1.0})
+    monkeypatch.setenv("LOCALTRACK_QUERY_MEMORY_LIMIT", "300MB")
+    store = localtrack.Store(store_dir)
+    assert len(store.runs()) == 1
+    limit = store.sql("select current_setting('memory_limit') as m").to_pylist()[0]["m"]
+    assert limit.replace(" ", "").upper().startswith(("286", "300"))  # DuckDB reports MiB
+
+
+def test_a_bad_memory_limit_is_a_clear_error(store_dir, monkeypatch) -> None:
+    import localtrack
+
+    monkeypatch.setenv("LOCALTRACK_QUERY_MEMORY_LIMIT", "lots")
+    with pytest.raises(localtrack.LocaltrackError, match="LOCALTRACK_QUERY_MEMORY_LIMIT"):
+        localtrack.Store(store_dir).runs()
