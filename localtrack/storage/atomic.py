@@ -74,6 +74,23 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview, *, durable: bool = 
         fsync_dir(path.parent)
 
 
+def write_new_file(path: Path, data: bytes) -> None:
+    """Create ``path`` (which must not exist) with ``data``, durably: for files inside a folder
+    no reader can see yet, where a temp name and a rename would add nothing."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise explain_os_error(exc, path, "write") from exc
+    fsync_dir(path.parent)
+
+
 def make_dirs(path: Path) -> None:
     """``mkdir -p`` with a clear error when the store is read-only or the disk full."""
     try:

@@ -30,6 +30,9 @@ class Block:
     runs: list[tuple[int, int]] = field(default_factory=list)  # (index in block, global call index)
 
 
+SMALL_SEAL_POINTS = 20_000  # below this, plain Python beats Arrow kernels' per-call overhead
+
+
 def _global_order(block: Block, calls: int) -> list[int]:
     """The buffer-wide call index of each of the block's first ``calls`` calls."""
     order: list[int] = []
@@ -53,6 +56,8 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
     The summary has the shape of ``store.summary.summarize_table`` and is computed from the
     columns as they are built, without a group-by.
     """
+    if sum(len(b.values) for b in blocks) <= SMALL_SEAL_POINTS:
+        return _build_small(blocks, steps_ordered)
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -146,3 +151,65 @@ def _repeat_indices(pa: Any, counts: list[int]) -> Any:
 def _comparable(value: Any) -> float | None:
     """min/max ignore NaN; a metric that only ever was NaN has no min or max (None)."""
     return None if value is None or value != value else value
+
+
+def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """:func:`build_table_and_summary` for a small buffer, with Python lists and one Arrow
+    conversion per column (short runs seal a few hundred points; kernels cost more than that).
+    Same rows, same order, same summary as the Arrow path."""
+    import pyarrow as pa
+
+    from localtrack.storage.segments import schema
+
+    # key -> pieces of (steps, micros, values, global call order) from each block holding it
+    parts: dict[str, list[tuple[list[int], list[int], list[Any], list[int] | None]]] = {}
+    for block in blocks:
+        width = len(block.keys)
+        calls = min(len(block.steps), len(block.times), len(block.values) // width)
+        if calls == 0:
+            continue
+        steps = block.steps[:calls]
+        micros = [round(t * 1e6) for t in block.times[:calls]]
+        order = _global_order(block, calls) if len(blocks) > 1 else None
+        for column, key in enumerate(block.keys):
+            parts.setdefault(key, []).append((steps, micros, block.values[column : calls * width : width], order))
+    if not parts:
+        return schema().empty_table(), {}
+    step_col: list[int] = []
+    time_col: list[int] = []
+    key_col: list[str] = []
+    value_col: list[float] = []
+    summary: dict[str, dict[str, Any]] = {}
+    for key in sorted(parts):
+        pieces = parts[key]
+        if len(pieces) == 1 and steps_ordered:
+            steps, micros, values, _ = pieces[0]
+        else:  # rows of this key from several blocks, or steps logged out of order
+            rows: list[tuple[int, int, int, Any]] = []
+            for piece_steps, piece_micros, piece_values, order in pieces:
+                ranks = order if order is not None else range(len(piece_steps))
+                rows.extend(zip(piece_steps, ranks, piece_micros, piece_values, strict=True))
+            rows.sort(key=lambda row: (row[0], row[1]))  # by step, then logging order
+            steps = [row[0] for row in rows]
+            micros = [row[2] for row in rows]
+            values = [row[3] for row in rows]
+        floats = [float(v) for v in values]
+        finite = [v for v in floats if v == v]
+        summary[key] = {
+            "last": floats[-1],
+            "min": min(finite) if finite else None,
+            "max": max(finite) if finite else None,
+            "count": len(floats),
+            "step": steps[-1],
+        }
+        step_col.extend(steps)
+        time_col.extend(micros)
+        key_col.extend([key] * len(steps))
+        value_col.extend(floats)
+    arrays = [
+        pa.array(step_col, pa.int64()),
+        pa.array(time_col, pa.timestamp("us", tz="UTC")),
+        pa.array(key_col, pa.string()),
+        pa.array(value_col, pa.float64()),
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema()), summary

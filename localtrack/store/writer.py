@@ -19,7 +19,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from localtrack.errors import LocaltrackError, RunExistsError, RunNotFoundError, RunStateError
-from localtrack.storage.atomic import atomic_write_bytes, fsync_dir, make_dirs, temp_path_for
+from localtrack.storage.atomic import (
+    explain_os_error,
+    fsync_dir,
+    make_dirs,
+    temp_path_for,
+    write_new_file,
+)
 from localtrack.storage.layout import LOCK_FILENAME, MANIFEST_FILENAME, METRICS_DIRNAME, StoreLayout
 from localtrack.storage.lease import process_start_ticks, run_lock
 from localtrack.storage.manifest import dump_manifest, read_manifest, write_manifest
@@ -95,6 +101,7 @@ class RunWriter:
         self._closed = False
         self._last_seal = time.monotonic()
         self.joined = False  # True when this writer joined a run that already existed
+        self._metrics_ready = False  # metrics/ known to exist: no mkdir per seal
 
     # ------------------------------------------------------------------ creation
     def writer_entry(self) -> dict[str, Any]:
@@ -123,26 +130,30 @@ class RunWriter:
         manifest["writers"] = {self.writer_id: self.writer_entry()}
         if resume == "must":
             return self.attach(manifest)
-        make_dirs(self.layout.runs_dir)
+        if not self.layout.runs_dir.is_dir():
+            make_dirs(self.layout.runs_dir)
         staging = temp_path_for(self.run_dir)
         try:
             make_dirs(staging / METRICS_DIRNAME)
-            atomic_write_bytes(staging / MANIFEST_FILENAME, dump_manifest(manifest), durable=True)
-            (staging / LOCK_FILENAME).touch()
-            try:
-                os.rename(staging, self.run_dir)
-            except OSError:
-                if not self.run_dir.exists():
-                    raise
-                if resume not in ("allow", "auto"):
-                    raise RunExistsError(
-                        f"run {self.run_id!r} already exists; pass resume='allow' to add to it",
-                        self.run_id,
-                    ) from None
-                return self.attach(manifest)
-            fsync_dir(self.layout.runs_dir)
-        finally:
+            # The staging folder is invisible to readers (a dot name), so the manifest goes in
+            # directly: fsync it and the folder, then one rename publishes the whole run.
+            write_new_file(staging / MANIFEST_FILENAME, dump_manifest(manifest))
+            os.rename(staging, self.run_dir)
+        except OSError as exc:
             _remove_tree_quietly(staging)
+            if not self.run_dir.exists():
+                raise explain_os_error(exc, self.run_dir, "create run folder") from exc
+            if resume not in ("allow", "auto"):
+                raise RunExistsError(
+                    f"run {self.run_id!r} already exists; pass resume='allow' to add to it",
+                    self.run_id,
+                ) from None
+            return self.attach(manifest)
+        except BaseException:
+            _remove_tree_quietly(staging)
+            raise
+        fsync_dir(self.layout.runs_dir)
+        self._metrics_ready = True
         return manifest
 
     def attach(self, fresh: dict[str, Any]) -> dict[str, Any]:
@@ -271,7 +282,9 @@ class RunWriter:
                 table, stats = build_table_and_summary(*taken)
                 self._seq += 1
                 name = SegmentName(self.writer_id, self._seq, self._seq)
-                make_dirs(self.metrics_dir)
+                if not self._metrics_ready:
+                    make_dirs(self.metrics_dir)
+                    self._metrics_ready = True
                 info = write_segment(self.metrics_dir, name, table)
             except LocaltrackError:
                 self._restore_buffer(taken)
