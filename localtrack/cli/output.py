@@ -173,17 +173,29 @@ def emit_rows(rows: list[dict[str, Any]], fmt: OutputFormat, *, columns: list[st
         emit_csv(rows, columns)
         return
     from rich.table import Table
+    from rich.text import Text
 
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
     from rich import box
 
     table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   padding=(0, 1, 0, 0), title_justify="left")
-    for column in columns:
-        table.add_column(safe(column), overflow="fold")
-    for row in rows:
-        table.add_row(*(safe_text(format_cell(row.get(c))) for c in columns))
-    console().print(table)
+    cells = [[safe(format_cell(row.get(c))) for c in columns] for row in rows]
+    used, hidden = 0, []
+    for index, column in enumerate(columns):
+        # One line per row: a column keeps its natural width up to 28 characters, longer cells
+        # end in "…"; columns that do not fit the terminal are cut at its edge, never wrapped.
+        width = min(max([len(column), *(len(line[index]) for line in cells)]), 28)
+        table.add_column(safe(column), overflow="ellipsis", no_wrap=True, min_width=width)
+        used += width + (1 if index else 0)
+        if used > console().width:
+            hidden.append(column)
+    for line in cells:
+        table.add_row(*(Text(cell) for cell in line))
+    console().print(table, crop=True)
+    if hidden:
+        note = f"{len(hidden)} column(s) cut at the terminal's edge ({', '.join(hidden[:4])}{', …' if len(hidden) > 4 else ''})"
+        console().print(Text(safe(note + "; widen the terminal, pick --columns, or use --format csv"), style="dim"))
 
 
 def format_cell(value: Any) -> str:
