@@ -230,7 +230,12 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
         sql += " WHERE TRUE"
         params: list[Any] = []
         if runs is not None:
-            ids = list(dict.fromkeys(resolve(con, _ref_of(item)) for item in runs))
+            refs = [_ref_of(item) for item in runs]
+            # Full ids (the usual case: rows of a RunTable) in one query; only the rest
+            # (prefixes, names, @latest) are resolved one by one.
+            exact = {row[0] for row in con.execute(
+                "SELECT id FROM runs_t WHERE id IN (SELECT unnest(?::VARCHAR[]))", [[str(r) for r in refs]]).fetchall()}
+            ids = list(dict.fromkeys(ref if ref in exact else resolve(con, ref) for ref in refs))
             rks = [r[0] for r in con.execute(
                 "SELECT rk FROM runs_t WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()]
             if len(rks) <= 200:
