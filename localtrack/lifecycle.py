@@ -7,6 +7,7 @@ the SIGTERM handler is only installed when nobody else handles SIGTERM.
 from __future__ import annotations
 
 import atexit
+import os
 import signal
 import sys
 import threading
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from localtrack.run_handle import Run
 
 _active: list[Run] = []
+_owner: dict[int, int] = {}  # id(run) -> pid of the process that started it
 _installed = False
 _uncaught: BaseException | None = None
 terminated = False  # set by the SIGTERM handler: runs end as "killed"
@@ -26,11 +28,13 @@ _previous_excepthook = sys.excepthook
 def register(run: Run) -> None:
     _install()
     _active.append(run)
+    _owner[id(run)] = os.getpid()
 
 
 def unregister(run: Run) -> None:
     if run in _active:
         _active.remove(run)
+    _owner.pop(id(run), None)
 
 
 def current() -> Run | None:
@@ -40,6 +44,8 @@ def current() -> Run | None:
 
 def _finish_all(status: str, error: BaseException | None = None) -> None:
     for run in list(reversed(_active)):
+        if _owner.get(id(run)) != os.getpid():
+            continue  # a fork()ed child (a data-loader worker) exiting must not end its parent's run
         try:
             run.finish(status, error=error)
         except Exception as exc:  # at exit there is nobody left to raise to
