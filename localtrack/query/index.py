@@ -176,15 +176,20 @@ class Index:
             # A damaged index file (or a bug): rebuild it from the run folders once.
             with contextlib.suppress(duck.Error):
                 self.con.execute("ROLLBACK")
-            if self._memory_only:
-                self.con.execute("USE memory")
-                self.con.execute(f"DETACH {DB}")
-                self._is_attached = False
-                self._forget()
-            else:
-                self._discard_file()
+            self._drop()
             self._attach()
             self._refresh()
+
+    def _drop(self) -> None:
+        """Forget the index: detach the in-memory one, or delete the file (it is only a cache)."""
+        if self._memory_only:
+            with contextlib.suppress(duck.Error):
+                self.con.execute("USE memory")
+                self.con.execute(f"DETACH {DB}")
+            self._is_attached = False
+            self._forget()
+        else:
+            self._discard_file()
 
     # ------------------------------------------------------------------ refresh
     def _refresher(self) -> Refresher:
@@ -285,14 +290,7 @@ class Index:
     def rebuild(self) -> None:
         """Throw the index away and build it again from the run folders."""
         with self._mutex, self._locked():
-            if self._memory_only:
-                with contextlib.suppress(duck.Error):
-                    self.con.execute("USE memory")
-                    self.con.execute(f"DETACH {DB}")
-                self._is_attached = False
-                self._forget()
-            else:
-                self._discard_file()
+            self._drop()
         self.refresh()
 
     def problems(self) -> list[tuple[str, str]]:
