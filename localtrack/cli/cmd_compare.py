@@ -44,7 +44,7 @@ def compare_command(
 
         localtrack compare roberta distil --metrics val_accuracy,inference_time
     """
-    from localtrack.cli.common import open_reader
+    from localtrack.cli.common import open_reader, require_logged_metrics
     from localtrack.cli.output import console, emit_csv, emit_json
     from localtrack.cli.selection import select_runs
     from localtrack.query.compare import compare
@@ -54,13 +54,7 @@ def compare_command(
     if len(rows) < 2:
         raise typer.BadParameter(f"compare needs at least two runs, got {len(rows)}", param_hint="RUNS")
     wanted = split_list(metrics)
-    known = {k for r in rows for k in r.get("metrics") or {}}
-    unknown = [m for m in wanted if m not in known]
-    if unknown:
-        raise typer.BadParameter(
-            f"no compared run logged {unknown[0]!r}; they have: {', '.join(sorted(known)) or '(no metrics)'}",
-            param_hint="--metrics",
-        )
+    require_logged_metrics(rows, wanted, who="compared", option="--metrics")
     comparison = compare(rows, wanted or None, maximize=split_list(maximize), minimize=split_list(minimize))
     out_rows = comparison_rows(comparison)
     if fmt == OutputFormat.json:

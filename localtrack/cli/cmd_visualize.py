@@ -49,7 +49,7 @@ def visualize_command(
         localtrack visualize 'logreg-*' --metric val/loss --x epoch --html curves.html
     """
     from localtrack.cli.cmd_compare import split_list
-    from localtrack.cli.common import open_reader
+    from localtrack.cli.common import open_reader, require_logged_metrics
     from localtrack.cli.output import console, safe
     from localtrack.cli.selection import select_runs
     from localtrack.query import plotdata
@@ -58,13 +58,7 @@ def visualize_command(
     reader = open_reader(store)
     rows = select_runs(reader, runs, filter, what="runs to plot")
     metrics = split_list(metric)
-    known = {k for r in rows for k in r.get("metrics") or {}}
-    unknown = [m for m in metrics if m not in known]
-    if unknown:
-        raise typer.BadParameter(
-            f"no selected run logged {unknown[0]!r}; they have: {', '.join(sorted(known)) or '(no metrics)'}",
-            param_hint="--metric",
-        )
+    require_logged_metrics(rows, metrics, who="selected", option="--metric")
     if not metrics:
         limit = DEFAULT_HTML_METRICS if html and plot_type != PlotType.parallel else DEFAULT_TERMINAL_METRICS
         metrics = key_metrics(rows, limit=limit)

@@ -7,7 +7,7 @@ commands (all ``localtrack --help`` needs) stays cheap.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -55,3 +55,14 @@ def find_run(layout: StoreLayout, ref: str) -> RunRecord:
     from localtrack.store.reader import resolve_run
 
     return resolve_run(layout, ref)
+
+
+def require_logged_metrics(rows: list[dict[str, Any]], wanted: list[str], *, who: str, option: str) -> None:
+    """Refuse metric names none of the chosen runs logged, naming the ones they did log."""
+    known = {k for r in rows for k in r.get("metrics") or {}}
+    unknown = [m for m in wanted if m not in known]
+    if unknown:
+        raise typer.BadParameter(
+            f"no {who} run logged {unknown[0]!r}; they have: {', '.join(sorted(known)) or '(no metrics)'}",
+            param_hint=option,
+        )
