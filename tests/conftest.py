@@ -40,6 +40,22 @@ def store_dir(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the session (tests/viz/cdp.py). Missing: skip locally, fail when $CI is set."""
+    sys.path.insert(0, str(REPO / "tests" / "viz"))
+    from cdp import Browser, find_chromium
+
+    binary = find_chromium()
+    if binary is None:
+        message = "chromium not found: apt-get install chromium (or set $CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with Browser.launch(binary) as b:
+        yield b
+
+
 @pytest.fixture
 def python() -> str:
     """The interpreter for subprocess tests (same environment as the tests)."""

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "viz"))
 
-from cdp import Browser, find_chromium
 from cli_views_support import assert_no_raw_controls, invoke, visible_width, write_sweep
 
 BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}
@@ -23,19 +20,6 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     root = tmp_path_factory.mktemp("viz")
     store = root / ".localtrack"
     return store, write_sweep(store, root)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium. Missing: skip locally, but fail when $CI is set."""
-    binary = find_chromium()
-    if binary is None:
-        message = "chromium not found: apt-get install chromium (or set $CHROMIUM)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with Browser.launch(binary) as b:
-        yield b
 
 
 def test_terminal_line_plot(sweep, capsys, monkeypatch) -> None:
