@@ -45,16 +45,11 @@ def _global_order(block: Block, calls: int) -> list[int]:
     return order
 
 
-def build_table(blocks: list[Block], steps_ordered: bool) -> Any:
-    """One table of (step, timestamp, key, value) rows, sorted by key then step."""
-    return build_table_and_summary(blocks, steps_ordered)[0]
-
-
 def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[str, dict[str, Any]]]:
     """The sealed table (sorted by key, then step, then logging order) and its per-key summary.
 
-    The summary has the shape of ``store.summary.summarize_table`` and is computed from the
-    columns as they are built, without a group-by.
+    The summary (per key: last, min, max, count, step) is computed from the columns as they
+    are built, without a group-by.
     """
     if sum(len(b.values) for b in blocks) <= SMALL_SEAL_POINTS:
         return _build_small(blocks, steps_ordered)

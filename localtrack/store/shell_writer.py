@@ -21,9 +21,9 @@ from localtrack.storage.lease import run_lock
 from localtrack.storage.manifest import read_manifest, write_manifest
 from localtrack.storage.segments import SegmentName, parse_segment_name, write_segment
 from localtrack.store import timefmt, world
-from localtrack.store.buffer import Block, build_table
-from localtrack.store.status import combine_final_status, writer_is_alive
-from localtrack.store.summary import merge_summary, merge_writer_summaries, summarize_table
+from localtrack.store.buffer import Block, build_table_and_summary
+from localtrack.store.status import end_run_if_no_writer_alive
+from localtrack.store.summary import merge_summary, merge_writer_summaries
 from localtrack.store.values import clean_metrics
 from localtrack.store.writer import RunWriter
 
@@ -127,12 +127,13 @@ def log_metrics(layout: StoreLayout, run_id: str, metrics: dict[str, Any], step:
             return
         names = [parse_segment_name(f) for f in entry.get("segments", {})]
         seq = max((n.last for n in names if n is not None), default=0) + 1
-        table = build_table([Block(tuple(clean), list(clean.values()), [chosen], [timefmt.time_now()])], True)
+        block = Block(tuple(clean), list(clean.values()), [chosen], [timefmt.time_now()])
+        table, stats_by_key = build_table_and_summary([block], True)
         metrics_dir = layout.metrics_dir(run_id)
         make_dirs(metrics_dir)
         name = SegmentName(writer_id, seq, seq)
         entry.setdefault("segments", {})[name.filename] = write_segment(metrics_dir, name, table)
-        for key, stats in summarize_table(table).items():
+        for key, stats in stats_by_key.items():
             summary[key] = merge_summary(summary.get(key), stats)
 
     _update(layout, run_id, change)
@@ -147,10 +148,6 @@ def finish_run(layout: StoreLayout, run_id: str, status: str = "finished") -> di
     def change(manifest: dict[str, Any], _writer_id: str, entry: dict[str, Any]) -> None:
         now = timefmt.now_iso()
         entry.update({"status": status, "ended_at": now})
-        writers = manifest["writers"]
-        if not any(writer_is_alive(w) or (w.get("external") and w.get("status") == "running") for w in writers.values()):
-            manifest["status"] = combine_final_status(writers)
-            manifest["ended_at"] = now
-            manifest["duration"] = timefmt.seconds_between(manifest.get("created_at"), now)
+        end_run_if_no_writer_alive(manifest, now)
 
     return _update(layout, run_id, change)

@@ -3,29 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from localtrack.storage.manifest import decode_float
-
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-
-def summarize_table(table: pa.Table) -> dict[str, dict[str, Any]]:
-    """Summary of one sealed table, sorted by (key, step) so 'last' is the latest logged value."""
-    grouped = table.group_by("key", use_threads=False).aggregate(
-        [("value", "min"), ("value", "max"), ("value", "count"), ("value", "last"), ("step", "max")]
-    )
-    result: dict[str, dict[str, Any]] = {}
-    for row in grouped.to_pylist():
-        result[row["key"]] = {
-            "last": row["value_last"],
-            "min": _finite_or_none(row["value_min"]),  # NaN only when every value was NaN
-            "max": _finite_or_none(row["value_max"]),
-            "count": row["value_count"],
-            "step": row["step_max"],
-        }
-    return result
 
 
 def _finite_or_none(value: Any) -> float | None:
