@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from localtrack.storage.lease import pid_alive, process_start_ticks
-from localtrack.store.timefmt import parse_iso
+from localtrack.store.timefmt import parse_iso, seconds_between
 
 STATUSES = ("running", "finished", "failed", "killed", "crashed")
 REMOTE_HEARTBEAT_TIMEOUT = 75.0
@@ -52,6 +52,19 @@ def combine_final_status(writers: dict[str, Any]) -> str:
         if status in seen:
             return status
     return "finished"
+
+
+def end_run_if_no_writer_alive(manifest: dict[str, Any], ended_at: str) -> None:
+    """Once no writer is alive, make the run's status final (the worst of its writers' outcomes).
+
+    Called by every writer as it ends (Python and shell alike), so the last one closes the run.
+    """
+    writers = manifest.get("writers") or {}
+    if any(writer_is_alive(w) for w in writers.values()):
+        return
+    manifest["status"] = combine_final_status(writers)
+    manifest["ended_at"] = ended_at
+    manifest["duration"] = seconds_between(manifest.get("created_at"), ended_at)
 
 
 def derive_status(manifest: dict[str, Any], now: float | None = None) -> str:

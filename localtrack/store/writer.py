@@ -38,7 +38,7 @@ from localtrack.storage.segments import (
 from localtrack.store import timefmt
 from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.flusher import FLUSHER
-from localtrack.store.status import combine_final_status, writer_is_alive
+from localtrack.store.status import end_run_if_no_writer_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries
 from localtrack.store.values import MAX_EXACT_INT, clean_metrics
 
@@ -354,13 +354,8 @@ class RunWriter:
             for patch in patches:
                 patch(manifest)
             manifest["summary"] = merge_writer_summaries(writers)
-            if final is not None and all(
-                w.get("status") != "running" or not writer_is_alive(w) for w in writers.values()
-            ):
-                manifest["status"] = combine_final_status(writers)
-                manifest["ended_at"] = entry["ended_at"]
-                if manifest.get("created_at"):
-                    manifest["duration"] = timefmt.seconds_between(manifest["created_at"], entry["ended_at"])
+            if final is not None:
+                end_run_if_no_writer_alive(manifest, entry["ended_at"])
             write_manifest(self.manifest_path, manifest)
         self._last_manifest_write = time.monotonic()
         return manifest
