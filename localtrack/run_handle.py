@@ -137,9 +137,18 @@ class Run:
             }
             self._writer.patch_manifest(lambda m: m.__setitem__("error", record))
         self.status = status
-        for callback in self._on_finish:
-            callback(self)
-        self._writer.finish(status, record)
+        try:
+            for callback in self._on_finish:
+                callback(self)
+            self._writer.finish(status, record)
+        except BaseException:
+            # Not finished: the points are still buffered (the writer retries them), and the
+            # run stays the current one, so a later finish() or the exit hook completes it.
+            from localtrack import lifecycle
+
+            self.status = "running"
+            lifecycle.register(self)
+            raise
 
     def __enter__(self) -> Run:
         return self
