@@ -180,7 +180,8 @@ def _capture_artifacts(layout: Any) -> list[dict[str, Any]]:
 
 def _record_dirty_state_later(run: Run, writer: RunWriter, git_root: str) -> None:
     """Patch the dirty flag, and the diff as artifacts, into the manifest when the background ``git status`` is done."""
-    world.start_dirty_capture(git_root)
+    store = run._layout.root  # its own files are not a change to the user's code
+    world.start_dirty_capture(git_root, store)
     recorded = threading.Event()
     guard = threading.Lock()
 
@@ -195,10 +196,10 @@ def _record_dirty_state_later(run: Run, writer: RunWriter, git_root: str) -> Non
         if records:
             writer.patch_manifest(world_artifacts.records_patch(records))
 
-    world.when_dirty_ready(git_root, apply)
+    world.when_dirty_ready(git_root, apply, store)
 
     def record(_: Run) -> None:
-        result = world.dirty_result(git_root, wait=5.0)
+        result = world.dirty_result(git_root, wait=5.0, store_root=store)
         if result is not None:
             apply(result)
 

@@ -104,7 +104,7 @@ class ExecSession:
         facts = world.capture_sync(plan.cwd)
         git = facts.get("git")
         if git and git.get("root"):
-            self.dirty = capture.dirty_state(Path(git["root"]))
+            self.dirty = world.dirty_state(git["root"], self.layout.root)
             git["dirty"] = self.dirty.get("dirty")
             if plan.recorded_git_root:
                 git["root"] = plan.recorded_git_root
