@@ -64,6 +64,16 @@ def _env_json(name: str) -> dict[str, Any]:
     return value
 
 
+def _with_reproduce_overrides(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with ``reproduce --set`` applied at the paths reproduce resolved (nested or flat)."""
+    raw = os.environ.get(envvars.LOCALTRACK_RUN_OVERRIDES)
+    if not raw:
+        return config
+    from localtrack.repro import overrides
+
+    return overrides.apply(config, overrides.decode(raw, envvars.LOCALTRACK_RUN_OVERRIDES))
+
+
 def init(
     project: str | None = None,
     name: str | None = None,
@@ -98,7 +108,7 @@ def init(
     layout = open_store(dir, create=True)
     run_id = validate_id(id, "run id") if id is not None else new_run_id()
     clean_config = {} if config is None else clean_config_value("config", dict(config))
-    clean_config.update(_env_json(envvars.LOCALTRACK_RUN_OVERRIDES))
+    clean_config = _with_reproduce_overrides(clean_config)
     all_tags = clean_tags(tags)
     all_tags.update(clean_tags(_env_json(envvars.LOCALTRACK_RUN_TAGS)))
     if job_type:

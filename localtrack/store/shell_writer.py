@@ -46,6 +46,9 @@ def create_run(
     entry = writer.writer_entry()
     entry.update({"external": True, "pid": None, "pid_start": None})
     facts = world.capture_sync(Path.cwd())
+    # The command is this `localtrack create` call, not what produced the run's results:
+    # marked so that reproduce refuses to re-run it.
+    facts["command"] = {**facts["command"], "via": "shell"}
     manifest = {
         "format_version": FORMAT_VERSION,
         "id": run_id,
