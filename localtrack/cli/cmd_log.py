@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from typing import Annotated, Any, Optional
 
@@ -102,11 +103,29 @@ def log_metrics_command(
     if stdin:
         from localtrack.store.shell_stream import stream_metrics
 
-        stream_metrics(layout, run_id, sys.stdin.buffer, flush_seconds=_flush_seconds())
+        previous = _exit_on_sigterm()
+        try:
+            stream_metrics(layout, run_id, sys.stdin.buffer, flush_seconds=_flush_seconds())
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         return
     assert metrics is not None
     values = _json_object(metrics, "--metrics")
     shell_writer.log_metrics(layout, run_id, values, step)
+
+
+def _exit_on_sigterm() -> Any:
+    """``kill`` of the pipeline (SIGTERM) ends the stream like Ctrl-C: steps read so far are
+    saved on the way out (the handler only raises; the saving runs in the main flow)."""
+
+    def terminate(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        return None
 
 
 def _flush_seconds() -> float:

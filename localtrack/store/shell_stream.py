@@ -8,7 +8,7 @@ non-Python training loop that logs every step pipes them here instead::
 one object per line; ``step`` is optional (default: the largest step so far + 1) and every
 other key is a metric. Lines are sealed as one segment every ``flush_seconds`` (also when
 the input goes idle, so readers see a slow loop's progress) or every ``flush_points``
-values, and at the end of input or on Ctrl-C.
+values, and at the end of input or on Ctrl-C (and SIGTERM, which the CLI turns into an exit).
 
 A bad line stops the stream: the lines before it are logged (they may already be sealed),
 nothing from it onwards is read, and the error names its line number. Half-logging is

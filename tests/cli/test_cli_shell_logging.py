@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -261,3 +262,33 @@ def test_stdin_saves_a_slow_loop_while_it_waits(project: Path, store_dir: Path) 
     assert proc.returncode == 0, err
     assert _rows(store_dir, run_id)[-1] == ("loss", 2, 0.25)
     assert load_run(open_store(store_dir), run_id).status == "running"
+
+
+def test_stdin_killed_with_sigterm_keeps_the_steps_it_read(project: Path, store_dir: Path) -> None:
+    """``kill`` of a pipeline: the steps already read are saved on the way out, not dropped."""
+    run_id = _ok(lt("create", "--project", "shell", cwd=project)).strip()
+    manifest = store_dir / "runs" / run_id / "manifest.json"
+    before = manifest.stat().st_mtime_ns
+    proc = subprocess.Popen(
+        [*_command(), "log-metrics", run_id, "--stdin"], cwd=project, env=_stream_env(3600),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(b'{"loss": 1.0}\n{"loss": 0.5}\n')  # waiting in the pipe before it starts reading
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while manifest.stat().st_mtime_ns == before:  # it checked the run: it is about to read
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        time.sleep(3)  # it reads what is already in the pipe, then waits (no flush for an hour)
+        assert _rows(store_dir, run_id) == []
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert b"Traceback" not in err
+    assert _rows(store_dir, run_id) == [("loss", 0, 1.0), ("loss", 1, 0.5)]
