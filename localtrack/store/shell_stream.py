@@ -147,6 +147,8 @@ def stream_metrics(
                     )
                 for raw in lines:
                     result.lines += 1
+                    if len(raw) > MAX_LINE_BYTES:
+                        raise InvalidValueError(f"stdin line {result.lines}: longer than {MAX_LINE_BYTES} bytes", None)
                     point = parse_line(raw, result.lines)
                     if point is None:
                         continue
