@@ -64,6 +64,16 @@ def _env_json(name: str) -> dict[str, Any]:
     return value
 
 
+def _with_reproduce_overrides(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with ``reproduce --set`` applied at the paths reproduce resolved (nested or flat)."""
+    raw = os.environ.get(envvars.LOCALTRACK_RUN_OVERRIDES)
+    if not raw:
+        return config
+    from localtrack.repro import overrides
+
+    return overrides.apply(config, overrides.decode(raw, envvars.LOCALTRACK_RUN_OVERRIDES))
+
+
 def init(
     project: str | None = None,
     name: str | None = None,
@@ -98,7 +108,7 @@ def init(
     layout = open_store(dir, create=True)
     run_id = validate_id(id, "run id") if id is not None else new_run_id()
     clean_config = {} if config is None else clean_config_value("config", dict(config))
-    clean_config.update(_env_json(envvars.LOCALTRACK_RUN_OVERRIDES))
+    clean_config = _with_reproduce_overrides(clean_config)
     all_tags = clean_tags(tags)
     all_tags.update(clean_tags(_env_json(envvars.LOCALTRACK_RUN_TAGS)))
     if job_type:
@@ -180,7 +190,8 @@ def _capture_artifacts(layout: Any) -> list[dict[str, Any]]:
 
 def _record_dirty_state_later(run: Run, writer: RunWriter, git_root: str) -> None:
     """Patch the dirty flag, and the diff as artifacts, into the manifest when the background ``git status`` is done."""
-    world.start_dirty_capture(git_root)
+    store = run._layout.root  # its own files are not a change to the user's code
+    world.start_dirty_capture(git_root, store)
     recorded = threading.Event()
     guard = threading.Lock()
 
@@ -195,10 +206,10 @@ def _record_dirty_state_later(run: Run, writer: RunWriter, git_root: str) -> Non
         if records:
             writer.patch_manifest(world_artifacts.records_patch(records))
 
-    world.when_dirty_ready(git_root, apply)
+    world.when_dirty_ready(git_root, apply, store)
 
     def record(_: Run) -> None:
-        result = world.dirty_result(git_root, wait=5.0)
+        result = world.dirty_result(git_root, wait=5.0, store_root=store)
         if result is not None:
             apply(result)
 

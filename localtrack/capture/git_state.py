@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -352,7 +353,31 @@ def _decode_path(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def dirty_state(root: Path, timeout: float = 10.0) -> dict[str, Any]:
+def _exclude_pathspecs(root: Path, exclude: Sequence[Path | str]) -> list[str]:
+    """``:(exclude)`` pathspecs (literal, relative to the top of the working tree holding
+    ``root``) for the folders in ``exclude`` that lie inside that tree; others need none.
+
+    Both the folder as named and its resolved target are excluded, so a store reached
+    through a symlink is hidden whichever path git sees."""
+    located = _locate(root)
+    if located is None:
+        return []
+    specs: list[str] = []
+    for base, resolve in ((os.path.abspath(located[0]), os.path.abspath), (os.path.realpath(located[0]), os.path.realpath)):
+        for folder in exclude:
+            try:
+                rel = os.path.relpath(resolve(os.fspath(folder)), base)
+            except (OSError, ValueError):
+                continue
+            if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+                continue  # outside the tree (or the whole tree: excluding it would hide everything)
+            spec = ":(exclude,literal,top)" + rel.replace(os.sep, "/")
+            if spec not in specs:
+                specs.append(spec)
+    return specs
+
+
+def dirty_state(root: Path, timeout: float = 10.0, exclude: Sequence[Path | str] = ()) -> dict[str, Any]:
     """Uncommitted state of the repo at ``root`` via ``git`` (slow: call it off-thread).
 
     Returns ``{"dirty": bool, "diff": bytes, "untracked": [str], "error": None}``:
@@ -361,13 +386,17 @@ def dirty_state(root: Path, timeout: float = 10.0) -> dict[str, Any]:
     hide, and ``dirty`` is True when either is non-empty (what ``git status`` calls not
     clean). On any failure (git missing, timeout, not a repo) returns ``dirty: None`` and
     an ``error`` string instead of raising. Never writes to the repository or index.
+
+    ``exclude`` names folders (the run's own store) whose files are not the user's code:
+    they count for none of ``dirty``, ``diff`` and ``untracked``, tracked or not.
     """
     deadline = time.monotonic() + timeout
+    pathspecs = _exclude_pathspecs(root, exclude)
     result: dict[str, Any] = {"dirty": None, "diff": b"", "untracked": [], "error": None}
     try:
         status = _run_git(
             root,
-            ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"],
+            ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--", *pathspecs],
             deadline,
         )
         unborn = False
@@ -406,6 +435,7 @@ def dirty_state(root: Path, timeout: float = 10.0) -> dict[str, Any]:
                     "--dst-prefix=b/",
                     base,
                     "--",
+                    *pathspecs,
                 ],
                 deadline,
             )

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sys
 from typing import Annotated, Any, Optional
 
 import typer
 
+from localtrack import envvars
 from localtrack.cli.common import StoreOption, find_run, open_layout
 from localtrack.errors import InvalidValueError
+from localtrack.storage.manifest import MAX_DEPTH
 from localtrack.store import shell_writer
 
 
 def _json_object(text: str, option: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise InvalidValueError(f"{option}: JSON nested too deeply to read (at most {MAX_DEPTH} levels are kept)", None) from None
     except ValueError as exc:
-        raise InvalidValueError(f"{option} is not valid JSON ({exc.msg} at position {exc.pos}): {text[:80]!r}", text) from None
+        msg, pos = getattr(exc, "msg", str(exc)), getattr(exc, "pos", "?")
+        raise InvalidValueError(f"{option} is not valid JSON ({msg} at position {pos}): {text[:80]!r}", text) from None
     if not isinstance(value, dict):
         raise InvalidValueError(f"{option} must be a JSON object like '{{\"lr\": 0.1}}', got {text[:80]!r}", text)
     return value
@@ -60,19 +68,71 @@ def log_params_command(
 
 def log_metrics_command(
     run: Annotated[str, typer.Argument(help="Run id, unique id prefix or unique name.")],
-    metrics: Annotated[str, typer.Option("--metrics", help="A JSON object of metric name -> number.")],
+    metrics: Annotated[
+        Optional[str], typer.Option("--metrics", help="A JSON object of metric name -> number (one step).")
+    ] = None,
     step: Annotated[Optional[int], typer.Option("--step", min=0, help="Step (default: last step + 1).")] = None,
+    stdin: Annotated[
+        bool,
+        typer.Option(
+            "--stdin",
+            help='Read many steps from stdin, one JSON object per line: {"step": 3, "loss": 0.1}. '
+            '"step" is optional (default: last step + 1); every other key is a metric.',
+        ),
+    ] = False,
     store: StoreOption = None,
 ) -> None:
-    """Log one step of metrics to a run.
+    """Log metrics to a run: one step with --metrics, or a stream of steps with --stdin.
+
+    One call costs most of a second; a loop that logs every step should stream instead: with --stdin, each line of stdin is one step, `{"step": 3, "loss": 0.1, "acc": 0.9}` (`step` optional: the last step + 1; blank lines are skipped). Steps are saved every couple of seconds and at the end of input. A bad line stops the command with exit code 1 and an error naming its line number: the steps before it are kept, nothing after it is read.
 
     Example:
 
         localtrack log-metrics $RUN --metrics '{"loss": 0.31, "acc": 0.9}' --step 5
+
+        ./train | localtrack log-metrics $RUN --stdin
     """
+    if stdin and (metrics is not None or step is not None):
+        raise typer.BadParameter("--stdin reads the steps from stdin: leave out --metrics and --step", param_hint="--stdin")
+    if not stdin and metrics is None:
+        raise typer.BadParameter(
+            "give one step with --metrics '{\"loss\": 0.1}', or stream steps with --stdin", param_hint="--metrics"
+        )
     layout = open_layout(store)
+    run_id = find_run(layout, run).id
+    if stdin:
+        from localtrack.store.shell_stream import stream_metrics
+
+        previous = _exit_on_sigterm()
+        try:
+            stream_metrics(layout, run_id, sys.stdin.buffer, flush_seconds=_flush_seconds())
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        return
+    assert metrics is not None
     values = _json_object(metrics, "--metrics")
-    shell_writer.log_metrics(layout, find_run(layout, run).id, values, step)
+    shell_writer.log_metrics(layout, run_id, values, step)
+
+
+def _exit_on_sigterm() -> Any:
+    """``kill`` of the pipeline (SIGTERM) ends the stream like Ctrl-C: steps read so far are
+    saved on the way out (the handler only raises; the saving runs in the main flow)."""
+
+    def terminate(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        return None
+
+
+def _flush_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(envvars.LOCALTRACK_FLUSH_SECONDS) or 2.0))
+    except ValueError:
+        return 2.0
 
 
 def finish_command(

@@ -129,18 +129,21 @@ def reproduce_command(
         str, typer.Option("--tolerance", help="Largest relative difference that still matches: 1% or 0.01.")
     ] = "1e-6",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; run nothing.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Run the recorded command without asking (for scripts).")
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
     store: StoreOption = None,
 ) -> None:
     """Re-run a run at its recorded commit (with its recorded diff) in a temporary git worktree and compare.
 
-    Your working tree, index and HEAD are not touched. The new run lands in the same store, with parent = RUN and the tag `reproduction`. Prints a verdict per metric: the final values, their relative difference |a-b|/max(|a|,|b|) and whether it is within --tolerance (default 1e-6).
+    The command comes from the run folder, which may be someone else's commit: reproduce shows it and asks before running it. Pass --yes to skip the question; without a terminal to ask on and without --yes it refuses. Your working tree, index and HEAD are not touched. The new run lands in the same store, with parent = RUN and the tag `reproduction`. Prints a verdict per metric: the final values, their relative difference |a-b|/max(|a|,|b|) and whether it is within --tolerance (default 1e-6).
 
     Exit code 0: every metric matches; 1: some differ; 2: could not run (commit gone, diff does not apply, the command failed). With --format json/csv the command's own output goes to stderr, so stdout holds only the verdict.
 
     Example:
 
-        localtrack reproduce 3f9k2a --tolerance 1% --set lr=0.02
+        localtrack reproduce 3f9k2a --tolerance 1% --set lr=0.02 --yes
     """
     from localtrack.repro import reproduce as repro
 
@@ -156,6 +159,8 @@ def reproduce_command(
             raise typer.Exit(0)
         for warning in plan.warnings:
             print_warning(warning)
+        if not yes and not _confirmed(plan):
+            raise typer.Exit(repro.EXIT_ERROR)
         notes: list[str] = []
         stdout = sys.stdout.buffer if fmt == OutputFormat.table else sys.stderr.buffer
         outcome = repro.execute(layout, plan, stdout=stdout, stderr=sys.stderr.buffer, notes=notes)
@@ -178,6 +183,38 @@ def reproduce_command(
     if outcome.verdict == "error":
         print_error(outcome.message)
     raise typer.Exit(outcome.exit_code)
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _confirmed(plan: Any) -> bool:
+    """Show the recorded command (one escaped line) and ask; refuse without a terminal."""
+    from localtrack.repro import confirm
+
+    line = confirm.shell_line(plan.argv)
+    if not _stdin_is_terminal():
+        print_error(
+            f"not run: reproduce would run the command recorded in run {plan.original.id} ($ {line}); "
+            "stdin is not a terminal to ask on, so pass --yes to run it"
+        )
+        return False
+    out = err_console()
+    head = Text("reproduce will run the command recorded in run ", style="bold")
+    head.append(safe(plan.original.id))
+    head.append(f" (commit {plan.commit[:12]}, in {safe(plan.rel_cwd)}):")
+    out.print(head, soft_wrap=True)
+    out.print(Text("  $ ") + safe_text(line), soft_wrap=True)
+    for note in confirm.notes(plan.original.manifest, plan.argv):
+        print_warning(note)
+    if typer.confirm("Run it?", default=False, err=True):
+        return True
+    print_error("not run (answer y to run it, or look first with --dry-run)")
+    return False
 
 
 def _print_verdict(outcome: Any, original_id: str, tolerance: float) -> None:

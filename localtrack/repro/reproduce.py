@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from localtrack import capture, envvars
 from localtrack.errors import ReproduceError
-from localtrack.repro import artifact_io, drift, verdict
+from localtrack.repro import artifact_io, drift, overrides, verdict
 from localtrack.repro.argv_params import Rewrite, parse_assignment, parse_value, rewrite_argv
 from localtrack.repro.runner import ChildResult
 from localtrack.repro.session import ExecPlan, argv_of, exec_command, overrides_env
@@ -46,16 +46,21 @@ class Plan:
     rel_cwd: str  # the recorded working directory, relative to the repository root
     argv: list[str]  # the command line with --set applied, in terms of the original repository
     rewrite: Rewrite
-    overrides: dict[str, Any]
+    overrides: dict[str, Any]  # --set key -> value, as the user typed the key
+    paths: dict[str, tuple[str, ...]]  # --set key -> the config path it overrides (nested or flat)
     tolerance: float
     diff: bytes
     untracked: list[str]
     warnings: list[str] = field(default_factory=list)
 
+    def config_overrides(self) -> list[tuple[tuple[str, ...], Any]]:
+        """``(config path, value)`` for every ``--set``."""
+        return [(self.paths[key], value) for key, value in self.overrides.items()]
+
     def env(self, layout: StoreLayout) -> dict[str, str]:
         """Variables set for the command (the run id is made when it starts)."""
         env = {envvars.LOCALTRACK_DIR: str(layout.root.resolve()), envvars.LOCALTRACK_RUN_ID: "<new run>"}
-        env.update(overrides_env(self.overrides))
+        env.update(overrides_env(self.config_overrides()))
         return env
 
 
@@ -93,11 +98,14 @@ def plan(
     """Work out how to re-run ``ref``; raises :class:`ReproduceError` when it cannot be."""
     tol = verdict.parse_tolerance(tolerance)
     assignments = dict(parse_assignment(s) for s in sets)
-    overrides = {k: parse_value(v) for k, v in assignments.items()}
+    values = {k: parse_value(v) for k, v in assignments.items()}
     record = resolve_run(layout, ref)
     if not record.ok:
         raise ReproduceError(f"run {record.id} cannot be read: {record.error}", record.id)
     manifest = record.manifest
+    refuse_shell_driven(record)
+    recorded_config = manifest.get("config") if isinstance(manifest.get("config"), Mapping) else {}
+    paths = {key: overrides.resolve_path(recorded_config, key) for key in assignments}
     git = manifest.get("git") if isinstance(manifest.get("git"), Mapping) else None
     commit = git.get("commit") if git else None
     if not isinstance(commit, str) or not commit:
@@ -133,7 +141,9 @@ def plan(
             rel_cwd = inside
     rewrite = rewrite_argv(argv, assignments)
     for key in rewrite.absent:
-        warnings.append(f"--set {key}: not on the recorded command line; the script sees it only through run.config")
+        warnings.append(
+            f"--set {key}: not on the recorded command line; the script sees it only through run.{overrides.spell(paths[key])}"
+        )
     for key in rewrite.flags:
         warnings.append(f"--set {key}: the command line has it as a bare --{key} flag; left unchanged there")
     diff = artifact_io.read_artifact(layout, manifest, artifact_io.DIFF_NAME) or b""
@@ -145,7 +155,24 @@ def plan(
         warnings.append(
             f"the run had {len(untracked)} untracked file(s), recorded by name only and not restored: {shown}"
         )
-    return Plan(record, commit, repo, rel_cwd, rewrite.argv, rewrite, overrides, tol, diff, untracked, warnings)
+    return Plan(record, commit, repo, rel_cwd, rewrite.argv, rewrite, values, paths, tol, diff, untracked, warnings)
+
+
+def refuse_shell_driven(record: RunRecord) -> None:
+    """A run logged from the shell (``localtrack create`` / ``log-metrics``) recorded no command
+    that produced its results, only the ``localtrack create`` call: re-running that would make
+    an empty run, so it is refused."""
+    manifest = record.manifest
+    command = manifest.get("command") if isinstance(manifest.get("command"), Mapping) else {}
+    writers = manifest.get("writers") if isinstance(manifest.get("writers"), Mapping) else {}
+    entries = [w for w in writers.values() if isinstance(w, Mapping)]
+    if command.get("via") == "shell" or (entries and all(w.get("external") for w in entries)):
+        raise ReproduceError(
+            f"run {record.id} was logged from the shell (localtrack create / log-metrics): it recorded no "
+            "command that produced its results, so reproduce cannot re-run it; wrap the job in "
+            "`localtrack exec -- ...` to record one",
+            record.id,
+        )
 
 
 def describe(layout: StoreLayout, p: Plan) -> dict[str, Any]:
@@ -165,6 +192,7 @@ def describe(layout: StoreLayout, p: Plan) -> dict[str, Any]:
         "cwd": p.rel_cwd,
         "replaced": dict(p.rewrite.replaced),
         "overrides": p.overrides,
+        "config_paths": {key: list(path) for key, path in p.paths.items()},
         "env": p.env(layout),
         "tolerance": p.tolerance,
         "python": {"recorded": (original_env or {}).get("python"), "now": current_env.get("python")},
@@ -245,13 +273,13 @@ def execute(
             tags={REPRODUCTION_TAG: ""},
             parent=p.original.id,
             fixed=("name", "project"),
-            env=overrides_env(p.overrides),
+            env=overrides_env(p.config_overrides()),
             unset_env=(envvars.LOCALTRACK_RUN_OVERRIDES, envvars.LOCALTRACK_RUN_TAGS),
             recorded_argv=list(p.argv),
             recorded_cwd=str(orig_cwd),
             recorded_git_root=str(p.repo),
             extra_manifest={"reproduction": dict(reproduction)},
-            config_overrides=dict(p.overrides),
+            config_overrides=p.config_overrides(),
         )
         judged: dict[str, Any] = {}
 

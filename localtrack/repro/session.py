@@ -11,7 +11,6 @@ status is the worst outcome of its writers.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -27,7 +26,7 @@ from localtrack import capture, envvars
 from localtrack.errors import LaunchError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_label
-from localtrack.repro import artifact_io
+from localtrack.repro import artifact_io, overrides
 from localtrack.repro.argv_params import params_from_argv
 from localtrack.repro.runner import ChildResult, run_child
 from localtrack.run_fields import clean_config_value, clean_tags
@@ -59,7 +58,7 @@ class ExecPlan:
     recorded_cwd: str | None = None  # what the manifest calls the cwd (default: cwd)
     recorded_git_root: str | None = None  # what the manifest calls the repository root
     extra_manifest: dict[str, Any] = field(default_factory=dict)
-    config_overrides: dict[str, Any] = field(default_factory=dict)  # applied over argv params
+    config_overrides: list[tuple[tuple[str, ...], Any]] = field(default_factory=list)  # (path, value) over argv params
 
 
 def _default_project(layout: StoreLayout) -> str:
@@ -104,7 +103,7 @@ class ExecSession:
         facts = world.capture_sync(plan.cwd)
         git = facts.get("git")
         if git and git.get("root"):
-            self.dirty = capture.dirty_state(Path(git["root"]))
+            self.dirty = world.dirty_state(git["root"], self.layout.root)
             git["dirty"] = self.dirty.get("dirty")
             if plan.recorded_git_root:
                 git["root"] = plan.recorded_git_root
@@ -204,8 +203,7 @@ class ExecSession:
         writer, run = self.writer, self.run
         manifest = self.current_manifest()
         if not manifest.get("config"):
-            params = dict(params_from_argv(self.plan.recorded_argv or self.plan.argv))
-            params.update(self.plan.config_overrides)
+            params = overrides.apply(params_from_argv(self.plan.recorded_argv or self.plan.argv), self.plan.config_overrides)
             if params:
                 clean = clean_config_value("params", params)
                 writer.patch_manifest(lambda m: m.__setitem__("config", {**clean, **(m.get("config") or {})}))
@@ -285,9 +283,9 @@ def exec_command(
     return result, manifest
 
 
-def overrides_env(overrides: Mapping[str, Any]) -> dict[str, str]:
-    """The environment that hands ``--set`` overrides to the script's ``init()``."""
-    return {envvars.LOCALTRACK_RUN_OVERRIDES: json.dumps(dict(overrides), sort_keys=True)} if overrides else {}
+def overrides_env(paths: list[tuple[tuple[str, ...], Any]]) -> dict[str, str]:
+    """The environment that hands ``--set`` overrides (config path, value) to the script's ``init()``."""
+    return {envvars.LOCALTRACK_RUN_OVERRIDES: overrides.encode(paths)} if paths else {}
 
 
 def argv_of(command: Mapping[str, Any]) -> list[str] | None:

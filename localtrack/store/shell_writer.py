@@ -8,10 +8,11 @@ call does its whole read-modify-write under the run lock, so concurrent calls ar
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import RunStateError
+from localtrack.errors import InvalidValueError, RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_label
 from localtrack.run_fields import clean_config_value, clean_tags, clean_text
@@ -25,7 +26,7 @@ from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.status import end_run_if_no_writer_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries
 from localtrack.store.values import clean_metrics
-from localtrack.store.writer import RunWriter
+from localtrack.store.writer import MAX_STEP, RunWriter
 
 
 def create_run(
@@ -45,6 +46,9 @@ def create_run(
     entry = writer.writer_entry()
     entry.update({"external": True, "pid": None, "pid_start": None})
     facts = world.capture_sync(Path.cwd())
+    # The command is this `localtrack create` call, not what produced the run's results:
+    # marked so that reproduce refuses to re-run it.
+    facts["command"] = {**facts["command"], "via": "shell"}
     manifest = {
         "format_version": FORMAT_VERSION,
         "id": run_id,
@@ -113,22 +117,67 @@ def log_params(layout: StoreLayout, run_id: str, params: dict[str, Any]) -> None
     _update(layout, run_id, lambda m, _w, _e: m.setdefault("config", {}).update(clean))
 
 
-def log_metrics(layout: StoreLayout, run_id: str, metrics: dict[str, Any], step: int | None) -> int:
-    """Seal one step of metrics as a segment of the run's shell writer; returns the step used."""
-    clean = clean_metrics(metrics)
-    used: dict[str, int] = {}
+@dataclass
+class StepPoint:
+    """One step's metrics as a shell call (or one stdin line) gave them; ``step`` None = next."""
+
+    metrics: dict[str, float]  # already through clean_metrics
+    step: int | None
+    time: float = field(default_factory=timefmt.time_now)
+
+
+def check_step(step: Any, what: str = "--step") -> int:
+    """``step`` as an on-disk step (int64, >= 0), or an error naming it and the range."""
+    if type(step) is not int:
+        raise InvalidValueError(f"{what} {str(step)[:40]!r}: a step is a whole number (0, 1, 2, ...)", step)
+    if not 0 <= step <= MAX_STEP:
+        shown = str(step) if len(str(step)) <= 40 else f"{str(step)[:20]}... ({len(str(step))} digits)"
+        raise InvalidValueError(f"{what} {shown}: a step is between 0 and {MAX_STEP} (2**63-1)", step)
+    return step
+
+
+def _blocks(points: list[StepPoint], last: int) -> tuple[list[Block], bool, int]:
+    """The points as buffer blocks (one per key set, logging order kept), whether their steps
+    are in order, and the last step used. Points without a step take the largest so far + 1."""
+    blocks: dict[tuple[str, ...], Block] = {}
+    previous: dict[tuple[str, ...], int] = {}  # key set -> global index of its last call
+    ordered, prev_step = True, -1
+    for index, point in enumerate(points):
+        if not point.metrics:
+            continue
+        step = point.step if point.step is not None else last + 1
+        if step > MAX_STEP:
+            raise InvalidValueError(f"step {step} would overflow int64; pass a smaller step explicitly", step)
+        keys = tuple(point.metrics)
+        block = blocks.setdefault(keys, Block(keys))
+        if previous.get(keys) != index - 1 or not block.runs:
+            block.runs.append((len(block.steps), index))
+        previous[keys] = index
+        block.values.extend(point.metrics.values())
+        block.steps.append(step)
+        block.times.append(point.time)
+        ordered = ordered and step >= prev_step
+        prev_step, last = step, max(last, step)
+    return list(blocks.values()), ordered, last
+
+
+def log_points(layout: StoreLayout, run_id: str, points: list[StepPoint]) -> int | None:
+    """Seal ``points`` (several steps) as one segment of the run's shell writer; returns the
+    last step used (None when nothing was logged). One lock, one manifest write."""
+    used: dict[str, int | None] = {"step": None}
 
     def change(manifest: dict[str, Any], writer_id: str, entry: dict[str, Any]) -> None:
         summary = entry.setdefault("summary", {})
-        last = max((s.get("step") or 0 for s in (manifest.get("summary") or {}).values() if isinstance(s, dict)), default=-1)
-        chosen = step if step is not None else last + 1
-        used["step"] = chosen
-        if not clean:
+        last = max(
+            (s.get("step") or 0 for s in (manifest.get("summary") or {}).values() if isinstance(s, dict)), default=-1
+        )
+        blocks, ordered, last_used = _blocks(points, last)
+        if not blocks:
             return
+        used["step"] = last_used
         names = [parse_segment_name(f) for f in entry.get("segments", {})]
         seq = max((n.last for n in names if n is not None), default=0) + 1
-        block = Block(tuple(clean), list(clean.values()), [chosen], [timefmt.time_now()])
-        table, stats_by_key = build_table_and_summary([block], True)
+        table, stats_by_key = build_table_and_summary(blocks, ordered)
         metrics_dir = layout.metrics_dir(run_id)
         make_dirs(metrics_dir)
         name = SegmentName(writer_id, seq, seq)
@@ -138,6 +187,13 @@ def log_metrics(layout: StoreLayout, run_id: str, metrics: dict[str, Any], step:
 
     _update(layout, run_id, change)
     return used["step"]
+
+
+def log_metrics(layout: StoreLayout, run_id: str, metrics: dict[str, Any], step: int | None) -> int | None:
+    """Seal one step of metrics as a segment of the run's shell writer; returns the step used."""
+    if step is not None:
+        step = check_step(step)
+    return log_points(layout, run_id, [StepPoint(clean_metrics(metrics), step)])
 
 
 def finish_run(layout: StoreLayout, run_id: str, status: str = "finished") -> dict[str, Any]:

@@ -174,11 +174,34 @@ def downsample(
     return out_x, out_y
 
 
+# Cells closer together than this, relative to their magnitude, are one value: bucket means
+# carry rounding noise (a one-ulp error turned a constant 0.1 into a full-height zigzag),
+# and DuckDB's avg adds more, growing with the bucket's size. 2**-30 ~ 1e-9 is far above that
+# noise and far below any change an 8-level bar could show.
+FLAT_RELATIVE_SPREAD = 2.0**-30
+
+
+def _bucket_mean(bucket: list[float]) -> float:
+    """The mean of finite ``bucket`` values: exact for a constant bucket, never overflowing."""
+    first = bucket[0]
+    if all(v == first for v in bucket):
+        return first
+    return math.fsum(v / len(bucket) for v in bucket)
+
+
+def _is_flat(lo: float, hi: float) -> bool:
+    """Whether the cells' range ``lo..hi`` is float noise around one value."""
+    spread = hi / 2 - lo / 2  # halved so that spans near the float64 limit do not overflow
+    scale = max(abs(lo), abs(hi)) / 2
+    return spread <= scale * FLAT_RELATIVE_SPREAD
+
+
 def sparkline(values: Sequence[float], width: int = 12) -> str:
     """A `width`-character trend of `values` from ▁▂▃▄▅▆▇█, for tables of runs.
 
-    Longer input is averaged per bucket, shorter input stretched. NaN/inf cells are blank, a
-    constant series is a flat line, empty input (or width <= 0) gives "".
+    Longer input is averaged per bucket, shorter input stretched. NaN/inf cells are blank; a
+    constant series, or one whose cells differ by float noise only (relative spread at most
+    ``FLAT_RELATIVE_SPREAD``), is a flat line; empty input (or width <= 0) gives "".
     """
     if not values or width <= 0:
         return ""
@@ -188,19 +211,18 @@ def sparkline(values: Sequence[float], width: int = 12) -> str:
         lo = i * n // width
         hi = max((i + 1) * n // width, lo + 1)
         bucket = [float(v) for v in values[lo:hi] if _finite(v)]
-        cells.append(sum(v / len(bucket) for v in bucket) if bucket else None)  # no overflow
+        cells.append(_bucket_mean(bucket) if bucket else None)
     finite = [c for c in cells if c is not None]
     if not finite:
         return " " * width
     lo_v, hi_v = min(finite), max(finite)
     top = len(SPARK_BLOCKS) - 1
+    if _is_flat(lo_v, hi_v):
+        return "".join(" " if c is None else SPARK_BLOCKS[top // 2] for c in cells)
     out = []
     for c in cells:
         if c is None:
             out.append(" ")
-        elif hi_v == lo_v:
-            out.append(SPARK_BLOCKS[top // 2])
         else:
-            # Halved so that spans near the float64 limit do not overflow to inf.
             out.append(SPARK_BLOCKS[round((c / 2 - lo_v / 2) / (hi_v / 2 - lo_v / 2) * top)])
     return "".join(out)

@@ -37,7 +37,7 @@ def test_reproduce_unchanged_run_matches_and_leaves_the_working_tree_alone(repo,
     source = (repo.path / "train.py").read_text()
     assert head != original["git"]["commit"] and status.strip()
 
-    code, out, err = lt("reproduce", original["id"])
+    code, out, err = lt("reproduce", original["id"], "--yes")
 
     assert code == 0, out + err
     assert "match" in out and "loss" in out
@@ -60,7 +60,7 @@ def test_reproduce_unchanged_run_matches_and_leaves_the_working_tree_alone(repo,
 
 def test_override_changes_the_result_and_the_verdict_says_so(repo, lt):
     original = _record(repo, lt)
-    code, out, err = lt("reproduce", original["id"][-6:], "--set", "lr=0.5")
+    code, out, err = lt("reproduce", original["id"][-6:], "--set", "lr=0.5", "--yes")
     assert code == 1, out + err
     assert "differ" in out and "loss" in out and "NO" in out
     new = repo.runs()[1]
@@ -72,7 +72,7 @@ def test_override_changes_the_result_and_the_verdict_says_so(repo, lt):
 
 def test_override_json_output_lists_each_metric(repo, lt):
     original = _record(repo, lt)
-    code, out, err = lt("reproduce", original["id"], "--set", "lr=0.5", "--tolerance", "1%", "--format", "json")
+    code, out, err = lt("reproduce", original["id"], "--set", "lr=0.5", "--tolerance", "1%", "--format", "json", "--yes")
     assert code == 1
     rows = json.loads(out)  # the script's own prints went to stderr
     assert {r["metric"] for r in rows} == {"loss", "w"}
@@ -82,7 +82,7 @@ def test_override_json_output_lists_each_metric(repo, lt):
 
 def test_loose_tolerance_accepts_a_small_change(repo, lt):
     original = _record(repo, lt)
-    code, out, _ = lt("reproduce", original["id"], "--set", "lr=0.2000001", "--tolerance", "1%")
+    code, out, _ = lt("reproduce", original["id"], "--set", "lr=0.2000001", "--tolerance", "1%", "--yes")
     assert code == 0, out
     assert repo.runs()[1]["reproduction"]["tolerance"] == 0.01
 
@@ -95,7 +95,7 @@ def test_run_whose_commit_is_gone_is_a_clear_error(repo, lt):
     write_manifest(path, manifest)
     status = repo.status()
 
-    code, out, err = lt("reproduce", original["id"])
+    code, out, err = lt("reproduce", original["id"], "--yes")
 
     assert code == 2 and out == ""
     assert "0123456789abcdef0123456789abcdef01234567" in err and "no longer exists" in err
@@ -105,7 +105,7 @@ def test_run_whose_commit_is_gone_is_a_clear_error(repo, lt):
 
 def test_a_failing_command_is_exit_2(repo, lt):
     original = _record(repo, lt)
-    code, _, err = lt("reproduce", original["id"], "--set", "epochs=-1")
+    code, _, err = lt("reproduce", original["id"], "--set", "epochs=-1", "--yes")
     assert code == 2
     assert "failed" in err
     new = repo.runs()[1]
@@ -153,7 +153,7 @@ def test_reproduce_a_run_started_without_exec(repo, lt):
     (original,) = repo.runs()
     assert original["command"].get("via") is None
     _move_on(repo)
-    code, out, err = lt("reproduce", original["id"])
+    code, out, err = lt("reproduce", original["id"], "--yes")
     assert code == 0, out + err
     new = repo.runs()[1]
     assert new["command"]["argv"] == [original["command"]["executable"], "train.py", "--lr", "0.3", "--epochs", "3"]
@@ -167,7 +167,7 @@ def test_diff_that_does_not_apply_is_exit_2(repo, lt):
     manifest = read_manifest(path)
     manifest["git"]["commit"] = repo.head()  # a commit where the recorded edit's context is gone
     write_manifest(path, manifest)
-    code, _, err = lt("reproduce", original["id"])
+    code, _, err = lt("reproduce", original["id"], "--yes")
     assert code == 2 and "does not apply" in err
     assert len(repo.runs()) == 1 and len(_worktrees(repo)) == 1
 
