@@ -190,6 +190,11 @@ def test_script_records_what_wandb_records(name: str, tmp_path: Path) -> None:
         infos = [store.run(row["id"]) for row in rows]
         if len(infos) != len(expected["runs"]):
             problems.append(f"{len(infos)} run(s) in the store, wandb recorded {len(expected['runs'])}")
+        named = [run["name"] for run in expected["runs"] if run.get("name")]
+        if named:
+            unexpected = sorted(info.name for info in infos if info.name not in named)
+            if unexpected:
+                problems.append(f"runs wandb does not have: {', '.join(unexpected)}")
         for index, (want, info) in enumerate(match_runs(expected["runs"], infos)):
             label = f"run {index}" + (f" ({want['name']})" if want.get("name") else "")
             if info is None:
