@@ -222,6 +222,22 @@ def compare_run(want: dict[str, Any], info: Any) -> list[str]:
     return problems
 
 
+def test_the_shim_makes_wandb_localtrack(tmp_path: Path) -> None:
+    """The harness itself: ``import wandb`` and ``from wandb import ...`` both give localtrack."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "wandb.py").write_text(SHIM, encoding="utf-8")
+    package_root = Path(localtrack.__file__).resolve().parent.parent
+    probe = ("import localtrack, wandb\nfrom wandb import init, log, finish\n"
+             "assert wandb is localtrack and init is localtrack.init and log is localtrack.log\n"
+             "print(wandb.__file__)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(shim), str(package_root)]))
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).resolve() == Path(localtrack.__file__).resolve()
+
+
 def test_every_script_has_its_recorded_expectation() -> None:
     """A script added without recording it under wandb (record_wandb.py) is caught here."""
     recorded = sorted(p.stem for p in EXPECTED.glob("*.json"))
