@@ -26,6 +26,10 @@ Intended, documented differences (each applied in exactly one place below):
    that plain key when define_metric(summary="min"/"max"/...) replaces it with "key.max" and
    the like. An extra summary key in localtrack is accepted only if it is a history key and
    its value is that key's last logged value.
+4. ``wandb.config = {...}`` at module level: wandb 0.31 rebinds the module attribute to a
+   plain dict and records none of it (config stays {}); issue 9 requires localtrack to
+   record it, "not silently dropped". INTENDED_EXTRA_CONFIG lists, per script, the keys
+   localtrack must hold beyond wandb's config; they are asserted, not merely allowed.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ EXPECTED = HERE / "wandb_expected"
 SCRIPT_NAMES = sorted(p.stem for p in SCRIPTS.glob("*.py"))
 REL_TOL = 1e-9
 SHIM = "import sys\nimport localtrack\n\nsys.modules[__name__] = localtrack\n"
+INTENDED_EXTRA_CONFIG = {  # difference 4
+    "module_config_assignment": {"learning_rate": 0.001, "epochs": 100, "batch_size": 128},
+}
 
 
 def script_argv(script: Path) -> list[str]:
@@ -195,12 +202,13 @@ def test_script_records_what_wandb_records(name: str, tmp_path: Path) -> None:
             unexpected = sorted(info.name for info in infos if info.name not in named)
             if unexpected:
                 problems.append(f"runs wandb does not have: {', '.join(unexpected)}")
+        extra_config = INTENDED_EXTRA_CONFIG.get(name, {})
         for index, (want, info) in enumerate(match_runs(expected["runs"], infos)):
             label = f"run {index}" + (f" ({want['name']})" if want.get("name") else "")
             if info is None:
                 problems.append(f"{label}: not in the store")
                 continue
-            found = [f"{label}: {p}" for p in compare_run(want, info)]
+            found = [f"{label}: {p}" for p in compare_run(want, info, extra_config)]
             problems.extend(found)
     if problems:
         tail = done.stderr.strip().splitlines()[-6:]
@@ -208,7 +216,7 @@ def test_script_records_what_wandb_records(name: str, tmp_path: Path) -> None:
                     + ("\n  stderr: " + "\n          ".join(tail) if tail else ""), pytrace=False)
 
 
-def compare_run(want: dict[str, Any], info: Any) -> list[str]:
+def compare_run(want: dict[str, Any], info: Any, extra_config: dict[str, Any]) -> list[str]:
     problems = []
     if want.get("name") and info.name != want["name"]:
         problems.append(f"name {info.name!r}, wandb {want['name']!r}")
@@ -217,7 +225,8 @@ def compare_run(want: dict[str, Any], info: Any) -> list[str]:
         problems.append(f"status {info.status!r}, expected {status!r} (wandb exit code {want.get('exit_code')})")
     history = localtrack_history(info)
     problems += diff_history(expected_history(want), history)
-    problems += diff_mapping("config", flatten(want["config"]), flatten(info.config or {}))
+    want_config = {**flatten(want["config"]), **flatten(extra_config)}
+    problems += diff_mapping("config", want_config, flatten(info.config or {}))
     problems += diff_summary(want["summary"], info, history)
     return problems
 
