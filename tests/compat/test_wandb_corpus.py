@@ -39,6 +39,7 @@ import math
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -185,10 +186,26 @@ def match_runs(expected: list[dict[str, Any]], infos: list[Any]) -> list[tuple[d
     return list(zip(expected, infos, strict=False))  # a count mismatch is reported separately
 
 
+@pytest.fixture(scope="module")
+def script_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run every selected script up front, two at a time (the machine has 2 cores; each
+    script is still its own subprocess), so the module stays short; each test then reads its
+    own script's store."""
+    selected = [item.callspec.params["name"] for item in request.session.items
+                if getattr(item, "originalname", "") == "test_script_records_what_wandb_records"
+                and hasattr(item, "callspec")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(run_script, name, tmp_path_factory.mktemp(name)) for name in selected}
+    return {name: future.exception() or future.result() for name, future in futures.items()}
+
+
 @pytest.mark.parametrize("name", SCRIPT_NAMES)
-def test_script_records_what_wandb_records(name: str, tmp_path: Path) -> None:
+def test_script_records_what_wandb_records(name: str, script_runs: dict[str, Any]) -> None:
     expected = json.loads((EXPECTED / f"{name}.json").read_text(encoding="utf-8"))
-    done, store_root = run_script(name, tmp_path)
+    outcome = script_runs[name]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    done, store_root = outcome
     problems = []
     if done.returncode != expected["process_exit_code"]:
         problems.append(f"process exit code {done.returncode}, under wandb {expected['process_exit_code']}")
