@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 MIN_RUN_COLUMN = 9
 BEST_MARK = "★"
+MAX_PARAM_ROWS = 200  # differing params shown side by side; the rest are counted (all in --format json)
+MAX_PARAM_COLUMNS = 20  # the same, when runs are rows and params columns
 
 
 def split_list(values: list[str] | None) -> list[str]:
@@ -113,7 +115,7 @@ def render_comparison(comparison: Comparison, width: int) -> list[RenderableType
     from localtrack.query.plotdata import run_labels
 
     labels = {k: safe(v) for k, v in run_labels(comparison.runs).items()}
-    keys = [p.key for p in comparison.differing_params()] + [v.key + "  " for v in comparison.metrics] + ["status"]
+    keys = [p.key for p in comparison.differing_params()[:MAX_PARAM_ROWS]] + [v.key + "  " for v in comparison.metrics] + ["status"]
     label_w = min(max(len(safe(k)) for k in keys), 30)
     n = max(1, len(comparison.runs))
     natural = max(len(v) for v in labels.values())
@@ -178,12 +180,14 @@ def _side_by_side(comparison: Comparison, labels: dict[str, str], label_w: int, 
     differing = comparison.differing_params()
     if differing:
         table.add_section()
-        for p in differing:
+        for p in differing[:MAX_PARAM_ROWS]:
             cells = [
                 safe_text(param_text(p.values[i]), "bold yellow") if p.values[i] is not None else Text("-", "dim")
                 for i in ids
             ]
             table.add_row(safe_text(p.key, "yellow"), *cells)
+        if len(differing) > MAX_PARAM_ROWS:
+            table.add_row(safe_text(f"… {len(differing) - MAX_PARAM_ROWS} more differing params; see --format json", "dim"))
     if comparison.metrics:
         table.add_section()
         for v in comparison.metrics:
@@ -203,7 +207,7 @@ def _one_row_per_run(comparison: Comparison, labels: dict[str, str]) -> Any:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
     table.add_column("run", no_wrap=True, overflow="ellipsis", max_width=30)
     table.add_column("status", no_wrap=True)
-    differing = comparison.differing_params()
+    differing = comparison.differing_params()[:MAX_PARAM_COLUMNS]
     for p in differing:
         table.add_column(safe_text(p.key, "bold yellow"), no_wrap=True, overflow="ellipsis", max_width=14)
     for v in comparison.metrics:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 SPARK_WIDTH = 16
 MAX_PACKAGES = 12
-MAX_PARAM_ROWS = 500  # rows of one section (params, metrics, artifacts) before "… N more"
+MAX_PARAM_ROWS = 300  # rows of one section (params, metrics, artifacts) before "… N more"
 
 
 def show_command(
