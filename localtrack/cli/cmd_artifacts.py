@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from localtrack.cli.common import RUN_HELP, FormatOption, StoreOption
-from localtrack.cli.output import OutputFormat
+from localtrack.cli.output import OutputFormat, size_text
 
 if TYPE_CHECKING:
     from localtrack.store.artifacts import ArtifactHandle
@@ -29,16 +29,6 @@ TypeOption = Annotated[
 ]
 
 
-def size_text(size: Any) -> str:
-    """Bytes for people: 999 B, 1.5 KiB, 2.0 GiB."""
-    if not isinstance(size, int):
-        return ""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 @contextmanager

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 MIN_RUN_COLUMN = 9
 BEST_MARK = "★"
+MAX_PARAM_ROWS = 200  # differing params shown side by side; the rest are counted (all in --format json)
+MAX_PARAM_COLUMNS = 20  # the same, when runs are rows and params columns
 
 
 def split_list(values: list[str] | None) -> list[str]:
@@ -108,14 +110,12 @@ def winner_line(comparison: Comparison, labels: dict[str, str]) -> str:
 
 def render_comparison(comparison: Comparison, width: int) -> list[RenderableType]:
     """The comparison table (runs as columns, or as rows when too many to fit), then verdicts."""
-    from rich.text import Text
-
     from localtrack.cli.humanize import param_text
-    from localtrack.cli.output import safe
+    from localtrack.cli.output import PROSE_LIMIT, safe, safe_text
     from localtrack.query.plotdata import run_labels
 
     labels = {k: safe(v) for k, v in run_labels(comparison.runs).items()}
-    keys = [p.key for p in comparison.differing_params()] + [v.key + "  " for v in comparison.metrics] + ["status"]
+    keys = [p.key for p in comparison.differing_params()[:MAX_PARAM_ROWS]] + [v.key + "  " for v in comparison.metrics] + ["status"]
     label_w = min(max(len(safe(k)) for k in keys), 30)
     n = max(1, len(comparison.runs))
     natural = max(len(v) for v in labels.values())
@@ -130,16 +130,16 @@ def render_comparison(comparison: Comparison, width: int) -> list[RenderableType
     equal = comparison.equal_params()
     if equal:
         shown = ", ".join(f"{safe(p.key)}={param_text(next(iter(p.values.values())))}" for p in equal)
-        blocks.append(Text(f"Same in all runs ({len(equal)}): {shown}", style="dim"))
+        blocks.append(safe_text(f"Same in all runs ({len(equal)}): {shown}", "dim", limit=PROSE_LIMIT))
     undirected = [v.key for v in comparison.metrics if v.direction is None]
     if undirected:
-        blocks.append(Text(
+        blocks.append(safe_text(
             f"No direction for {', '.join(safe(k) for k in undirected)}: not judged (use --maximize/--minimize)",
-            style="dim",
+            "dim", limit=PROSE_LIMIT,
         ))
     line = winner_line(comparison, labels)
     if line:
-        blocks.append(Text(line, style="bold"))
+        blocks.append(safe_text(line, "bold", limit=PROSE_LIMIT))
     return blocks
 
 
@@ -153,10 +153,11 @@ def _metric_cell(value: Any, best: bool) -> Any:
     from rich.text import Text
 
     from localtrack.cli.humanize import number
+    from localtrack.cli.output import safe_text
 
     if value is None:
         return Text("-", style="dim")
-    return Text(f"{number(value)} {BEST_MARK}", style="bold green") if best else Text(f"{number(value)}  ")
+    return safe_text(f"{number(value)} {BEST_MARK}", "bold green") if best else safe_text(f"{number(value)}  ")
 
 
 def _side_by_side(comparison: Comparison, labels: dict[str, str], label_w: int, run_w: int) -> Any:
@@ -171,7 +172,7 @@ def _side_by_side(comparison: Comparison, labels: dict[str, str], label_w: int, 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
     table.add_column("", no_wrap=True, overflow="ellipsis", width=label_w)
     for run in comparison.runs:
-        header = Text(labels[str(run["id"])], style="bold")
+        header = safe_text(labels[str(run["id"])], "bold")
         header.append(f"\n{short_id(str(run['id']))}", style="dim")
         table.add_column(header, justify="right", overflow="fold", width=run_w)
     ids = [str(r["id"]) for r in comparison.runs]
@@ -179,17 +180,19 @@ def _side_by_side(comparison: Comparison, labels: dict[str, str], label_w: int, 
     differing = comparison.differing_params()
     if differing:
         table.add_section()
-        for p in differing:
+        for p in differing[:MAX_PARAM_ROWS]:
             cells = [
                 safe_text(param_text(p.values[i]), "bold yellow") if p.values[i] is not None else Text("-", "dim")
                 for i in ids
             ]
             table.add_row(safe_text(p.key, "yellow"), *cells)
+        if len(differing) > MAX_PARAM_ROWS:
+            table.add_row(safe_text(f"… {len(differing) - MAX_PARAM_ROWS} more differing params; see --format json", "dim"))
     if comparison.metrics:
         table.add_section()
         for v in comparison.metrics:
             arrow = {"max": " ↑", "min": " ↓"}.get(v.direction or "", "  ")
-            table.add_row(Text(safe(v.key) + arrow), *(_metric_cell(v.values[i], i in v.best) for i in ids))
+            table.add_row(safe_text(safe(v.key) + arrow), *(_metric_cell(v.values[i], i in v.best) for i in ids))
     return table
 
 
@@ -204,15 +207,15 @@ def _one_row_per_run(comparison: Comparison, labels: dict[str, str]) -> Any:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
     table.add_column("run", no_wrap=True, overflow="ellipsis", max_width=30)
     table.add_column("status", no_wrap=True)
-    differing = comparison.differing_params()
+    differing = comparison.differing_params()[:MAX_PARAM_COLUMNS]
     for p in differing:
-        table.add_column(Text(safe(p.key), style="bold yellow"), no_wrap=True, overflow="ellipsis", max_width=14)
+        table.add_column(safe_text(p.key, "bold yellow"), no_wrap=True, overflow="ellipsis", max_width=14)
     for v in comparison.metrics:
         arrow = {"max": " ↑", "min": " ↓"}.get(v.direction or "", "")
         table.add_column(safe(v.key) + arrow, justify="right", no_wrap=True, overflow="ellipsis")
     for run in comparison.runs:
         run_id = str(run["id"])
-        cells: list[Any] = [Text(labels[run_id], style="bold"), status_text(run.get("status"))]
+        cells: list[Any] = [safe_text(labels[run_id], "bold"), status_text(run.get("status"))]
         cells += [
             safe_text(param_text(p.values[run_id])) if p.values[run_id] is not None else Text("-", "dim")
             for p in differing

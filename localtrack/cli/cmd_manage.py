@@ -75,17 +75,15 @@ def note_command(
     """
     import sys
 
-    from rich.text import Text
-
     from localtrack.cli.common import find_run, open_layout
-    from localtrack.cli.output import console, safe_lines
+    from localtrack.cli.output import console, safe_text
     from localtrack.store import manage
 
     layout = open_layout(store)
     record = find_run(layout, run)
     if text is None:
         notes = record.manifest.get("notes")
-        console().print(Text(safe_lines(notes if isinstance(notes, str) and notes else "(no notes)")))
+        console().print(safe_text(notes if isinstance(notes, str) and notes else "(no notes)", lines=True))
         return
     if text == "-":
         text = sys.stdin.read().rstrip("\n")

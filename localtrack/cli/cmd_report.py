@@ -107,7 +107,7 @@ def render_report(report: dict[str, Any]) -> list[RenderableType]:
     from rich.text import Text
 
     from localtrack.cli.humanize import number, status_text
-    from localtrack.cli.output import safe
+    from localtrack.cli.output import safe, safe_text
     from localtrack.ids import short_id
     from localtrack.query.report import CHECK_TITLES, REQUIRED_CHECKS
 
@@ -134,14 +134,14 @@ def render_report(report: dict[str, Any]) -> list[RenderableType]:
         table,
     ]
     legend = " · ".join(f"{short[n]} = {CHECK_TITLES[n]}" for n in CHECK_TITLES)
-    blocks.append(Text(legend, style="dim"))
+    blocks.append(safe_text(legend, "dim", lines=True))
     problems = [
         f"{safe(run['name'])}: {CHECK_TITLES[n]}: {safe(run['checks'][n]['detail'])}"
         for run in report["runs"] for n in REQUIRED_CHECKS if run["checks"][n]["ok"] is False
     ]
     if problems:
         blocks.append(Text("\nMissing:", style="bold"))
-        blocks += [Text(f"  {p}") for p in problems[:20]]
+        blocks += [safe_text(f"  {p}") for p in problems[:20]]
         if len(problems) > 20:
             blocks.append(Text(f"  ... {len(problems) - 20} more (see the JSON report)", style="dim"))
     winners = [w for w in report["winners"] if w.get("winner")]
@@ -149,7 +149,7 @@ def render_report(report: dict[str, Any]) -> list[RenderableType]:
         blocks.append(Text("\nWinners:", style="bold"))
         for w in winners:
             arrow = "↑" if w["direction"] == "max" else "↓"
-            blocks.append(Text(f"  {safe(w['metric'])} {arrow}  {safe(w['winner']['name'])} ({number(w['winner']['value'])})"))
+            blocks.append(safe_text(f"  {safe(w['metric'])} {arrow}  {safe(w['winner']['name'])} ({number(w['winner']['value'])})"))
     return blocks
 
 

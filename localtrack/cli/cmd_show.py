@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 SPARK_WIDTH = 16
 MAX_PACKAGES = 12
+MAX_PARAM_ROWS = 300  # rows of one section (params, metrics, artifacts) before "… N more"
 
 
 def show_command(
@@ -66,16 +67,20 @@ def _grid() -> Any:
 
 def _nested(grid: Any, mapping: dict[str, Any], depth: int = 0) -> None:
     from localtrack.cli.humanize import param_text
-    from localtrack.cli.output import safe_text
+    from localtrack.cli.output import safe, safe_text
 
-    for key in sorted(mapping):
+    shown = sorted(mapping)[:MAX_PARAM_ROWS]
+    for key in shown:
         value = mapping[key]
-        label = safe_text("  " * depth + str(key))
+        label = safe_text("  " * depth + safe(key))
         if isinstance(value, dict) and value and depth < 8:
             grid.add_row(label, "")
             _nested(grid, value, depth + 1)
         else:
             grid.add_row(label, safe_text(param_text(value)))
+    if len(mapping) > len(shown):
+        grid.add_row(safe_text("  " * depth + "…", "dim"),
+                     safe_text(f"{len(mapping) - len(shown)} more keys; see --format json", "dim"))
 
 
 def _header(info: RunInfo) -> list[RenderableType]:
@@ -121,8 +126,8 @@ def _metrics_table(info: RunInfo, points: Any) -> Any:
     for name, justify in (("metric", "left"), ("last", "right"), ("min", "right"), ("max", "right"),
                           ("points", "right"), ("step", "right"), ("trend", "left")):
         table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
-    for key in sorted(info.summary):
-        stats = info.summary[key] or {}
+    for key in sorted(info.summary)[:MAX_PARAM_ROWS]:
+        stats = info.summary[key] if isinstance(info.summary[key], dict) else {}
         arrow = {"max": " ↑", "min": " ↓"}.get(metric_direction(key) or "", "")
         values = [v for _, v in sorted(series.get(key, []), key=lambda p: p[0])]
         table.add_row(
@@ -144,11 +149,9 @@ def render_run(info: RunInfo, points: Any) -> list[RenderableType]:
     blocks: list[RenderableType] = _header(info)
     if info.error:
         error = info.error if isinstance(info.error, dict) else {"message": info.error}
-        blocks += [_section("Error"), safe_text(f"{error.get('type', 'error')}: {error.get('message', '')}", "red")]
+        blocks += [_section("Error"), safe_text(f"{error.get('type', 'error')}: {error.get('message', '')}", "red", lines=True)]
     if info.notes:
-        from localtrack.cli.output import safe_lines
-
-        blocks += [_section("Notes"), Text(safe_lines(info.notes))]
+        blocks += [_section("Notes"), safe_text(info.notes, lines=True)]
     blocks.append(_section("Params"))
     if info.config:
         grid = _grid()
@@ -161,7 +164,7 @@ def render_run(info: RunInfo, points: Any) -> list[RenderableType]:
     if info.summary_values:
         blocks.append(_section("Summary"))
         grid = _grid()
-        for key in sorted(info.summary_values):
+        for key in sorted(info.summary_values)[:MAX_PARAM_ROWS]:
             grid.add_row(safe_text(key), safe_text(param_text(info.summary_values[key])))
         blocks.append(grid)
     blocks.append(_section("Artifacts"))
@@ -204,33 +207,23 @@ def _artifacts(artifacts: list[Any]) -> Any:
     from rich import box
     from rich.table import Table
 
-    from localtrack.cli.output import safe
+    from localtrack.cli.output import safe, size_text
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
     for name in ("name", "version", "type", "kind", "size", "files", "hash"):
         table.add_column(name, no_wrap=True, overflow="ellipsis")
-    for item in artifacts:
+    for item in artifacts[:MAX_PARAM_ROWS]:
         if not isinstance(item, dict):
             table.add_row(safe(item), "", "", "", "", "", "")
             continue
         files = item.get("files")
         table.add_row(
             safe(item.get("name") or "?"), safe(item.get("version", "-")), safe(item.get("type") or "-"),
-            safe(item.get("kind") or "-"), _bytes(item.get("size")),
+            safe(item.get("kind") or "-"), size_text(item.get("size")),
             safe(files) if isinstance(files, int) and not isinstance(files, bool) else "-",
             safe(str(item.get("hash") or "-")[:12]),
         )
     return table
-
-
-def _bytes(size: Any) -> str:
-    if isinstance(size, bool) or not isinstance(size, (int, float)):
-        return "-"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return "-"
 
 
 def register(app: typer.Typer) -> None:

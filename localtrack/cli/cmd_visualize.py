@@ -82,9 +82,10 @@ def visualize_command(
         atomic_write_bytes(html, render_html(fig).encode("utf-8"), durable=False)
         out.print(f"Wrote {safe(html)} ({len(rows)} run{'s' if len(rows) != 1 else ''}, {plot_type.value})")
         return
+    from localtrack.cli.output import drawing_width
     from localtrack.cli.terminal_plot import terminal_plot
 
-    plot_width = min(width or out.width, out.width)
+    plot_width = drawing_width(width)
     plot_height = height or max(12, min(out.height - 4, 30))
     out.print(terminal_plot(fig, plot_width, plot_height))
 

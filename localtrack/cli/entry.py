@@ -1,5 +1,9 @@
 """The ``localtrack`` / ``lt`` executable: turns errors into one clear line, never a traceback.
 
+The error contract: a user's mistake or a problem of the store (any ``LocaltrackError``, a
+usage error, a full disk) is one ``error: ...`` line saying what to do. Only an unexpected
+exception, a bug, prints ``internal error: ...`` with the hint to rerun with ``--debug``.
+
 Kept tiny so ``localtrack --help`` stays fast: typer and rich load here, duckdb only inside
 the commands that query.
 """
@@ -9,20 +13,80 @@ from __future__ import annotations
 import os
 import sys
 
+DEBUG_HINT = "run with --debug for the traceback"
+
+
+def _take_global_options(args: list[str]) -> tuple[list[str], bool, bool, int | None]:
+    """Strip ``--debug`` (anywhere), and ``--version`` / ``--width N`` before the command name."""
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    version = False
+    width: int | None = None
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--version":
+            version = True
+        elif arg == "--width" or arg.startswith("--width="):
+            value = arg.partition("=")[2] if "=" in arg else (args[i + 1] if i + 1 < len(args) else "")
+            i += 0 if "=" in arg else 1
+            if not value.isdigit() or int(value) < 20:
+                raise _UsageError(f"--width takes a number of columns (20 or more), got {value!r}")
+            width = int(value)
+        else:
+            break  # the command name: its own options (visualize --width) are its own
+        i += 1
+    rest.extend(args[i:])
+    return rest, debug, version, width
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _error_line(exc: BaseException) -> tuple[str, str] | None:
+    """(message, hint) for an exception that is not a bug; None for one that is."""
+    from localtrack.errors import LocaltrackError
+
+    if isinstance(exc, LocaltrackError):
+        return str(exc), ""
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is not None and isinstance(exc, duckdb.Error):
+        from localtrack.query import duck
+
+        if duck.is_engine_failure(exc):
+            return str(duck.engine_error(exc)), ""
+    if isinstance(exc, MemoryError):
+        return "out of memory; free memory or lower LOCALTRACK_QUERY_MEMORY_LIMIT", ""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}", ""
+    return None
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) the process exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    from localtrack.cli.output import print_error
+
+    try:
+        args, debug, version, width = _take_global_options(list(sys.argv[1:] if argv is None else argv))
+    except _UsageError as exc:
+        print_error(str(exc), "see `localtrack --help`")
+        return _exit(2, argv)
     if debug:
-        args.remove("--debug")
         os.environ["LOCALTRACK_DEBUG"] = "1"
+    if version:
+        from localtrack import __version__
+
+        sys.stdout.write(f"localtrack {__version__}\n")
+        return _exit(0, argv)
     import typer
 
+    from localtrack.cli import output
     from localtrack.cli.app import build_app
-    from localtrack.cli.output import print_error
-    from localtrack.errors import LocaltrackError
 
+    output.set_width(width)
     command = typer.main.get_command(build_app())
     try:
         result = command.main(args=args, prog_name="localtrack", standalone_mode=False)
@@ -43,15 +107,23 @@ def main(argv: list[str] | None = None) -> int:
         if message.strip():  # `localtrack` alone printed the help and raises with no message
             print_error(message, hint)
         code = getattr(exc, "exit_code", 2)
-    except LocaltrackError as exc:
-        if debug:
-            raise
-        print_error(str(exc), "run with --debug for the traceback")
-        code = 1
     except (KeyboardInterrupt, BrokenPipeError):
         code = 130
+    except Exception as exc:
+        if debug:
+            raise
+        line = _error_line(exc)
+        if line is not None:
+            print_error(*line)
+        else:
+            print_error(f"{type(exc).__name__}: {exc}", DEBUG_HINT, label="internal error")
+        code = 1
     else:
         code = result if isinstance(result, int) else 0
+    return _exit(code, argv)
+
+
+def _exit(code: int, argv: list[str] | None) -> int:
     if argv is None:
         sys.exit(code)
     return code

@@ -11,6 +11,8 @@ from typer.core import TyperGroup
 
 ROOT_OPTIONS = (
     ("-h, --help", "Show this message and exit."),
+    ("--version", "Print the version and exit."),
+    ("--width N", "Draw tables and plots N columns wide (default: the terminal's; unlimited when piped)."),
     ("--debug", "Show the full traceback when a command fails."),
 )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.text import Text
 
-from localtrack.cli.output import safe
+from localtrack.cli.output import safe, safe_text
 
 STATUS_STYLES = {
     "running": "bold cyan",
@@ -28,7 +28,7 @@ STATUS_SYMBOLS = {"running": "●", "finished": "✓", "failed": "✗", "killed"
 def status_text(status: Any) -> Text:
     """The status word in its colour (an unknown status is shown escaped, unstyled)."""
     word = safe(status)
-    return Text(word, style=STATUS_STYLES.get(word, "dim"))
+    return safe_text(word, STATUS_STYLES.get(word, "dim"))
 
 
 def epoch_seconds(value: Any) -> float | None:
@@ -118,6 +118,8 @@ def number(value: Any) -> str:
         a = abs(value)
         if a >= 1e6 or a < 1e-3:
             return f"{value:.2e}".replace("e-0", "e-").replace("e+0", "e+")
+        if a >= 1000:  # 9999.9 stays 9999.9 (".4g" would say 1e+04)
+            return f"{value:.1f}"
         return f"{value:.4g}"
     return safe(value)
 

@@ -22,7 +22,7 @@ from localtrack.cli.humanize import (
     run_duration,
     status_text,
 )
-from localtrack.cli.output import console, safe, safe_text
+from localtrack.cli.output import VALUE_LIMIT, console, safe, safe_text, unlimited
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -120,6 +120,8 @@ def _natural_width(rows: Sequence[dict[str, Any]], column: Column, now: float) -
     else:
         texts = [_attr_plain(r, column.key, now) for r in rows]
         cap = {"name": NAME_WIDTH, "tags": NAME_WIDTH, "notes": NAME_WIDTH, "id": 25}.get(column.key, 24)
+    if unlimited():  # piped: nothing is cut (values are still bounded by safe())
+        cap = VALUE_LIMIT + 60
     return min(max(max((len(t) for t in texts), default=1), len(column.header)), cap)
 
 
@@ -311,11 +313,10 @@ def _attr_plain(row: dict[str, Any], key: str, now: float) -> str:
 
 
 def _attr_cell(row: dict[str, Any], key: str, now: float) -> Text:
-    from rich.text import Text
 
     if key == "status":
         return status_text(row.get("status"))
-    return Text(_attr_plain(row, key, now), style="dim" if key == "id" else "")
+    return safe_text(_attr_plain(row, key, now), "dim" if key == "id" else "")
 
 
 def _cell(row: dict[str, Any], column: Column, sparks: dict[tuple[str, str], list[float]],
@@ -340,7 +341,7 @@ def _cell(row: dict[str, Any], column: Column, sparks: dict[tuple[str, str], lis
         return Text("-", "dim")
     value = metric_value_of(row, column.key)
     is_best = value is not None and value == best.get(column.key)
-    cell = Text(number(value), style="bold green" if is_best else "")
+    cell = safe_text(number(value), "bold green" if is_best else "")
     spark = sparkline(sparks.get((str(row["id"]), column.key), []), SPARK_WIDTH)
     cell.append(" " + (spark or " " * SPARK_WIDTH), style="cyan")
     return cell
@@ -391,7 +392,7 @@ def grid(
     for i, column in enumerate(columns):
         if i:
             out.append(" " * GAP)
-        out.append_text(_fit(Text(safe(column.header), style="bold"), widths[column], right[column]))
+        out.append_text(_fit(safe_text(column.header, "bold"), widths[column], right[column]))
     total = sum(widths[c] for c in columns) + GAP * max(0, len(columns) - 1)
     out.append("\n" + "─" * total, style="dim")
     for row in rows:
@@ -416,8 +417,6 @@ def print_runs(
     """The run table(s) and footnotes."""
     import time
 
-    from rich.text import Text
-
     out = console()
     if not rows:
         if filtered:
@@ -441,11 +440,11 @@ def print_runs(
             groups.setdefault(group_value(row, group_by), []).append(row)
         for i, (value, members) in enumerate(groups.items()):
             title = f"{safe(group_by)} = {value} · {len(members)} run{'s' if len(members) != 1 else ''}"
-            out.print(Text(("\n" if i else "") + title, style="bold"))
+            out.print(safe_text(("\n" if i else "") + title, "bold", lines=True))
             out.print(grid(members, columns, widths, sparks, now=now), soft_wrap=True)
     else:
         out.print(grid(rows, columns, widths, sparks, now=now), soft_wrap=True)  # lines already fit
     if total > len(rows):
         notes.append(f"showing {len(rows)} of {total} runs; --top N or --all for more")
     for note in notes:
-        out.print(Text(note, style="dim"))
+        out.print(safe_text(note, "dim"))

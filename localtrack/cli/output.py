@@ -1,7 +1,10 @@
 """Rendering for people (rich) and for scripts (json, csv); the CLI's only home of rich.
 
-Every string from a store is hostile: :func:`safe` shows control characters and ANSI
-escapes as visible escapes, and markup is never interpreted.
+Every string from a store is hostile. It reaches rich through one door, :func:`safe_text`:
+cut to a bounded length (with a note saying how much is left out), control characters, ANSI
+escapes and bidi overrides shown as visible escapes, and never parsed as markup. The consoles
+below send every plain ``str`` they are handed through the same door, so a forgotten
+escape cannot turn ``[link=...]`` into a hyperlink or ``[/x]`` into a crash.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 import unicodedata
 from enum import Enum
@@ -27,11 +31,40 @@ class OutputFormat(str, Enum):
 
 
 _ESCAPE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+VALUE_LIMIT = 2_000  # characters of one value (a param, a name, a cell) a view shows
+PROSE_LIMIT = 20_000  # characters of prose (notes, an error message) a view shows
+PIPE_WIDTH = 100_000  # "unlimited": the width of output that is not a terminal
+_width_override: int | None = None
 
 
-def safe(value: Any) -> str:
-    """A string safe to put on a terminal: control/invisible characters become ``\\xNN`` escapes."""
-    text = "" if value is None else str(value)
+def set_width(width: int | None) -> None:
+    """``--width N``: render at N columns whether or not stdout is a terminal."""
+    global _width_override, _console, _err_console
+    _width_override = width
+    _console = _err_console = None
+
+
+def size_text(size: Any) -> str:
+    """Bytes for people, in binary units everywhere: ``999 B``, ``1.5 KiB``, ``2.0 GiB``."""
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or not math.isfinite(size):
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024:
+            return f"{int(size)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} PiB"
+
+
+def _cut(text: str, limit: int) -> tuple[str, str]:
+    """``text`` cut to ``limit`` characters, and the note saying what was left out."""
+    if len(text) <= limit:
+        return text, ""
+    rest = len(text[limit:].encode("utf-8", "surrogatepass"))
+    return text[:limit], f"… ({size_text(rest)} more; see --format json)"
+
+
+def _escape(text: str) -> str:
     if text.isprintable():
         return text
     out = []
@@ -44,47 +77,109 @@ def safe(value: Any) -> str:
     return "".join(out)
 
 
-def safe_lines(value: Any) -> str:
+def safe(value: Any, limit: int = VALUE_LIMIT) -> str:
+    """A string safe to put on a terminal: bounded, control/invisible characters as ``\\xNN``.
+
+    For composing a line before it goes to rich (as a str, which the consoles send through
+    :func:`safe_text`, or by passing it to :func:`safe_text` yourself).
+    """
+    text, note = _cut("" if value is None else str(value), limit)
+    return _escape(text) + (" " + note if note else "")
+
+
+def safe_lines(value: Any, limit: int = PROSE_LIMIT) -> str:
     """Like :func:`safe` but keeps line breaks (and tabs): for notes and other prose."""
-    text = "" if value is None else str(value)
-    return "\n".join("\t".join(safe(part) for part in line.split("\t")) for line in text.split("\n"))
+    text, note = _cut("" if value is None else str(value), limit)
+    escaped = "\n".join("\t".join(_escape(part) for part in line.split("\t")) for line in text.split("\n"))
+    return escaped + ("\n" + note if note else "")
 
 
-def safe_text(value: Any, style: str = "") -> Text:
-    """A rich Text (never parsed as markup) of a hostile string."""
+def safe_text(value: Any, style: str = "", *, lines: bool = False, limit: int | None = None) -> Text:
+    """The one way a user or disk string becomes rich output: a Text, never parsed as markup.
+
+    ``lines`` keeps line breaks (notes, messages); otherwise a line break shows as ``\\x0a``.
+    Longer than ``limit`` characters, the text is cut and ends in a note saying how much more
+    there is (the whole value is in ``--format json``).
+    """
     from rich.text import Text
 
-    return Text(safe(value), style=style)
+    if isinstance(value, Text):  # already made here (or a literal); keep its styles
+        return value
+    text = "" if value is None else str(value)
+    cut, note = _cut(text, limit or (PROSE_LIMIT if lines else VALUE_LIMIT))
+    if lines:
+        escaped = "\n".join("\t".join(_escape(part) for part in line.split("\t")) for line in cut.split("\n"))
+    else:
+        escaped = _escape(cut)
+    out = Text(escaped, style=style)
+    if note:
+        out.append(("\n" if lines else " ") + note, style="dim")
+    return out
+
+
+def _safe_console_class() -> type[Console]:
+    from rich.console import Console
+
+    class SafeConsole(Console):
+        """A Console that never reads markup, emoji codes or control bytes from a plain str."""
+
+        def render_str(self, text: str, **kwargs: Any) -> Text:
+            kwargs.update(markup=False, emoji=False, highlight=False)
+            return super().render_str(safe_lines(text), **kwargs)
+
+    return SafeConsole
 
 
 _console: Console | None = None
 _err_console: Console | None = None
 
 
+def _make_console(stderr: bool) -> Console:
+    """A console at the width asked for: --width, else COLUMNS, else the terminal's, else unlimited.
+
+    Output that is not a terminal (a pipe, a log file) is for machines: never cut to 80 columns.
+    """
+    cls = _safe_console_class()
+    width = _width_override
+    made = cls(stderr=stderr, width=width, highlight=False, markup=False, emoji=False)
+    if width is None and not made.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
+        made.width = PIPE_WIDTH
+    return made
+
+
 def console() -> Console:
     global _console
     if _console is None:
-        from rich.console import Console
-
-        _console = Console(highlight=False, soft_wrap=False)
+        _console = _make_console(stderr=False)
     return _console
 
 
 def err_console() -> Console:
     global _err_console
     if _err_console is None:
-        from rich.console import Console
-
-        _err_console = Console(stderr=True, highlight=False)
+        _err_console = _make_console(stderr=True)
     return _err_console
 
 
-def print_error(message: str, hint: str = "") -> None:
+def unlimited() -> bool:
+    """Whether output has no width to fit (piped, no COLUMNS or --width): then nothing is cut."""
+    return console().width >= PIPE_WIDTH
+
+
+def drawing_width(asked: int | None = None) -> int:
+    """Columns for a drawing (a plot): asked, else the console's, but never "unlimited"."""
+    width = console().width
+    if asked:
+        return min(asked, width)
+    return width if width < PIPE_WIDTH else 100
+
+
+def print_error(message: str, hint: str = "", *, label: str = "error") -> None:
     """One red line on stderr (plus a dim hint), the shape of every user mistake."""
     from rich.text import Text
 
-    line = Text("error: ", style="bold red")
-    line.append(safe_lines(message), style="red")
+    line = Text(f"{label}: ", style="bold red")
+    line.append_text(safe_text(message, "red", lines=True))
     if hint:
         line.append(f"  ({hint})", style="dim")
     err_console().print(line, soft_wrap=True)
@@ -94,7 +189,7 @@ def print_warning(message: str) -> None:
     from rich.text import Text
 
     line = Text("warning: ", style="bold yellow")
-    line.append(safe(message), style="yellow")
+    line.append_text(safe_text(message, "yellow"))
     err_console().print(line, soft_wrap=True)
 
 
@@ -106,6 +201,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return blob_text(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
@@ -144,17 +241,19 @@ def emit_csv(rows: list[dict[str, Any]], columns: list[str] | None = None) -> No
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writerow({c: safe(c) if sys.stdout.isatty() else c for c in columns})
-    on_terminal = sys.stdout.isatty()  # a person reading: show control characters escaped
+    person = sys.stdout.isatty()  # a person reading: show control characters escaped (CSV is never cut)
+    writer.writerow({c: safe(c, sys.maxsize) if person else c for c in columns})
     for row in rows:
         cells = {k: _csv_cell(row.get(k)) for k in columns}
-        if on_terminal:
-            cells = {k: safe(v) if isinstance(v, str) else v for k, v in cells.items()}
+        if person:
+            cells = {k: safe(v, sys.maxsize) if isinstance(v, str) else v for k, v in cells.items()}
         writer.writerow(cells)
     sys.stdout.write(buffer.getvalue())
 
 
 def _csv_cell(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return blob_text(value)
     if isinstance(value, (dict, list)):
         return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True)
     if value is None:
@@ -165,37 +264,45 @@ def _csv_cell(value: Any) -> Any:
 
 
 def emit_rows(rows: list[dict[str, Any]], fmt: OutputFormat, *, columns: list[str] | None = None, title: str | None = None) -> None:
-    """Print rows as a rich table, a JSON array of objects, or CSV."""
+    """Print rows as a rich table, a JSON array of objects, or CSV.
+
+    On a terminal a column keeps its natural width up to 28 characters (longer cells end in
+    "…") and columns that do not fit are cut at its edge, never wrapped. Piped, nothing is cut.
+    """
     if fmt == OutputFormat.json:
         emit_json(rows)
         return
     if fmt == OutputFormat.csv:
         emit_csv(rows, columns)
         return
+    from rich import box
     from rich.table import Table
-    from rich.text import Text
 
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
-    from rich import box
-
     table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   padding=(0, 1, 0, 0), title_justify="left")
-    cells = [[safe(format_cell(row.get(c))) for c in columns] for row in rows]
+    cells = [[safe_text(format_cell(row.get(c))) for c in columns] for row in rows]
+    headers = [safe_text(c) for c in columns]
+    cap = VALUE_LIMIT + 60 if unlimited() else 28
     used, hidden = 0, []
-    for index, column in enumerate(columns):
-        # One line per row: a column keeps its natural width up to 28 characters, longer cells
-        # end in "…"; columns that do not fit the terminal are cut at its edge, never wrapped.
-        width = min(max([len(column), *(len(line[index]) for line in cells)]), 28)
-        table.add_column(safe(column), overflow="ellipsis", no_wrap=True, min_width=width)
+    for index, header in enumerate(headers):
+        width = min(max([header.cell_len, *(line[index].cell_len for line in cells)]), cap)
+        table.add_column(header, overflow="ellipsis", no_wrap=True, min_width=width)
         used += width + (1 if index else 0)
         if used > console().width:
-            hidden.append(column)
+            hidden.append(header.plain)
     for line in cells:
-        table.add_row(*(Text(cell) for cell in line))
+        table.add_row(*line)
     console().print(table, crop=True)
     if hidden:
-        note = f"{len(hidden)} column(s) cut at the terminal's edge ({', '.join(hidden[:4])}{', …' if len(hidden) > 4 else ''})"
-        console().print(Text(safe(note + "; widen the terminal, pick --columns, or use --format csv"), style="dim"))
+        names = ", ".join(hidden[:4]) + (", …" if len(hidden) > 4 else "")
+        note = f"{len(hidden)} column(s) cut at the terminal's edge ({names}); widen the terminal, pick --columns, or use --format csv"
+        console().print(safe_text(note, "dim"))
+
+
+def blob_text(value: bytes | bytearray | memoryview) -> str:
+    """Bytes as DuckDB writes a BLOB: printable ASCII kept, every other byte as ``\\xNN``."""
+    return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02X}" for b in bytes(value))
 
 
 def format_cell(value: Any) -> str:
@@ -208,6 +315,8 @@ def format_cell(value: Any) -> str:
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
         return f"{value:.6g}"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return blob_text(value)
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True)
     return str(value)

@@ -46,9 +46,7 @@ def check_statement(query: str) -> None:
         )
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
+_first_line = duck.first_line
 
 
 def sandbox_connection(index: Index) -> duckdb.DuckDBPyConnection:
@@ -84,6 +82,8 @@ def run_sql(index: Index, query: str) -> Any:
         try:
             return duck.arrow(sandbox, query)
         except duckdb.Error as exc:
+            if duck.is_engine_failure(exc):
+                raise duck.engine_error(exc) from None
             raise FilterSyntaxError(f"sql: {_first_line(exc)}", query) from None
         finally:
             sandbox.close()
