@@ -24,6 +24,7 @@ from localtrack.storage.layout import FORMAT_VERSION
 from localtrack.store import timefmt, world, world_artifacts
 from localtrack.store.project import open_store
 from localtrack.store.writer import DEFAULT_FLUSH_SECONDS, RunWriter
+from localtrack.system_metrics import sampler as system_sampler
 
 _RESUME_MODES = {None: None, False: None, "never": None, True: "allow", "allow": "allow", "auto": "allow", "must": "must"}
 _WANDB_ONLY_KWARGS = frozenset(
@@ -76,6 +77,8 @@ def init(
     group: str | None = None,
     parent: str | None = None,
     job_type: str | None = None,
+    system_metrics: bool | None = None,
+    system_metrics_interval: float | None = None,
     **wandb_kwargs: Any,
 ) -> Run:
     """Start (or join) a run and make it the current one.
@@ -83,6 +86,8 @@ def init(
     ``resume='allow'`` with an ``id`` creates the run or joins it as another writer (every DDP
     rank can call this with the same id); ``'must'`` requires it to exist. Inside
     ``localtrack exec`` the run id comes from ``LOCALTRACK_RUN_ID`` and this call joins it.
+    ``system_metrics`` (default on, ``LOCALTRACK_SYSTEM_METRICS=0`` turns it off) samples CPU,
+    memory, disk, network and GPUs every ``system_metrics_interval`` seconds (default 10).
     """
     unknown = set(wandb_kwargs) - _WANDB_ONLY_KWARGS
     if unknown:
@@ -139,6 +144,7 @@ def init(
         _record_dirty_state_later(run, writer, git["root"])
     lifecycle.register(run)
     run._on_finish.append(lifecycle.unregister)
+    system_sampler.start_for_run(run, system_metrics, system_metrics_interval)
     return run
 
 
