@@ -153,8 +153,10 @@ class Agent:
         import localtrack
 
         run = localtrack.init(id=trial.run_id, project=self.sweep.project, group=self.sweep.id,
-                              config=nested(trial.params), tags=self._tags(trial))
-        saved = {name: os.environ.get(name) for name in (envvars.LOCALTRACK_RUN_ID, envvars.LOCALTRACK_RUN_OVERRIDES)}
+                              config=nested(trial.params), tags=self._tags(trial), dir=self.layout.root)
+        names = (envvars.LOCALTRACK_DIR, envvars.LOCALTRACK_RUN_ID, envvars.LOCALTRACK_RUN_OVERRIDES)
+        saved = {name: os.environ.get(name) for name in names}
+        os.environ[envvars.LOCALTRACK_DIR] = str(self.layout.root)
         os.environ[envvars.LOCALTRACK_RUN_ID] = trial.run_id
         os.environ[envvars.LOCALTRACK_RUN_OVERRIDES] = json.dumps(nested(trial.params), sort_keys=True)
         status = "finished"
