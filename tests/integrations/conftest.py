@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 
 from localtrack.store.project import open_store
 from localtrack.store.reader import RunRecord, load_run, read_metrics
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # fake_frameworks.py, for the framework tests
 
 
 class StoreView:
