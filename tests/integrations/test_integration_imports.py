@@ -28,7 +28,7 @@ def _imported_roots(path: Path) -> set[str]:
 def test_each_module_imports_only_its_framework() -> None:
     for name, own in FRAMEWORKS.items():
         frameworks = _imported_roots(PACKAGE / f"{name}.py") & ALL
-        assert frameworks == own, (name, frameworks)
+        assert frameworks <= own, (name, frameworks)  # lightgbm needs no import: its callback is a plain callable
 
 
 def test_shared_modules_import_no_framework() -> None:
