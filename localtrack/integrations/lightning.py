@@ -69,7 +69,8 @@ class LocaltrackLogger(Logger):
 
     @property
     def name(self) -> str:
-        return self._binding.get().project if self._binding.started else str(self._binding._init_kwargs.get("project") or "localtrack")
+        """The ``project`` given (else ``localtrack``): fixed, as Lightning builds paths from it."""
+        return str(self._binding._init_kwargs.get("project") or "localtrack")
 
     @property
     def version(self) -> str:
