@@ -95,6 +95,7 @@ def init(
     if resume not in _RESUME_MODES:
         raise ValueError(f"resume={resume!r}: use None, 'allow', 'must' or 'never'")
     resume_mode = _RESUME_MODES[resume]
+    sampling = system_sampler.resolve_settings(system_metrics, system_metrics_interval)  # bad values fail before the run exists
     env_run = os.environ.get(envvars.LOCALTRACK_RUN_ID)
     exec_fixed = _exec_fixed_fields() if id is None and env_run else None
     if id is None and env_run:
@@ -144,7 +145,7 @@ def init(
         _record_dirty_state_later(run, writer, git["root"])
     lifecycle.register(run)
     run._on_finish.append(lifecycle.unregister)
-    system_sampler.start_for_run(run, system_metrics, system_metrics_interval)
+    system_sampler.start_for_run(run, *sampling)
     return run
 
 

@@ -31,7 +31,7 @@ from localtrack.sweeps.config import SweepConfig, parse_config
 SWEEP_ID_RE = re.compile(r"^sweep-[a-z0-9]{8}$")
 TRIAL_KEY_RE = re.compile(r"^(grid-\d{6,9}|[a-z0-9]{10}-\d{4,9})$")
 MAX_SWEEP_FILE_BYTES = 2_000_000
-MAX_TRIAL_FILE_BYTES = 256_000
+MAX_TRIAL_FILE_BYTES = 64_000
 MAX_TRIALS = 100_000
 SWEEP_FORMAT = 1
 _ALPHABET = string.ascii_lowercase + string.digits

@@ -91,6 +91,7 @@ def test_interval_from_env_and_bad_values(store_dir: Path, monkeypatch: pytest.M
     monkeypatch.setenv("LOCALTRACK_SYSTEM_METRICS_INTERVAL", "soon")
     with pytest.raises(InvalidValueError, match="LOCALTRACK_SYSTEM_METRICS_INTERVAL"):
         localtrack.init(dir=store_dir)
+    assert not (store_dir / "runs").exists() or not any((store_dir / "runs").iterdir())  # refused before creating a run
     with pytest.raises(InvalidValueError, match="positive"):
         system_sampler.resolve_settings(True, 0)
 
