@@ -6,9 +6,10 @@ writer's lock, never moves the step ``log()`` uses next, and its points have the
 counter (the sample number) beside the wall-clock ``timestamp`` every point carries. Plots
 put ``system/...`` on ``--x time``.
 
-``init()`` calls :func:`start_for_run`; ``Run.finish`` calls the stop it registers (before
-the run's last seal). Nothing here imports a module or starts a thread while stopping, so
-it is safe from the exit hook.
+``init()`` calls :func:`start_for_run`, which builds the probes (importing psutil/pynvml)
+on init's thread the first time, so the sampler thread never imports; ``Run.finish`` calls
+the stop it registers (before the run's last seal). Stopping imports nothing and starts no
+thread, so it is safe from the exit hook.
 """
 
 from __future__ import annotations
@@ -104,12 +105,29 @@ class SystemSampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        self._probes: ProbeSet | None = None
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
 
+    def prepare(self) -> None:
+        """Build the probes and take one sample, on the caller's (``init()``'s) thread, once.
+
+        psutil and pynvml are imported here and every probe has run once, so the sampler
+        thread never imports: a thread importing while the interpreter exits can hang it.
+        """
+        if self._probes is None:
+            try:
+                probes = self.build_probes()
+                probes.sample()  # primes lazy imports and psutil's CPU baselines
+            except Exception as exc:
+                log.debug("localtrack: system metrics disabled: %s", exc)
+                probes = ProbeSet()
+            self._probes = probes
+
     def attach(self, run: Run, interval: float) -> None:
+        self.prepare()
         with self._lock:
             self._sinks[id(run)] = _RunSink(run._layout, run.id)
             if not self.running:
@@ -136,10 +154,8 @@ class SystemSampler:
 
     def _loop(self, stop: threading.Event) -> None:
         started = time.thread_time()
-        try:
-            probes = self.build_probes()  # psutil/pynvml are imported here, off the training thread
-        except Exception as exc:
-            log.debug("localtrack: system metrics disabled: %s", exc)
+        probes = self._probes
+        if probes is None or not len(probes):
             return
         while not stop.wait(self.interval):
             values = probes.sample()

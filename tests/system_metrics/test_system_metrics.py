@@ -98,10 +98,13 @@ def test_interval_from_env_and_bad_values(store_dir: Path, monkeypatch: pytest.M
 
 def test_a_stuck_probe_never_blocks_log_or_finish(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     entered, release = threading.Event(), threading.Event()
+    calls = []
 
     def stuck() -> float:
-        entered.set()
-        release.wait(30)
+        calls.append(threading.current_thread().name)
+        if len(calls) > 1:  # the first call is init()'s priming sample; then the sampler thread hangs
+            entered.set()
+            release.wait(30)
         return 1.0
 
     def build() -> ProbeSet:
@@ -121,6 +124,7 @@ def test_a_stuck_probe_never_blocks_log_or_finish(store_dir: Path, monkeypatch: 
     record = load_run(open_store(store_dir), run.id)
     assert record.status == "finished"
     assert len(_points(store_dir, run.id)["x"]) == 200
+    assert calls[0] == threading.main_thread().name and calls[1] == "localtrack-system-metrics"
 
 
 class _NVMLError(Exception):
