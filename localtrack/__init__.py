@@ -28,6 +28,8 @@ _LAZY = {
     "finish": "localtrack.api",
     "Run": "localtrack.run_handle",
     "Store": "localtrack.query.store",
+    "sweep": "localtrack.sweeps.api",
+    "agent": "localtrack.sweeps.api",
 }
 
 __all__ = sorted([*_LAZY, "__version__", "config", "run", "summary"])

@@ -24,6 +24,7 @@ from localtrack.storage.layout import FORMAT_VERSION
 from localtrack.store import timefmt, world, world_artifacts
 from localtrack.store.project import open_store
 from localtrack.store.writer import DEFAULT_FLUSH_SECONDS, RunWriter
+from localtrack.system_metrics import sampler as system_sampler
 
 _RESUME_MODES = {None: None, False: None, "never": None, True: "allow", "allow": "allow", "auto": "allow", "must": "must"}
 _WANDB_ONLY_KWARGS = frozenset(
@@ -86,6 +87,8 @@ def init(
     group: str | None = None,
     parent: str | None = None,
     job_type: str | None = None,
+    system_metrics: bool | None = None,
+    system_metrics_interval: float | None = None,
     **wandb_kwargs: Any,
 ) -> Run:
     """Start (or join) a run and make it the current one.
@@ -93,6 +96,8 @@ def init(
     ``resume='allow'`` with an ``id`` creates the run or joins it as another writer (every DDP
     rank can call this with the same id); ``'must'`` requires it to exist. Inside
     ``localtrack exec`` the run id comes from ``LOCALTRACK_RUN_ID`` and this call joins it.
+    ``system_metrics`` (default on, ``LOCALTRACK_SYSTEM_METRICS=0`` turns it off) samples CPU,
+    memory, disk, network and GPUs every ``system_metrics_interval`` seconds (default 10).
     """
     unknown = set(wandb_kwargs) - _WANDB_ONLY_KWARGS
     if unknown:
@@ -100,6 +105,7 @@ def init(
     if resume not in _RESUME_MODES:
         raise ValueError(f"resume={resume!r}: use None, 'allow', 'must' or 'never'")
     resume_mode = _RESUME_MODES[resume]
+    sampling = system_sampler.resolve_settings(system_metrics, system_metrics_interval)  # bad values fail before the run exists
     env_run = os.environ.get(envvars.LOCALTRACK_RUN_ID)
     exec_fixed = _exec_fixed_fields() if id is None and env_run else None
     if id is None and env_run:
@@ -149,6 +155,7 @@ def init(
         _record_dirty_state_later(run, writer, git["root"])
     lifecycle.register(run)
     run._on_finish.append(lifecycle.unregister)
+    system_sampler.start_for_run(run, *sampling)
     return run
 
 

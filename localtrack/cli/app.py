@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "localtrack.cli.cmd_repro",
     "localtrack.cli.cmd_artifacts",
     "localtrack.cli.cmd_query",
+    "localtrack.cli.cmd_sweep",
 )
 
 HELP = """localtrack: a local-first experiment tracker. Runs are plain files in .localtrack/.

@@ -21,6 +21,7 @@ def child_env(store: Path | None = None, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
     env["LOCALTRACK_FLUSH_SECONDS"] = "0.2"
+    env["LOCALTRACK_SYSTEM_METRICS"] = "0"  # these tests count writers and segments; tests/system_metrics covers the sampler
     if store is not None:
         env["LOCALTRACK_DIR"] = str(store)
     env.update(extra)
