@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from localtrack.query import duck
 from localtrack.query.index_refresh import Refresher
-from localtrack.query.index_scan import RunListing, Stored
+from localtrack.query.index_scan import Changes, RunListing, Stored
 from localtrack.query.index_schema import (
     INDEX_FILENAME,
     LOCK_FILENAME,
@@ -169,7 +169,7 @@ class Index:
         con.executemany("INSERT INTO meta VALUES (?, ?)", [list(kv) for kv in self.meta.items()])
         con.execute("COMMIT")
 
-    def _refresh_or_rebuild(self, changes: tuple[list[str], list[str]] | None = None) -> None:
+    def _refresh_or_rebuild(self, changes: Changes | None = None) -> None:
         try:
             self._refresh(changes)
         except duck.Error:
@@ -202,12 +202,12 @@ class Index:
             self._cache_key = key
         return Refresher(self.layout, self.con, self.stored, self.running, self.listing)
 
-    def _refresh(self, changes: tuple[list[str], list[str]] | None = None) -> None:
+    def _refresh(self, changes: Changes | None = None) -> None:
         con = self.con
         refresher = self._refresher()
         started = time.perf_counter()
         changed = refresher.run(changes)
-        if changed:
+        if changed or refresher.settled:
             build_id, generation = self._cache_key or ("", "0")
             generation = str(int(generation or 0) + 1)
             con.execute("UPDATE meta SET value = ? WHERE key = 'generation'", [generation])
@@ -258,7 +258,9 @@ class Index:
             changes = refresher.changed_runs()
         finally:
             worker.join()
-        if not changes[0] and not changes[1]:
+        if not changes:
+            if changes.settled:  # the answer stands; only racy flags to clear
+                self._refresh_or_rebuild(changes)
             self.last_refresh = {"runs_changed": 0, "seconds": time.perf_counter() - started}
             if "error" in box:
                 raise box["error"]
@@ -268,9 +270,10 @@ class Index:
 
     def _load_cache(self) -> None:
         rows = self.con.execute(  # the segment lists matter only for runs checked deeply
-            "SELECT run_id, m_mtime, m_size, m_ino, CASE WHEN deep THEN segs ELSE '' END, deep, racy FROM files_t"
+            "SELECT run_id, m_mtime, m_size, m_ino, CASE WHEN deep THEN segs ELSE '' END, deep, racy, "
+            "CASE WHEN racy THEN m_digest ELSE '' END FROM files_t"
         ).fetchall()
-        self.stored = {r[0]: Stored((r[1], r[2], r[3]), r[4], r[5], r[6]) for r in rows}
+        self.stored = {r[0]: Stored((r[1], r[2], r[3]), r[4], r[5], r[6], r[7] or "") for r in rows}
         self.running = {}
         import json
 
