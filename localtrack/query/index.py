@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from localtrack.query import duck
+from localtrack.query import duck, progress
 from localtrack.query.index_refresh import Refresher
 from localtrack.query.index_scan import Changes, RunListing, Stored
 from localtrack.query.index_schema import (
@@ -57,6 +57,8 @@ class Index:
         # rk -> (tags, params, metrics) of result rows: a run's rk changes whenever its rows
         # change, so entries never go stale (bounded; cleared when the index is rebuilt)
         self.details: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+        self.listing_key: str | None = None  # the index state the listing files were last seen at
+        self.progress: Callable[[str, int, int], None] | None = progress.HOOK  # (phase, done, total)
 
     # ------------------------------------------------------------------ sessions
     @contextlib.contextmanager
@@ -200,13 +202,19 @@ class Index:
                 self.details.clear()  # another build: run numbers (rk) mean other runs now
             self._load_cache()
             self._cache_key = key
-        return Refresher(self.layout, self.con, self.stored, self.running, self.listing)
+        refresher = Refresher(self.layout, self.con, self.stored, self.running, self.listing)
+        refresher.progress = self.progress
+        return refresher
 
     def _refresh(self, changes: Changes | None = None) -> None:
         con = self.con
         refresher = self._refresher()
         started = time.perf_counter()
-        changed = refresher.run(changes)
+        try:
+            changed = refresher.run(changes)
+        finally:
+            if self.progress is not None:
+                self.progress("done", 1, 1)
         if changed or refresher.settled:
             build_id, generation = self._cache_key or ("", "0")
             generation = str(int(generation or 0) + 1)
@@ -215,7 +223,26 @@ class Index:
             self._cache_key = (build_id, generation)
             self.meta["generation"] = generation
         refresher.update_live_status()
+        self._sync_listing()
         self.last_refresh = {"runs_changed": changed, "seconds": time.perf_counter() - started}
+
+    def _sync_listing(self) -> None:
+        """Rewrite the DuckDB-free listing (``fastlist``) if it lags behind the index."""
+        if self._memory_only:
+            return
+        from localtrack.query.fastlist import header_key
+        from localtrack.query.listing_write import listing_key, write_listing
+
+        key = listing_key(self.meta)
+        if key == self.listing_key:
+            return
+        if header_key(self.layout.index_dir) == key:
+            self.listing_key = key
+            return
+        try:
+            write_listing(self)
+        except (OSError, ValueError, duck.Error):  # only a cache: `ls` then asks the index
+            self.listing_key = None
 
     def read(self, fn: Callable[[Any], T]) -> T:
         """``fn(connection)`` over an up-to-date index.
@@ -261,6 +288,8 @@ class Index:
         if not changes:
             if changes.settled:  # the answer stands; only racy flags to clear
                 self._refresh_or_rebuild(changes)
+            else:
+                self._sync_listing()
             self.last_refresh = {"runs_changed": 0, "seconds": time.perf_counter() - started}
             if "error" in box:
                 raise box["error"]

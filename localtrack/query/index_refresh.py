@@ -76,6 +76,7 @@ class Refresher:
         self.stored = stored
         self.running = running
         self.settled = 0  # runs settled by the last run() (a transaction for the caller to commit)
+        self.progress: Any = None  # (phase, done, total) callback for long refreshes (the CLI's bar)
 
     # ------------------------------------------------------------------ detect
     def changed_runs(self) -> Changes:
@@ -165,8 +166,13 @@ class Refresher:
                             [value for r in table_rows for value in r])
             else:
                 self._bulk_insert(table, table_rows)
+        progress = self.progress if len(files) > BATCH_FILES else None
         for start in range(0, len(files), BATCH_FILES):
+            if progress is not None:
+                progress("loading metric points", start, len(files))
             self._insert_files(files[start : start + BATCH_FILES])
+        if progress is not None:
+            progress("loading metric points", len(files), len(files))
         self.summarise(rks)
 
     def delete(self, run_ids: list[str]) -> None:
@@ -210,8 +216,16 @@ class Refresher:
     def plan(self, run_ids: list[str]) -> dict[str, RunPlan]:
         """Read the changed runs' folders (no database writes yet)."""
         scan_start = time.time()
+        progress = self.progress if len(run_ids) > 100 else None
+        plan: dict[str, RunPlan] = {}
         with ManifestStats(self.layout.runs_dir) as stats:
-            return {run_id: self.plan_one(run_id, stats, scan_start) for run_id in run_ids}
+            for n, run_id in enumerate(run_ids):
+                plan[run_id] = self.plan_one(run_id, stats, scan_start)
+                if progress is not None and n % 50 == 0:
+                    progress("reading run folders", n, len(run_ids))
+        if progress is not None:
+            progress("reading run folders", len(run_ids), len(run_ids))
+        return plan
 
     def plan_one(self, run_id: str, stats: ManifestStats, scan_start: float) -> RunPlan:
         run_dir = self.layout.run_dir(run_id)
