@@ -44,9 +44,15 @@ class RefreshProgress:
 
     def _start(self, stream: Any) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
-        console = Console(file=stream, highlight=False)
+        console = Console(file=stream, highlight=False, force_terminal=True)  # isatty() was checked
         self.bar = Progress(TextColumn("indexing: {task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=console, transient=True, auto_refresh=False)
         self.bar.start()

@@ -12,6 +12,7 @@ store, where the index lives in memory).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -50,17 +51,21 @@ def read_header(index_dir: Path) -> dict[str, Any] | None:
 
 
 def header_key(index_dir: Path) -> str | None:
-    """The index state (``build_id:generation``) the listing was written from; cheap (line 1)."""
+    """The index state (``build_id:generation``) a whole listing was written from; cheap (line 1
+    holds it with the length of line 2, which must match the file's size)."""
     try:
         with open(index_dir / HEADER_FILENAME, "rb") as handle:
             line = handle.readline(256)
+            size = os.fstat(handle.fileno()).st_size
     except OSError:
         return None
     try:
-        key = json.loads(line)
-    except ValueError:
+        key, length = json.loads(line)
+    except (ValueError, TypeError):
         return None
-    return key if isinstance(key, str) else None
+    if not isinstance(key, str) or not isinstance(length, int) or len(line) + length != size:
+        return None
+    return key
 
 
 class Listing:
@@ -145,9 +150,17 @@ def open_listing(layout: StoreLayout) -> Listing | None:
         return listing
     from localtrack.query.index import Index
 
-    index = Index(layout)
-    try:
-        index.refresh()
-    finally:
-        index.close()
-    return current_listing(layout)
+    for attempt in range(2):
+        index = Index(layout)
+        try:
+            index.refresh()
+        finally:
+            index.close()
+        listing = current_listing(layout)
+        if listing is not None or attempt:
+            return listing
+        # the index is current but the listing still does not match: damaged, or its rows file
+        # gone; drop it so the index writes it afresh (or a run changed meanwhile: refresh again)
+        with contextlib.suppress(OSError):
+            os.unlink(layout.index_dir / HEADER_FILENAME)
+    return None

@@ -92,8 +92,9 @@ def write_listing(index: Any) -> None:
         "problems": [list(r) for r in con.execute(
             "SELECT run_id, message FROM problems_t ORDER BY run_id, message").fetchall()],
     }
-    text = json.dumps(key) + "\n" + json.dumps(header, separators=(",", ":"))
-    atomic_write_bytes(index_dir / HEADER_FILENAME, text.encode(), durable=False)
+    body = json.dumps(header, separators=(",", ":")).encode()
+    atomic_write_bytes(index_dir / HEADER_FILENAME, json.dumps([key, len(body)]).encode() + b"\n" + body,
+                       durable=False)
     _remove_other_rows_files(index_dir, rows_path.name)
     index.listing_key = key
 

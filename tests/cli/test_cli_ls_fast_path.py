@@ -1,0 +1,130 @@
+"""``localtrack ls`` without typer's parser and without DuckDB gives what the typer/index path gives."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "query"))  # the query tests' sample runs
+
+from query_samples import age_store, build_store, sample_specs
+
+from localtrack.cli import cmd_ls, output
+from localtrack.cli.entry import main
+from localtrack.cli.fast_argv import ls_arguments
+from localtrack.cli.progress_bar import RefreshProgress
+from localtrack.store.project import create_store
+
+ALWAYS = "run_id != 'no such run'"  # a filter every run matches: sends ls through Store.runs()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fastls") / ".localtrack"
+    layout = create_store(root)
+    specs = sample_specs(30)
+    build_store(layout, specs)
+    segment = next((layout.run_dir(specs[4].id) / "metrics").glob("*.parquet"))
+    segment.write_bytes(segment.read_bytes()[:64])  # a damaged segment: a warning, same on both paths
+    age_store(layout)
+    return root
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    monkeypatch.setenv("COLUMNS", "150")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setattr(output, "_console", None)
+    monkeypatch.setattr(output, "_err_console", None)
+    capsys.readouterr()
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("extra", [[], ["--all"], ["-n", "7"], ["--project", "vision"], ["--format", "json"],
+                                   ["--format", "csv", "--top", "3"], ["--format", "jsonl"],
+                                   ["--all", "--group-by", "status"], ["--columns", "id,name,acc"]])
+def test_cli_ls_listing_and_index_paths_print_the_same(store: Path, extra: list[str],
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = run(["ls", "--store", str(store), *extra], capsys, monkeypatch)
+    slow = run(["ls", "--store", str(store), "--filter", ALWAYS, *extra], capsys, monkeypatch)
+    assert fast[0] == slow[0] == 0
+    assert fast == slow
+    assert "could not be read" in fast[2]
+
+
+def test_cli_ls_jsonl_is_one_json_run_per_line(store: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    _, text, _ = run(["ls", "--store", str(store), "--format", "jsonl"], capsys, monkeypatch)
+    _, array, _ = run(["ls", "--store", str(store), "--format", "json"], capsys, monkeypatch)
+    lines = text.splitlines()
+    assert len(lines) == 30 == len(json.loads(array))
+    assert [json.loads(line) for line in lines] == json.loads(array)
+
+
+def _typer_kwargs(args: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The arguments typer's own parser hands ls_command for ``ls ARGS``."""
+    import typer
+
+    from localtrack.cli.app import build_app
+
+    seen: dict[str, Any] = {}
+    original = cmd_ls.ls_command
+
+    @functools.wraps(original)  # same signature and annotations (resolved in cmd_ls's namespace)
+    def record(**kwargs: Any) -> None:
+        seen.update(kwargs)
+
+    monkeypatch.setattr(cmd_ls, "ls_command", record)
+    typer.main.get_command(build_app()).main(args=["ls", *args], prog_name="localtrack", standalone_mode=False)
+    monkeypatch.setattr(cmd_ls, "ls_command", original)
+    return seen
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--store", "x/y"], ["--store=x/y"], ["-p", "nlp", "-n", "5"], ["--top", "12", "--all"],
+    ["--format", "jsonl"], ["-f", "csv", "--project=vision"], ["-a", "--format=json", "--store", "s"],
+])
+def test_cli_ls_plain_command_lines_parse_as_typer_parses_them(args: list[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    direct = ls_arguments(args)
+    assert direct is not None
+    defaults = {name: p.default for name, p in inspect.signature(cmd_ls.ls_command).parameters.items()}
+    assert {**defaults, **direct} == _typer_kwargs(args, monkeypatch)
+
+
+@pytest.mark.parametrize("args", [
+    ["--filter", "x"], ["--top", "0"], ["--top", "-3"], ["-n5"], ["--format", "yaml"], ["--help"],
+    ["--store"], ["--store", "a", "--store", "b"], ["--project", "-a"], ["extra"], ["--columns", "id"],
+])
+def test_cli_ls_other_command_lines_are_left_to_typer(args: list[str]) -> None:
+    assert ls_arguments(args) is None
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli_refresh_progress_bar_only_on_a_terminal_and_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")  # the test environment's TERM=dumb draws no bar
+    screen = Terminal()
+    bar = RefreshProgress(stream=screen, show_after=0.0)
+    for done in range(0, 1001, 100):
+        bar("reading run folders", done, 1000)
+    bar("done", 1, 1)
+    assert "indexing: reading run folders" in screen.getvalue()
+    assert bar.bar is None
+    pipe = io.StringIO()
+    quiet = RefreshProgress(stream=pipe, show_after=0.0)
+    quiet("reading run folders", 10, 1000)
+    quiet("done", 1, 1)
+    assert pipe.getvalue() == ""
