@@ -78,7 +78,8 @@ def ls_command(
     from localtrack.cli.output import emit_csv, emit_json, print_warning, safe
 
     limit = top if top is not None else (None if all_runs or fmt != ListFormat.table else DEFAULT_TOP)
-    found = None if filter or sort_by else _from_listing(store, project, limit, group_by)
+    found = None if filter or sort_by else _from_listing(
+        store, project, limit, group_by, lines=fmt == ListFormat.jsonl and not columns)
     if found is None:
         from localtrack.cli.common import open_reader
 
@@ -109,9 +110,11 @@ def ls_command(
     ls_render.print_runs(reader, shown, total=total, columns=wanted, group_by=group_by, filtered=bool(filter or project))
 
 
-def _from_listing(store: Path | None, project: str | None, limit: int | None,
-                  group_by: str | None) -> tuple[Any, list[dict[str, Any]], int, list[tuple[str, str]]] | None:
-    """(sparkline source, rows shown, total, problems) from the listing files; None: ask the index."""
+def _from_listing(store: Path | None, project: str | None, limit: int | None, group_by: str | None,
+                  *, lines: bool = False) -> tuple[Any, list[Any], int, list[tuple[str, str]]] | None:
+    """(sparkline source, rows shown, total, problems) from the listing files; None: ask the index.
+
+    With ``lines`` (``--format jsonl``) the rows may come as their finished JSON lines."""
     from localtrack.cli import ls_render
     from localtrack.cli.common import open_layout
     from localtrack.query.fastlist import open_listing
@@ -124,6 +127,8 @@ def _from_listing(store: Path | None, project: str | None, limit: int | None,
         if group_by:  # groups gather runs from the whole list
             rows = ls_render.group_rows(listing.rows(entries), group_by)
             shown = rows[:limit] if limit is not None else rows
+        elif lines:
+            shown = list(listing.json_lines(entries[:limit] if limit is not None else entries))
         else:
             shown = listing.rows(entries[:limit] if limit is not None else entries)
     except (OSError, ValueError, KeyError, TypeError):  # a damaged cache file: the index answers
@@ -131,14 +136,16 @@ def _from_listing(store: Path | None, project: str | None, limit: int | None,
     return listing, shown, len(entries), listing.problems
 
 
-def emit_jsonl(rows: list[dict[str, Any]]) -> None:
-    """JSON Lines: one run per line, the objects of ``--format json``, terminal-safe the same way."""
+def emit_jsonl(rows: list[Any]) -> None:
+    """JSON Lines: one run per line, the objects of ``--format json``, terminal-safe the same way.
+
+    A row may come as its JSON text already (from the listing): printed as is, escapes aside."""
     from localtrack.cli.output import _json_escape, _unsafe, jsonable
 
     write = sys.stdout.write
     chunk: list[str] = []
     for row in rows:
-        line = json.dumps(jsonable(row), ensure_ascii=False)
+        line = row if isinstance(row, str) else json.dumps(jsonable(row), ensure_ascii=False)
         if not line.isascii():
             line = "".join(_json_escape(ch) if not ch.isascii() and _unsafe(ch) else ch for ch in line)
         chunk.append(line)

@@ -17,7 +17,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -94,9 +94,8 @@ class Listing:
         with open(self.rows_path, "rb") as handle:
             for run_id, _rk, _project, offset, length in entries:
                 handle.seek(offset)
-                data = handle.read(length)
-                entry = json.loads(data)
-                row = entry["row"]
+                row_text, sparks_text, _ = handle.read(length).split(b"\n")
+                row = json.loads(row_text)
                 if row.get("id") != run_id:
                     raise ValueError(f"listing entry of {run_id} holds another run")
                 for name in ("created_at", "ended_at"):
@@ -105,9 +104,22 @@ class Listing:
                 if run_id in self.live:
                     row["status"] = derive_status(self.live[run_id], now)
                 self._sparks[run_id] = {k: [math.nan if v is None else float(v) for v in values]
-                                        for k, values in entry.get("sparks", {}).items()}
+                                        for k, values in json.loads(sparks_text).items()}
                 out.append(row)
         return out
+
+    def json_lines(self, entries: Sequence[list[Any]]) -> Iterator[str | dict[str, Any]]:
+        """Each run as its ``--format jsonl`` line when the stored text is that line already
+        (no NaN/infinity to spell out, status not re-derived), else as its row (to convert)."""
+        with open(self.rows_path, "rb") as handle:
+            for entry in entries:
+                run_id, _rk, _project, offset, length = entry
+                handle.seek(offset)
+                row_text = handle.read(length).split(b"\n", 1)[0]
+                if run_id in self.live or b"NaN" in row_text or b"Infinity" in row_text:
+                    yield self.rows([entry])[0]
+                    continue
+                yield row_text.decode()
 
     def trend_series(self, run_ids: Sequence[str] | None, keys: Sequence[str],
                      buckets: int) -> dict[tuple[str, str], list[float]]:

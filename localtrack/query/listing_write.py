@@ -7,8 +7,9 @@ time) that :mod:`localtrack.query.fastlist` reads without importing DuckDB or py
   line 2 one JSON object: every run folder's fingerprint (the same as ``files_t``), the runs
   in the default order (newest first) with the byte range of each run's entry, the problems
   and the liveness of runs still marked running;
-* ``listing-<token>.rows``: the entries, one JSON object per run: its row as
-  ``Store.runs()`` returns it and its sparkline buckets per metric.
+* ``listing-<token>.rows``: the entries, two JSON lines per run: its row as
+  ``Store.runs()`` returns it (timestamps as ISO strings, written the way ``ls --format
+  jsonl`` prints a row, so that output is mostly a copy) and its sparkline buckets per metric.
 
 Entries are appended when runs change (a run's ``rk`` changes whenever its rows do, so an
 entry is reused while its ``rk`` stands); the file is rewritten under a new name when more
@@ -115,8 +116,10 @@ def _entries(con: Any, rks: list[int], attach: Any, base_row: Any) -> list[tuple
         for name in ("created_at", "ended_at"):
             value = row.get(name)
             row[name] = value.isoformat() if value is not None else None
-        entry = {"row": row, "sparks": sparks.get(rk, {})}
-        out.append((rk, (json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n").encode()))
+        # line 1: the row as `ls --format jsonl` prints it (json.dumps' defaults; NaN as NaN);
+        # line 2: the sparkline buckets
+        text = json.dumps(row, ensure_ascii=False) + "\n" + json.dumps(sparks.get(rk, {}), separators=(",", ":"))
+        out.append((rk, (text + "\n").encode()))
     return out
 
 

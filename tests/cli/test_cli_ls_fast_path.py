@@ -7,6 +7,7 @@ import inspect
 import io
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "query"))  # the query tests' sample runs
 
-from query_samples import age_store, build_store, sample_specs
+from query_samples import age_store, build_store, run_id, sample_specs, write_run
 
 from localtrack.cli import cmd_ls, output
 from localtrack.cli.entry import main
@@ -31,6 +32,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     layout = create_store(root)
     specs = sample_specs(30)
     build_store(layout, specs)
+    write_run(layout, replace(specs[1], id=run_id(99), name="evil\x1b[31mred\u202egnp.exe ü"))  # escaped alike
     segment = next((layout.run_dir(specs[4].id) / "metrics").glob("*.parquet"))
     segment.write_bytes(segment.read_bytes()[:64])  # a damaged segment: a warning, same on both paths
     age_store(layout)
@@ -50,7 +52,8 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest
 
 @pytest.mark.parametrize("extra", [[], ["--all"], ["-n", "7"], ["--project", "vision"], ["--format", "json"],
                                    ["--format", "csv", "--top", "3"], ["--format", "jsonl"],
-                                   ["--all", "--group-by", "status"], ["--columns", "id,name,acc"]])
+                                   ["--all", "--group-by", "status"], ["--columns", "id,name,acc"],
+                                   ["--format", "jsonl", "--columns", "id,name"]])
 def test_cli_ls_listing_and_index_paths_print_the_same(store: Path, extra: list[str],
                                                         capsys: pytest.CaptureFixture[str],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,7 +69,7 @@ def test_cli_ls_jsonl_is_one_json_run_per_line(store: Path, capsys: pytest.Captu
     _, text, _ = run(["ls", "--store", str(store), "--format", "jsonl"], capsys, monkeypatch)
     _, array, _ = run(["ls", "--store", str(store), "--format", "json"], capsys, monkeypatch)
     lines = text.splitlines()
-    assert len(lines) == 30 == len(json.loads(array))
+    assert len(lines) == 31 == len(json.loads(array))
     assert [json.loads(line) for line in lines] == json.loads(array)
 
 
