@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import io
 import json
 import sys
@@ -17,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "query"))  # the qu
 
 from query_samples import age_store, build_store, run_id, sample_specs, write_run
 
-from localtrack.cli import cmd_ls, output
+from localtrack.cli import cmd_ls, cmd_query, cmd_show, output
 from localtrack.cli.entry import main
-from localtrack.cli.fast_argv import ls_arguments
+from localtrack.cli.fast_argv import direct_arguments
 from localtrack.cli.progress_bar import RefreshProgress
 from localtrack.store.project import create_store
 
@@ -73,43 +72,52 @@ def test_cli_ls_jsonl_is_one_json_run_per_line(store: Path, capsys: pytest.Captu
     assert [json.loads(line) for line in lines] == json.loads(array)
 
 
-def _typer_kwargs(args: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The arguments typer's own parser hands ls_command for ``ls ARGS``."""
+def _typer_kwargs(module: Any, function: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The arguments typer's own parser hands the command function for ``args``."""
     import typer
 
     from localtrack.cli.app import build_app
 
     seen: dict[str, Any] = {}
-    original = cmd_ls.ls_command
+    original = getattr(module, function)
 
-    @functools.wraps(original)  # same signature and annotations (resolved in cmd_ls's namespace)
+    @functools.wraps(original)  # same signature and annotations (resolved in the command's module)
     def record(**kwargs: Any) -> None:
         seen.update(kwargs)
 
-    monkeypatch.setattr(cmd_ls, "ls_command", record)
-    typer.main.get_command(build_app()).main(args=["ls", *args], prog_name="localtrack", standalone_mode=False)
-    monkeypatch.setattr(cmd_ls, "ls_command", original)
+    monkeypatch.setattr(module, function, record)
+    typer.main.get_command(build_app()).main(args=args, prog_name="localtrack", standalone_mode=False)
+    monkeypatch.setattr(module, function, original)
     return seen
 
 
+COMMANDS = {"ls": (cmd_ls, "ls_command"), "search": (cmd_query, "search_command"), "show": (cmd_show, "show_command")}
+
+
 @pytest.mark.parametrize("args", [
-    [], ["--store", "x/y"], ["--store=x/y"], ["-p", "nlp", "-n", "5"], ["--top", "12", "--all"],
-    ["--format", "jsonl"], ["-f", "csv", "--project=vision"], ["-a", "--format=json", "--store", "s"],
+    ["ls"], ["ls", "--filter", "x"], ["ls", "--store", "x/y"], ["ls", "--store=x/y"], ["ls", "-p", "nlp", "-n", "5"],
+    ["ls", "--top", "12", "--all"], ["ls", "--format", "jsonl"], ["ls", "-f", "csv", "--project=vision"],
+    ["ls", "-a", "--format=json", "--store", "s"],
+    ["search", "--filter", "metrics.acc > 0.5", "--top", "10"], ["search", "-F", "x = 1", "-s", "name", "-n", "0"],
+    ["search", "--columns", "id,name", "--format", "json", "--store", "s", "-p", "a b"],
+    ["show", "@latest"], ["show", "abc", "--store", "s"], ["show", "--format", "json", "run-7"],
 ])
-def test_cli_ls_plain_command_lines_parse_as_typer_parses_them(args: list[str],
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    direct = ls_arguments(args)
+def test_cli_plain_command_lines_parse_as_typer_parses_them(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    module, function = COMMANDS[args[0]]
+    direct = direct_arguments(getattr(module, function), args[1:])
     assert direct is not None
-    defaults = {name: p.default for name, p in inspect.signature(cmd_ls.ls_command).parameters.items()}
-    assert {**defaults, **direct} == _typer_kwargs(args, monkeypatch)
+    assert direct == _typer_kwargs(module, function, args, monkeypatch)
 
 
 @pytest.mark.parametrize("args", [
-    ["--filter", "x"], ["--top", "0"], ["--top", "-3"], ["-n5"], ["--format", "yaml"], ["--help"],
-    ["--store"], ["--store", "a", "--store", "b"], ["--project", "-a"], ["extra"], ["--columns", "id"],
+    ["ls", "--top", "0"], ["ls", "--top", "-3"], ["ls", "-n5"], ["ls", "--format", "yaml"],
+    ["ls", "--help"], ["ls", "--store"], ["ls", "--store", "a", "--store", "b"], ["ls", "--project", "-a"],
+    ["ls", "extra"], ["ls", "--columns", "id"], ["ls", "--all=1"], ["search", "--top", "x"], ["show"],
+    ["show", "a", "b"], ["show", "--", "-x"], ["show", "a", "--format", "csv", "--format", "json"],
 ])
-def test_cli_ls_other_command_lines_are_left_to_typer(args: list[str]) -> None:
-    assert ls_arguments(args) is None
+def test_cli_other_command_lines_are_left_to_typer(args: list[str]) -> None:
+    module, function = COMMANDS[args[0]]
+    assert direct_arguments(getattr(module, function), args[1:]) is None
 
 
 class Terminal(io.StringIO):
