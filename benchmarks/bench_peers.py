@@ -5,7 +5,7 @@
 Peers are never project dependencies: install them in a scratch venv beside localtrack
 (``python3 -m venv V && V/bin/pip install trackio mlflow && V/bin/pip install -e .``) and
 run this file with that venv's python. Peers wired in: trackio (its local SQLite store) and
-MLflow (a local ``file:`` tracking URI); a peer not importable is left out. Each workload of each
+MLflow (a local SQLite tracking database, its default); a peer not importable is left out. Each workload of each
 tracker runs in its own fresh subprocess with its own temp folder, offline; the repetitions
 alternate tracker by tracker (peer, us, peer, us, ...) so a busy machine slows all alike.
 
@@ -93,7 +93,7 @@ LOCALTRACK = COMMON + textwrap.dedent("""
 
 MLFLOW = COMMON + textwrap.dedent("""
     import mlflow
-    mlflow.set_tracking_uri("file:" + WORK + "/mlruns")
+    mlflow.set_tracking_uri("sqlite:///" + WORK + "/mlflow.db")  # MLflow 3's default backend
     if KIND == "W1":
         mlflow.set_experiment("w1")
         with mlflow.start_run(run_name="w1"):
@@ -135,12 +135,13 @@ TRACKIO = COMMON + textwrap.dedent("""
         w2 = time.perf_counter() - T0
         t = time.perf_counter()
         from trackio.sqlite_storage import SQLiteStorage
-        configs = SQLiteStorage.get_all_run_configs("w2")
+        configs = SQLiteStorage.get_all_run_configs("w2")  # keyed by run id
         rows = []
-        for name, config in configs.items():
-            if config.get("p2") != "adam":
+        for record in SQLiteStorage.get_run_records("w2"):
+            name, run_id = str(record["name"]), record["id"]
+            if (configs.get(run_id) or {}).get("p2") != "adam":
                 continue
-            logs = SQLiteStorage.get_logs("w2", name)
+            logs = SQLiteStorage.get_logs("w2", name, run_id=run_id)
             last = max(logs, key=lambda r: r["step"]) if logs else {}
             if last.get("m3", 0) > 0.5:
                 rows.append((last["m1"], name))

@@ -2,8 +2,8 @@
 
 Importing DuckDB and pyarrow costs more than everything else ``ls`` does on a small store,
 and a 10,000-run listing through the index moves every run's details through SQL. The
-listing files (written by :mod:`localtrack.query.listing_write` whenever the index changes)
-hold the rows in the default order; here they are checked against the run folders with the
+listing files (written by :mod:`localtrack.query.listing_write` when ``ls`` finds them
+behind the run folders; other queries never pay for them) hold the rows in the default order; here they are checked against the run folders with the
 same test the index uses (one ``stat`` per manifest, see ``index_scan.detect_changes``) and
 used only when nothing changed. Otherwise :func:`open_listing` refreshes the index (which
 rewrites the listing) and reads it again; ``None`` means "ask the index" (say, a read-only
@@ -164,6 +164,7 @@ def open_listing(layout: StoreLayout) -> Listing | None:
 
     for attempt in range(2):
         index = Index(layout)
+        index.keep_listing = True
         try:
             index.refresh()
         finally:

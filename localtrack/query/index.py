@@ -58,6 +58,7 @@ class Index:
         # change, so entries never go stale (bounded; cleared when the index is rebuilt)
         self.details: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
         self.listing_key: str | None = None  # the index state the listing files were last seen at
+        self.keep_listing = False  # write the listing files (fastlist) after each refresh: `ls` asks
         self.progress: Callable[[str, int, int], None] | None = progress.HOOK  # (phase, done, total)
 
     # ------------------------------------------------------------------ sessions
@@ -223,7 +224,8 @@ class Index:
             self._cache_key = (build_id, generation)
             self.meta["generation"] = generation
         refresher.update_live_status()
-        self._sync_listing()
+        if self.keep_listing:
+            self._sync_listing()
         self.last_refresh = {"runs_changed": changed, "seconds": time.perf_counter() - started}
 
     def _sync_listing(self) -> None:
@@ -288,8 +290,6 @@ class Index:
         if not changes:
             if changes.settled:  # the answer stands; only racy flags to clear
                 self._refresh_or_rebuild(changes)
-            else:
-                self._sync_listing()
             self.last_refresh = {"runs_changed": 0, "seconds": time.perf_counter() - started}
             if "error" in box:
                 raise box["error"]
