@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -139,3 +140,19 @@ def test_cli_refresh_progress_bar_only_on_a_terminal_and_cleared(monkeypatch: py
     quiet("reading run folders", 10, 1000)
     quiet("done", 1, 1)
     assert pipe.getvalue() == ""
+
+
+def test_cli_plain_ls_imports_neither_duckdb_nor_pyarrow_nor_pydantic(store: Path, python: str) -> None:
+    """Once the listing is written, `ls` is a small process: the imports are the point here."""
+    import subprocess
+
+    probe = ("import sys\nfrom localtrack.cli.entry import main\ncode = main(sys.argv[1:])\n"
+             "print('LOADED', sorted(m for m in ('duckdb', 'pyarrow', 'pydantic') if m in sys.modules))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    first = subprocess.run([python, "-c", probe, "ls", "--store", str(store)], capture_output=True, text=True,
+                           env=env, timeout=300)
+    again = subprocess.run([python, "-c", probe, "ls", "--store", str(store), "--all"], capture_output=True,
+                           text=True, env=env, timeout=300)
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    assert "LOADED []" in again.stdout
+    assert again.stdout.replace("LOADED []", "").strip()  # and it listed the runs
