@@ -117,9 +117,10 @@ def _from_listing(store: Path | None, project: str | None, limit: int | None, gr
     With ``lines`` (``--format jsonl``) the rows may come as their finished JSON lines."""
     from localtrack.cli import ls_render
     from localtrack.cli.common import open_layout
-    from localtrack.query.fastlist import open_listing
+    from localtrack.query.fastlist import discard, open_listing
 
-    listing = open_listing(open_layout(store))
+    layout = open_layout(store)
+    listing = open_listing(layout)
     if listing is None:
         return None
     entries = listing.entries(project)
@@ -132,6 +133,7 @@ def _from_listing(store: Path | None, project: str | None, limit: int | None, gr
         else:
             shown = listing.rows(entries[:limit] if limit is not None else entries)
     except (OSError, ValueError, KeyError, TypeError):  # a damaged cache file: the index answers
+        discard(layout)  # and the next ls gets a listing written afresh
         return None
     return listing, shown, len(entries), listing.problems
 

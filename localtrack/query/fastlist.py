@@ -136,6 +136,12 @@ class Listing:
         return out
 
 
+def discard(layout: StoreLayout) -> None:
+    """Forget a listing found damaged while reading it: the next ``ls`` has it written afresh."""
+    with contextlib.suppress(OSError):
+        os.unlink(layout.index_dir / HEADER_FILENAME)
+
+
 def current_listing(layout: StoreLayout) -> Listing | None:
     """The listing if it matches the run folders exactly now, else None."""
     header = read_header(layout.index_dir)

@@ -110,3 +110,22 @@ def test_query_listing_damaged_or_missing_files_are_not_trusted(damaged_layout: 
     listing = open_listing(layout)
     assert listing is not None
     assert same(listing.rows(listing.entries()), Store(layout.root).runs().to_dicts())
+
+
+def test_query_listing_entry_damaged_inside_is_discarded_and_rewritten(damaged_layout: StoreLayout,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """An entry that no longer parses (the header still matching): ls answers from the index
+    and the listing is written afresh for the next ls."""
+    from localtrack.cli.entry import main
+
+    layout = damaged_layout
+    listing = open_listing(layout)
+    assert listing is not None
+    listing.rows_path.write_bytes(b"x" * listing.rows_path.stat().st_size)
+    assert main(["ls", "--store", str(layout.root), "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in shown] == Store(layout.root).runs().ids
+    assert current_listing(layout) is None  # discarded
+    listing = open_listing(layout)
+    assert listing is not None
+    assert same(listing.rows(listing.entries()), Store(layout.root).runs().to_dicts())
