@@ -1,11 +1,12 @@
 """localtrack against the other trackers importable in this Python, on the same workloads, in one run.
 
-    /work/venv-peers/bin/python benchmarks/bench_peers.py [--repeat 3]
+    /work/venv-peers/bin/python benchmarks/bench_peers.py [--repeat 3] [--scale 1]
 
 Peers are never project dependencies: install them in a scratch venv beside localtrack
 (``python3 -m venv V && V/bin/pip install trackio mlflow && V/bin/pip install -e .``) and
 run this file with that venv's python. Peers wired in: trackio (its local SQLite store) and
-MLflow (a local SQLite tracking database, its default); a peer not importable is left out. Each workload of each
+MLflow (a local SQLite tracking database, its default, with its asynchronous logging on:
+one SQLite transaction per logged dict otherwise takes minutes here); a peer not importable is left out. Each workload of each
 tracker runs in its own fresh subprocess with its own temp folder, offline; the repetitions
 alternate tracker by tracker (peer, us, peer, us, ...) so a busy machine slows all alike.
 
@@ -44,6 +45,8 @@ COMMON = textwrap.dedent("""
     T0 = time.perf_counter()
     WORK = sys.argv[1]
     KIND = sys.argv[2]
+    SCALE = float(sys.argv[3])
+    STEPS, RUNS = max(1, int(10_000 * SCALE)), max(10, int(200 * SCALE))
     OPTS = ("adam", "sgd", "rmsprop")
     def params(i):
         rng = random.Random(i)
@@ -56,7 +59,7 @@ COMMON = textwrap.dedent("""
         return {f"m{k}": step * 0.001 + k for k in range(10)}
     def expected_top():
         rows = []
-        for i in range(200):
+        for i in range(RUNS):
             if params(i)["p2"] != "adam":
                 continue
             last = w2_values(i, 99)
@@ -72,12 +75,12 @@ LOCALTRACK = COMMON + textwrap.dedent("""
     store = WORK + "/.localtrack"
     if KIND == "W1":
         run = localtrack.init(dir=store, project="w1", name="w1")
-        for step in range(10_000):
+        for step in range(STEPS):
             run.log(w1_values(step), step=step)
         run.finish()
         report(W1=time.perf_counter() - T0)
     else:
-        for i in range(200):
+        for i in range(RUNS):
             run = localtrack.init(dir=store, project="w2", name=f"run-{i}", config=params(i))
             for step in range(100):
                 run.log(w2_values(i, step), step=step)
@@ -94,15 +97,16 @@ LOCALTRACK = COMMON + textwrap.dedent("""
 MLFLOW = COMMON + textwrap.dedent("""
     import mlflow
     mlflow.set_tracking_uri("sqlite:///" + WORK + "/mlflow.db")  # MLflow 3's default backend
+    mlflow.config.enable_async_logging(True)  # MLflow's fast path for training loops (flushed at end_run)
     if KIND == "W1":
         mlflow.set_experiment("w1")
         with mlflow.start_run(run_name="w1"):
-            for step in range(10_000):
+            for step in range(STEPS):
                 mlflow.log_metrics(w1_values(step), step=step)
         report(W1=time.perf_counter() - T0)
     else:
         mlflow.set_experiment("w2")
-        for i in range(200):
+        for i in range(RUNS):
             with mlflow.start_run(run_name=f"run-{i}"):
                 mlflow.log_params(params(i))
                 for step in range(100):
@@ -122,12 +126,12 @@ TRACKIO = COMMON + textwrap.dedent("""
     import trackio
     if KIND == "W1":
         trackio.init(project="w1", name="w1", embed=False)
-        for step in range(10_000):
+        for step in range(STEPS):
             trackio.log(w1_values(step), step=step)
         trackio.finish()
         report(W1=time.perf_counter() - T0)
     else:
-        for i in range(200):
+        for i in range(RUNS):
             trackio.init(project="w2", name=f"run-{i}", config=params(i), embed=False)
             for step in range(100):
                 trackio.log(w2_values(i, step), step=step)
@@ -158,10 +162,10 @@ def available() -> dict[str, str]:
     return {name: code for name, code in PEERS.items() if importlib.util.find_spec(name) is not None}
 
 
-def run_one(code: str, kind: str, env: dict[str, str]) -> dict[str, float]:
+def run_one(code: str, kind: str, env: dict[str, str], scale: float) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix=f"lt-peers-{kind}-"))
     try:
-        done = subprocess.run([sys.executable, "-c", code, str(work), kind], env={**env, "HOME": str(work)},
+        done = subprocess.run([sys.executable, "-c", code, str(work), kind, str(scale)], env={**env, "HOME": str(work)},
                               cwd=work, capture_output=True, text=True, timeout=1800)
         if done.returncode:
             raise RuntimeError(done.stderr[-2000:])
@@ -173,6 +177,8 @@ def run_one(code: str, kind: str, env: dict[str, str]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="shrink W1's steps and W2's runs alike for every tracker (e.g. 0.1 on a slow machine)")
     args = parser.parse_args()
     peers = available()
     if importlib.util.find_spec("localtrack") is None:
@@ -183,7 +189,8 @@ def main() -> None:
                WANDB_MODE="offline", GRADIO_ANALYTICS_ENABLED="False",
                TRACKIO_NO_TELEMETRY="1", DO_NOT_TRACK="1")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.2f}; "
-          f"peers found: {', '.join(peers) or 'none'}; {args.repeat} repetitions, alternating")
+          f"peers found: {', '.join(peers) or 'none'}; {args.repeat} repetitions, alternating; "
+          f"scale {args.scale:g} (W1 {max(1, int(10_000 * args.scale)):,} steps, W2 {max(10, int(200 * args.scale))} runs)")
     trackers = {"localtrack": LOCALTRACK, **peers}
     results: dict[str, dict[str, list[float]]] = {name: {} for name in trackers}
     errors: dict[str, str] = {}
@@ -194,7 +201,7 @@ def main() -> None:
                     if name in errors:
                         continue
                     try:
-                        figures = run_one(trackers[name], kind, env)
+                        figures = run_one(trackers[name], kind, env, args.scale)
                     except (RuntimeError, subprocess.TimeoutExpired) as exc:
                         errors[name] = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
                         continue
@@ -209,6 +216,8 @@ def main() -> None:
         best = min((s for name, s in medians.items() if name != "localtrack"), default=None)
         ratio = f"{medians['localtrack'] / best:6.2f}x" if best and "localtrack" in medians else "   n/a"
         print(f"{label:44s} {cells}   {ratio}")
+    if args.scale != 1.0:
+        print(f"(every tracker ran the workloads scaled by {args.scale:g}; the labels name the full size)")
     for name, message in errors.items():
         print(f"{name} failed: {message}")
 

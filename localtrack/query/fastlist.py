@@ -31,6 +31,12 @@ SPARK_BUCKETS = 8  # the sparkline width ``ls`` draws
 MAX_HEADER_BYTES = 1 << 30
 
 
+def valid_rows_name(name: str) -> bool:
+    """``listing-<hex>.rows``, a plain name inside index/."""
+    token = name[len("listing-"):-len(".rows")] if name.startswith("listing-") and name.endswith(".rows") else ""
+    return bool(token) and token.isascii() and token.isalnum() and len(token) <= 64
+
+
 def read_header(index_dir: Path) -> dict[str, Any] | None:
     """The listing header as written (not checked against the run folders), or None."""
     try:
@@ -76,7 +82,10 @@ class Listing:
         self.runs: list[list[Any]] = header["runs"]  # [id, rk, project, offset, length]
         self.problems: list[tuple[str, str]] = [(str(p[0]), str(p[1])) for p in header.get("problems", [])]
         self.live: dict[str, Any] = header.get("live") or {}
-        self.rows_path = layout.index_dir / str(header["rows_file"])
+        name = str(header["rows_file"])
+        if not valid_rows_name(name):  # a path from disk: never leave index/
+            raise ValueError(f"not a listing rows file name: {name!r}")
+        self.rows_path = layout.index_dir / name
         self._sparks: dict[str, dict[str, list[float]]] = {}
 
     def entries(self, project: str | None = None) -> list[list[Any]]:

@@ -26,7 +26,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from localtrack.query.fastlist import HEADER_FILENAME, LISTING_VERSION, SPARK_BUCKETS, read_header
+from localtrack.query.fastlist import (
+    HEADER_FILENAME,
+    LISTING_VERSION,
+    SPARK_BUCKETS,
+    read_header,
+    valid_rows_name,
+)
 from localtrack.query.results import ATTRIBUTE_COLUMNS
 from localtrack.storage.atomic import atomic_write_bytes
 
@@ -61,7 +67,7 @@ def write_listing(index: Any) -> None:
         rows_name = str(old.get("rows_file") or "")
         old_entries = {int(e[1]): (int(e[3]), int(e[4])) for e in old.get("runs", [])}
     order = con.execute(f"SELECT rk, id, project FROM runs_t {_ORDER}").fetchall()
-    rows_path = index_dir / rows_name if _valid_rows_name(rows_name) else None
+    rows_path = index_dir / rows_name if valid_rows_name(rows_name) else None
     size = _file_size(rows_path)
     if rows_path is None or size is None:
         old_entries, rows_path = {}, None
@@ -123,10 +129,6 @@ def _entries(con: Any, rks: list[int], attach: Any, base_row: Any) -> list[tuple
     return out
 
 
-def _valid_rows_name(name: str) -> bool:
-    return name.startswith("listing-") and name.endswith(".rows") and "/" not in name and ".." not in name
-
-
 def _file_size(path: Path | None) -> int | None:
     if path is None:
         return None
@@ -139,7 +141,7 @@ def _file_size(path: Path | None) -> int | None:
 def _remove_other_rows_files(index_dir: Path, keep: str) -> None:
     with contextlib.suppress(OSError), os.scandir(index_dir) as entries:
         for entry in entries:
-            if entry.name != keep and _valid_rows_name(entry.name):
+            if entry.name != keep and valid_rows_name(entry.name):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 

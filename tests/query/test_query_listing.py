@@ -129,3 +129,17 @@ def test_query_listing_entry_damaged_inside_is_discarded_and_rewritten(damaged_l
     listing = open_listing(layout)
     assert listing is not None
     assert same(listing.rows(listing.entries()), Store(layout.root).runs().to_dicts())
+
+
+def test_query_listing_header_naming_a_path_outside_index_is_refused(damaged_layout: StoreLayout,
+                                                                    tmp_path: Path) -> None:
+    layout = damaged_layout
+    assert open_listing(layout) is not None
+    header = layout.index_dir / "listing-v1.json"
+    first, body = header.read_bytes().split(b"\n", 1)
+    data = json.loads(body)
+    (tmp_path / "stolen.rows").write_bytes(b"{}\n{}\n")
+    data["rows_file"] = "../../stolen.rows"
+    new = json.dumps(data).encode()
+    header.write_bytes(json.dumps([json.loads(first)[0], len(new)]).encode() + b"\n" + new)
+    assert current_listing(layout) is None
