@@ -37,11 +37,13 @@ from localtrack.query.results import ATTRIBUTE_COLUMNS
 from localtrack.storage.atomic import atomic_write_bytes
 
 _ORDER = "ORDER BY created_at DESC NULLS LAST, id DESC"  # search()'s default order
+# series.trend_series' buckets (the points of a run and key split evenly in step order), with
+# each series' length taken from its summary row instead of a second window
 _SPARKS = """
 WITH pts AS (
-    SELECT p.rk, p.key, p.value,
-           row_number() OVER w AS rn, count(*) OVER (PARTITION BY p.rk, p.key) AS n
-    FROM points_t p WHERE p.rk IN (SELECT unnest(?::BIGINT[]))
+    SELECT p.rk, p.key, p.value, row_number() OVER w AS rn, s."count" AS n
+    FROM points_t p JOIN msum_t s ON s.rk = p.rk AND s.key = p.key
+    WHERE p.rk IN (SELECT unnest(?::BIGINT[]))
     WINDOW w AS (PARTITION BY p.rk, p.key ORDER BY p.step, p."timestamp")
 )
 SELECT rk, key, (rn * least(n, ?) + n - 1) // n - 1 AS bucket, avg(value) FILTER (WHERE isfinite(value))
