@@ -1,15 +1,39 @@
-"""``localtrack ls``: the runs at a glance."""
+"""``localtrack ls``: the runs at a glance.
+
+Without ``--filter`` and ``--sort-by`` the rows come from the index's listing files
+(``localtrack.query.fastlist``: no DuckDB, no pyarrow, only the runs shown are decoded);
+with them, or when the listing cannot be had, from ``Store.runs()``. Both give the same rows.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+import json
+import sys
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from localtrack.cli.common import FormatOption, StoreOption
-from localtrack.cli.output import OutputFormat
+from localtrack.cli.common import StoreOption
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_TOP = 50
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+ListFormatOption = Annotated[
+    ListFormat,
+    typer.Option("--format", "-f",
+                 help="table for people; json (an array of objects), jsonl (one run per line) or csv for scripts."),
+]
 
 
 def ls_command(
@@ -24,7 +48,8 @@ def ls_command(
     ] = None,
     top: Annotated[
         Optional[int],
-        typer.Option("--top", "-n", min=1, help=f"Show the first N runs (table default: {DEFAULT_TOP}; json/csv: all)."),
+        typer.Option("--top", "-n", min=1,
+                     help=f"Show the first N runs (table default: {DEFAULT_TOP}; json/jsonl/csv: all)."),
     ] = None,
     all_runs: Annotated[bool, typer.Option("--all", "-a", help="Show every run in the table.")] = False,
     columns: Annotated[
@@ -40,7 +65,7 @@ def ls_command(
         Optional[str],
         typer.Option("--group-by", "-g", help="Group rows by a field: project, status, params.KEY, tags.KEY."),
     ] = None,
-    fmt: FormatOption = OutputFormat.table,
+    fmt: ListFormatOption = ListFormat.table,
     store: StoreOption = None,
 ) -> None:
     """List runs: status, when, how long, the params that vary, the latest key metrics.
@@ -50,30 +75,87 @@ def ls_command(
         localtrack ls --filter "metrics.val/accuracy > 0.85" --sort-by "metrics.val/accuracy DESC" --top 5
     """
     from localtrack.cli import ls_render
-    from localtrack.cli.common import open_reader
     from localtrack.cli.output import emit_csv, emit_json, print_warning, safe
 
-    reader = open_reader(store)
-    table = reader.runs(filter=filter, order_by=sort_by, project=project)
-    rows = table.to_dicts()
-    total = len(rows)
-    limit = top if top is not None else (None if all_runs or fmt != OutputFormat.table else DEFAULT_TOP)
-    if group_by:
-        rows = ls_render.group_rows(rows, group_by)
-    shown = rows[:limit] if limit is not None else rows
-    for run_id, message in table.problems[:5]:
+    limit = top if top is not None else (None if all_runs or fmt != ListFormat.table else DEFAULT_TOP)
+    found = None if filter or sort_by else _from_listing(
+        store, project, limit, group_by, lines=fmt == ListFormat.jsonl and not columns)
+    if found is None:
+        from localtrack.cli.common import open_reader
+
+        reader: Any = open_reader(store)
+        table = reader.runs(filter=filter, order_by=sort_by, project=project)
+        rows = table.to_dicts()
+        total, problems = len(rows), table.problems
+        if group_by:
+            rows = ls_render.group_rows(rows, group_by)
+        shown = rows[:limit] if limit is not None else rows
+    else:
+        reader, shown, total, problems = found
+    for run_id, message in problems[:5]:
         print_warning(f"run {safe(run_id)} could not be read: {safe(message)}")
-    if len(table.problems) > 5:
-        print_warning(f"{len(table.problems) - 5} more runs could not be read; `localtrack verify` names them")
+    if len(problems) > 5:
+        print_warning(f"{len(problems) - 5} more runs could not be read; `localtrack verify` names them")
     wanted = ls_render.parse_columns(columns, shown) if columns else None
-    if fmt == OutputFormat.json:
+    if fmt == ListFormat.json:
         emit_json(shown)
         return
-    if fmt == OutputFormat.csv:
+    if fmt == ListFormat.jsonl:
+        emit_jsonl(shown)
+        return
+    if fmt == ListFormat.csv:
         flat = [ls_render.flat_row(r) for r in shown]
         emit_csv(flat, ls_render.csv_columns(shown, wanted))
         return
     ls_render.print_runs(reader, shown, total=total, columns=wanted, group_by=group_by, filtered=bool(filter or project))
+
+
+def _from_listing(store: Path | None, project: str | None, limit: int | None, group_by: str | None,
+                  *, lines: bool = False) -> tuple[Any, list[Any], int, list[tuple[str, str]]] | None:
+    """(sparkline source, rows shown, total, problems) from the listing files; None: ask the index.
+
+    With ``lines`` (``--format jsonl``) the rows may come as their finished JSON lines."""
+    from localtrack.cli import ls_render
+    from localtrack.cli.common import open_layout
+    from localtrack.query.fastlist import discard, open_listing
+
+    layout = open_layout(store)
+    listing = open_listing(layout)
+    if listing is None:
+        return None
+    entries = listing.entries(project)
+    try:
+        if group_by:  # groups gather runs from the whole list
+            rows = ls_render.group_rows(listing.rows(entries), group_by)
+            shown = rows[:limit] if limit is not None else rows
+        elif lines:
+            shown = list(listing.json_lines(entries[:limit] if limit is not None else entries))
+        else:
+            shown = listing.rows(entries[:limit] if limit is not None else entries)
+    except (OSError, ValueError, KeyError, TypeError):  # a damaged cache file: the index answers
+        discard(layout)  # and the next ls gets a listing written afresh
+        return None
+    return listing, shown, len(entries), listing.problems
+
+
+def emit_jsonl(rows: list[Any]) -> None:
+    """JSON Lines: one run per line, the objects of ``--format json``, terminal-safe the same way.
+
+    A row may come as its JSON text already (from the listing): printed as is, escapes aside."""
+    from localtrack.cli.output import _json_escape, _unsafe, jsonable
+
+    write = sys.stdout.write
+    chunk: list[str] = []
+    for row in rows:
+        line = row if isinstance(row, str) else json.dumps(jsonable(row), ensure_ascii=False)
+        if not line.isascii():
+            line = "".join(_json_escape(ch) if not ch.isascii() and _unsafe(ch) else ch for ch in line)
+        chunk.append(line)
+        if len(chunk) >= 500:
+            write("\n".join(chunk) + "\n")
+            chunk = []
+    if chunk:
+        write("\n".join(chunk) + "\n")
 
 
 def register(app: typer.Typer) -> None:

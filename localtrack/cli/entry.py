@@ -6,12 +6,18 @@ exception, a bug, prints ``internal error: ...`` with the hint to rerun with ``-
 
 Kept tiny so ``localtrack --help`` stays fast: typer and rich load here, duckdb only inside
 the commands that query.
+
+``localtrack ls`` with only plain options (see :mod:`localtrack.cli.fast_argv`) skips
+building the typer application: typer's option parsing imports pydantic and every command
+module, which would cost more than the listing itself. Anything else goes through typer.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 DEBUG_HINT = "run with --debug for the traceback"
 
@@ -84,12 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     import typer
 
     from localtrack.cli import output
-    from localtrack.cli.app import build_app
+    from localtrack.cli.progress_bar import RefreshProgress
+    from localtrack.query import progress
 
     output.set_width(width)
-    command = typer.main.get_command(build_app())
+    bar = RefreshProgress()
+    progress.set_hook(bar)
     try:
-        result = command.main(args=args, prog_name="localtrack", standalone_mode=False)
+        result = _command(args)()
     except typer.Abort:
         print_error("aborted")
         code = 130
@@ -120,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         code = 1
     else:
         code = result if isinstance(result, int) else 0
+    finally:
+        bar.close()
+        progress.set_hook(None)
     return _exit(code, argv)
 
 
@@ -127,3 +138,22 @@ def _exit(code: int, argv: list[str] | None) -> int:
     if argv is None:
         sys.exit(code)
     return code
+
+
+def _command(args: list[str]) -> Callable[[], Any]:
+    """What to run for ``args``: the typer application, or a command called directly."""
+    from localtrack.cli.fast_argv import direct_command
+
+    direct = direct_command(args)
+    if direct is not None:
+        return direct
+
+    def through_typer() -> Any:
+        import typer
+
+        from localtrack.cli.app import build_app
+
+        command = typer.main.get_command(build_app())
+        return command.main(args=args, prog_name="localtrack", standalone_mode=False)
+
+    return through_typer

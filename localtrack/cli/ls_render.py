@@ -266,6 +266,9 @@ def spark_points(
     if not rows or not keys:
         return {}
     ids = None if everything else [str(r["id"]) for r in rows]
+    own = getattr(reader, "trend_series", None)  # the listing (fastlist) carries its sparklines
+    if own is not None:
+        return own(ids, keys, SPARK_WIDTH)
     return trend_series(reader, ids, keys, SPARK_WIDTH)
 
 

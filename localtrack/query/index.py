@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from localtrack.query import duck
+from localtrack.query import duck, progress
 from localtrack.query.index_refresh import Refresher
-from localtrack.query.index_scan import RunListing, Stored
+from localtrack.query.index_scan import Changes, RunListing, Stored
 from localtrack.query.index_schema import (
     INDEX_FILENAME,
     LOCK_FILENAME,
@@ -57,6 +57,9 @@ class Index:
         # rk -> (tags, params, metrics) of result rows: a run's rk changes whenever its rows
         # change, so entries never go stale (bounded; cleared when the index is rebuilt)
         self.details: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+        self.listing_key: str | None = None  # the index state the listing files were last seen at
+        self.keep_listing = False  # write the listing files (fastlist) after each refresh: `ls` asks
+        self.progress: Callable[[str, int, int], None] | None = progress.HOOK  # (phase, done, total)
 
     # ------------------------------------------------------------------ sessions
     @contextlib.contextmanager
@@ -169,7 +172,7 @@ class Index:
         con.executemany("INSERT INTO meta VALUES (?, ?)", [list(kv) for kv in self.meta.items()])
         con.execute("COMMIT")
 
-    def _refresh_or_rebuild(self, changes: tuple[list[str], list[str]] | None = None) -> None:
+    def _refresh_or_rebuild(self, changes: Changes | None = None) -> None:
         try:
             self._refresh(changes)
         except duck.Error:
@@ -200,14 +203,20 @@ class Index:
                 self.details.clear()  # another build: run numbers (rk) mean other runs now
             self._load_cache()
             self._cache_key = key
-        return Refresher(self.layout, self.con, self.stored, self.running, self.listing)
+        refresher = Refresher(self.layout, self.con, self.stored, self.running, self.listing)
+        refresher.progress = self.progress
+        return refresher
 
-    def _refresh(self, changes: tuple[list[str], list[str]] | None = None) -> None:
+    def _refresh(self, changes: Changes | None = None) -> None:
         con = self.con
         refresher = self._refresher()
         started = time.perf_counter()
-        changed = refresher.run(changes)
-        if changed:
+        try:
+            changed = refresher.run(changes)
+        finally:
+            if self.progress is not None:
+                self.progress("done", 1, 1)
+        if changed or refresher.settled:
             build_id, generation = self._cache_key or ("", "0")
             generation = str(int(generation or 0) + 1)
             con.execute("UPDATE meta SET value = ? WHERE key = 'generation'", [generation])
@@ -215,7 +224,27 @@ class Index:
             self._cache_key = (build_id, generation)
             self.meta["generation"] = generation
         refresher.update_live_status()
+        if self.keep_listing:
+            self._sync_listing()
         self.last_refresh = {"runs_changed": changed, "seconds": time.perf_counter() - started}
+
+    def _sync_listing(self) -> None:
+        """Rewrite the DuckDB-free listing (``fastlist``) if it lags behind the index."""
+        if self._memory_only:
+            return
+        from localtrack.query.fastlist import header_key
+        from localtrack.query.listing_write import listing_key, write_listing
+
+        key = listing_key(self.meta)
+        if key == self.listing_key:
+            return
+        if header_key(self.layout.index_dir) == key:
+            self.listing_key = key
+            return
+        try:
+            write_listing(self)
+        except (OSError, ValueError, duck.Error):  # only a cache: `ls` then asks the index
+            self.listing_key = None
 
     def read(self, fn: Callable[[Any], T]) -> T:
         """``fn(connection)`` over an up-to-date index.
@@ -258,7 +287,9 @@ class Index:
             changes = refresher.changed_runs()
         finally:
             worker.join()
-        if not changes[0] and not changes[1]:
+        if not changes:
+            if changes.settled:  # the answer stands; only racy flags to clear
+                self._refresh_or_rebuild(changes)
             self.last_refresh = {"runs_changed": 0, "seconds": time.perf_counter() - started}
             if "error" in box:
                 raise box["error"]
@@ -268,9 +299,10 @@ class Index:
 
     def _load_cache(self) -> None:
         rows = self.con.execute(  # the segment lists matter only for runs checked deeply
-            "SELECT run_id, m_mtime, m_size, m_ino, CASE WHEN deep THEN segs ELSE '' END, deep, racy FROM files_t"
+            "SELECT run_id, m_mtime, m_size, m_ino, CASE WHEN deep THEN segs ELSE '' END, deep, racy, "
+            "CASE WHEN racy THEN m_digest ELSE '' END FROM files_t"
         ).fetchall()
-        self.stored = {r[0]: Stored((r[1], r[2], r[3]), r[4], r[5], r[6]) for r in rows}
+        self.stored = {r[0]: Stored((r[1], r[2], r[3]), r[4], r[5], r[6], r[7] or "") for r in rows}
         self.running = {}
         import json
 

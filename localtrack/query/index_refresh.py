@@ -25,11 +25,14 @@ from localtrack.query.index_rows import (
     tag_rows,
 )
 from localtrack.query.index_scan import (
+    LINK,
     MISSING,
     RACY_SECONDS,
+    Changes,
     ManifestStats,
     RunListing,
     Stored,
+    detect_changes,
     segments_signature,
 )
 from localtrack.query.index_schema import ID_TABLES, RK_TABLES
@@ -38,7 +41,6 @@ from localtrack.storage.segments import has_parquet_footer, live_segments
 from localtrack.store.reader import load_run
 from localtrack.store.status import derive_status
 
-LINK = (-2, -2, -2)
 TABLE_ORDER = ("runs_t", "params_t", "tags_t", "artifacts_t", "problems_t", "files_t")
 
 
@@ -55,9 +57,10 @@ class RunPlan:
     def problem(self, message: str) -> None:
         self.rows["problems_t"].append((self.run_id, message))
 
-    def remember(self, fingerprint: tuple[int, int, int], signature: str, *, deep: bool, racy: bool) -> None:
-        self.stored = Stored(fingerprint, signature, deep, racy)
-        self.rows["files_t"] = [(self.run_id, *fingerprint, signature, deep, racy)]
+    def remember(self, fingerprint: tuple[int, int, int], signature: str, *, deep: bool, racy: bool,
+                 digest: str = "") -> None:
+        self.stored = Stored(fingerprint, signature, deep, racy, digest)
+        self.rows["files_t"] = [(self.run_id, *fingerprint, signature, deep, racy, digest)]
 BATCH_FILES = 2000
 READ_RETRIES = 3
 
@@ -72,34 +75,40 @@ class Refresher:
         self.con = con
         self.stored = stored
         self.running = running
+        self.settled = 0  # runs settled by the last run() (a transaction for the caller to commit)
+        self.progress: Any = None  # (phase, done, total) callback for long refreshes (the CLI's bar)
 
     # ------------------------------------------------------------------ detect
-    def changed_runs(self) -> tuple[list[str], list[str]]:
-        """(runs to (re)index, runs to drop) by comparing fingerprints with what is stored."""
-        dirs = self.listing.get()
-        stored = self.stored
-        changed = [run_id for run_id, is_dir in dirs.items()
-                   if not is_dir and (run_id not in stored or stored[run_id].manifest != LINK)]
-        with ManifestStats(self.layout.runs_dir) as stats:
-            differ, deep = stats.changed(self.listing.folders, stored)
-        changed.extend(differ)
-        changed.extend(run_id for run_id in deep
-                       if segments_signature(self.layout.run_dir(run_id)) != stored[run_id].segs)
-        # every folder is known and the counts agree: nothing was removed (skips a 10,000-key pass)
-        unchanged_set = len(stored) == len(dirs) and all(run_id in stored for run_id in changed)
-        removed = [] if unchanged_set else [run_id for run_id in stored if run_id not in dirs]
-        return changed, removed
+    def changed_runs(self) -> Changes:
+        """Runs to (re)index, to drop, and racy runs now settled (see index_scan)."""
+        return detect_changes(self.layout.runs_dir, self.listing, self.stored)
 
-    def run(self, changes: tuple[list[str], list[str]] | None = None) -> int:
+    def settle(self, run_ids: list[str]) -> None:
+        """Mark racy runs whose manifest proved unchanged and old enough as settled (the caller
+        commits): from now on their stat alone is enough, their rows are not touched."""
+        run_ids = [r for r in run_ids if r in self.stored and self.stored[r].racy]
+        self.settled = len(run_ids)
+        if not run_ids:
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self.con.execute("UPDATE files_t SET racy = false WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [run_ids])
+        for run_id in run_ids:
+            self.stored[run_id] = self.stored[run_id]._replace(racy=False, digest="")
+
+    def run(self, changes: Changes | None = None) -> int:
         """Apply every change in one transaction (the caller commits); returns how many runs changed.
 
         Segment files that pass the cheap checks but that DuckDB cannot read anyway (or that a
         compaction removed meanwhile) abort the transaction; they are found by bisection, the
-        run is reported (or re-listed) and the transaction is replayed without them.
+        run is reported (or re-listed) and the transaction is replayed without them. Racy runs
+        found settled (and nothing else) only get their flag cleared (also to be committed).
         """
-        changed, removed = changes if changes is not None else self.changed_runs()
+        changes = changes if changes is not None else self.changed_runs()
+        changed, removed = changes.changed, changes.removed
         if not changed and not removed:
+            self.settle(changes.settled)
             return 0
+        self.settled = 0  # the settled runs stay racy a while longer; a later check settles them
         plan = self.plan(changed)
         for _ in range(READ_RETRIES + 1):
             self.con.execute("BEGIN TRANSACTION")
@@ -157,8 +166,13 @@ class Refresher:
                             [value for r in table_rows for value in r])
             else:
                 self._bulk_insert(table, table_rows)
+        progress = self.progress if len(files) > BATCH_FILES else None
         for start in range(0, len(files), BATCH_FILES):
+            if progress is not None:
+                progress("loading metric points", start, len(files))
             self._insert_files(files[start : start + BATCH_FILES])
+        if progress is not None:
+            progress("loading metric points", len(files), len(files))
         self.summarise(rks)
 
     def delete(self, run_ids: list[str]) -> None:
@@ -202,8 +216,16 @@ class Refresher:
     def plan(self, run_ids: list[str]) -> dict[str, RunPlan]:
         """Read the changed runs' folders (no database writes yet)."""
         scan_start = time.time()
+        progress = self.progress if len(run_ids) > 100 else None
+        plan: dict[str, RunPlan] = {}
         with ManifestStats(self.layout.runs_dir) as stats:
-            return {run_id: self.plan_one(run_id, stats, scan_start) for run_id in run_ids}
+            for n, run_id in enumerate(run_ids):
+                plan[run_id] = self.plan_one(run_id, stats, scan_start)
+                if progress is not None and n % 50 == 0:
+                    progress("reading run folders", n, len(run_ids))
+        if progress is not None:
+            progress("reading run folders", len(run_ids), len(run_ids))
+        return plan
 
     def plan_one(self, run_id: str, stats: ManifestStats, scan_start: float) -> RunPlan:
         run_dir = self.layout.run_dir(run_id)
@@ -214,6 +236,7 @@ class Refresher:
             return entry
         fingerprint = stats.of(run_id)  # taken before reading: a later change shows as a new fingerprint
         racy = fingerprint != MISSING and fingerprint[0] / 1e9 > scan_start - RACY_SECONDS
+        digest = stats.digest(run_id) if racy else ""  # before load_run: a rewrite in between shows
         metrics_dir = run_dir / "metrics"
         linked = metrics_dir.is_symlink()
         signature = segments_signature(run_dir)  # before listing what we read, like the fingerprint
@@ -221,7 +244,7 @@ class Refresher:
         record = load_run(self.layout, run_id)
         if not record.ok:
             entry.problem(record.error or "unreadable manifest")
-            entry.remember(fingerprint, signature, deep=False, racy=racy)
+            entry.remember(fingerprint, signature, deep=False, racy=racy, digest=digest)
             return entry
         manifest = record.manifest
         running = manifest.get("status") == "running"
@@ -240,7 +263,7 @@ class Refresher:
                 entry.problem(problem)
             else:
                 entry.files.append(str(path))
-        entry.remember(fingerprint, signature, deep=running, racy=racy)
+        entry.remember(fingerprint, signature, deep=running, racy=racy, digest=digest)
         return entry
 
     def exclude(self, plan: dict[str, RunPlan], bad: list[str]) -> None:

@@ -3,9 +3,14 @@
 The fast path is one ``stat`` of each run's manifest (mtime, size, inode): every writer
 rewrites the manifest (temp + rename: a new inode) after sealing a segment or changing
 anything. Runs still marked ``running`` are checked deeper, by their live segment list, so a
-writer killed between sealing a segment and recording it is still seen. A manifest changed
-within the last ``RACY_SECONDS`` is re-read next time regardless, since a file system's
-timestamps are coarser than the writes they describe.
+writer killed between sealing a segment and recording it is still seen.
+
+A manifest changed within ``RACY_SECONDS`` of being indexed is "racy": a file system's
+timestamps are coarser than the writes they describe, so a later rewrite could leave the
+same (mtime, size, inode). Such a run is not re-read whole on every query: its manifest
+bytes are hashed and compared with the digest taken when it was indexed (a few KB per run;
+segments change only along with the manifest, or are caught by the deep check). Once its
+mtime is older than the window, the run is "settled" and the stat alone suffices again.
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ from __future__ import annotations
 import os
 import stat
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
+
+import xxhash
 
 from localtrack.names import _ID_RE, MAX_ID_LENGTH
 from localtrack.storage.layout import MANIFEST_FILENAME, METRICS_DIRNAME
@@ -22,6 +30,8 @@ from localtrack.storage.segments import live_segments
 
 RACY_SECONDS = 2.0
 MISSING = (-1, -1, -1)
+LINK = (-2, -2, -2)
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # the storage layer's cap; a bigger file is re-read, not hashed
 
 
 class Stored(NamedTuple):
@@ -31,6 +41,7 @@ class Stored(NamedTuple):
     segs: str
     deep: bool
     racy: bool
+    digest: str = ""  # xxh3-128 of the manifest bytes (kept only while racy)
 
 
 def list_run_dirs(runs_dir: Path) -> dict[str, bool]:
@@ -103,23 +114,26 @@ class ManifestStats:
             os.close(self.fd)
             self.fd = None
 
-    def changed(self, folders: list[tuple[str, str]], stored: dict[str, Stored]) -> tuple[list[str], list[str]]:
-        """(runs whose manifest differs from what is stored or that are racy, runs to check deeply).
+    def changed(self, folders: list[tuple[str, str]],
+                stored: dict[str, Stored]) -> tuple[list[str], list[str], list[str]]:
+        """(runs whose manifest stat differs from what is stored, runs to check deeply, racy runs).
 
         The hot loop of every query (one ``stat`` per run): kept tight on purpose.
         """
         if self.fd is None:
             found = self.many([run_id for run_id, _ in folders])
-            changed, deep = [], []
+            changed, deep, racy = [], [], []
             for (run_id, _), now in zip(folders, found, strict=True):
                 old = stored.get(run_id)
-                if old is None or old[0] != now or old[3]:
+                if old is None or old[0] != now:
                     changed.append(run_id)
+                elif old[3]:
+                    racy.append(run_id)
                 elif old[2]:
                     deep.append(run_id)
-            return changed, deep
+            return changed, deep, racy
         fd, stat_, isreg, get = self.fd, os.stat, stat.S_ISREG, stored.get
-        changed, deep = [], []
+        changed, deep, racy = [], [], []
         for run_id, path in folders:
             old = get(run_id)
             try:
@@ -128,11 +142,29 @@ class ManifestStats:
                 now = MISSING
             else:
                 now = (st.st_mtime_ns, st.st_size, st.st_ino) if isreg(st.st_mode) else MISSING
-            if old is None or old[0] != now or old[3]:
+            if old is None or old[0] != now:
                 changed.append(run_id)
+            elif old[3]:
+                racy.append(run_id)
             elif old[2]:
                 deep.append(run_id)
-        return changed, deep
+        return changed, deep, racy
+
+    def digest(self, run_id: str) -> str:
+        """xxh3-128 of the run's manifest bytes ('' when unreadable, a link, or over the cap)."""
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            if self.fd is not None:
+                fd = os.open(f"{run_id}/{MANIFEST_FILENAME}", flags, dir_fd=self.fd)
+            else:
+                fd = os.open(self.runs_dir / run_id / MANIFEST_FILENAME, flags)
+        except OSError:
+            return ""
+        with open(fd, "rb") as handle:
+            data = handle.read(MAX_MANIFEST_BYTES + 1)
+        if len(data) > MAX_MANIFEST_BYTES:
+            return ""
+        return xxhash.xxh3_128_hexdigest(data)
 
     def many(self, run_ids: list[str]) -> list[tuple[int, int, int]]:
         """:meth:`of` for many runs (the hot loop of every query: kept tight)."""
@@ -177,3 +209,50 @@ def segments_signature(run_dir: Path) -> str:
             continue
         parts.append(f"{path.name}:{st.st_size}:{st.st_mtime_ns}")
     return "\n".join(parts)
+
+
+@dataclass
+class Changes:
+    """What a check of the run folders found, against what the index (or the listing) holds."""
+
+    changed: list[str] = field(default_factory=list)  # to (re)index
+    removed: list[str] = field(default_factory=list)  # to drop
+    settled: list[str] = field(default_factory=list)  # racy runs now verified and old enough
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.removed)
+
+
+def detect_changes(runs_dir: Path, listing: RunListing, stored: dict[str, Stored]) -> Changes:
+    """Compare the run folders with ``stored``: one ``stat`` per run, more only where needed.
+
+    Shared by the index refresh and the DuckDB-free listing (``fastlist``), so both agree on
+    what "unchanged" means.
+    """
+    started_ns = time.time_ns()
+    dirs = listing.get()
+    changed = [run_id for run_id, is_dir in dirs.items()
+               if not is_dir and (run_id not in stored or stored[run_id].manifest != LINK)]
+    settled: list[str] = []
+    with ManifestStats(runs_dir) as stats:
+        differ, deep, racy = stats.changed(listing.folders, stored)
+        changed.extend(differ)
+        window_ns = RACY_SECONDS * 1e9
+        for run_id in racy:
+            old = stored[run_id]
+            if not old.digest or stats.digest(run_id) != old.digest:
+                changed.append(run_id)
+                continue
+            if old.deep:
+                deep.append(run_id)
+            if started_ns - old.manifest[0] > window_ns:
+                settled.append(run_id)
+    changed.extend(run_id for run_id in deep
+                   if segments_signature(runs_dir / run_id) != stored[run_id].segs)
+    if changed:
+        gone = set(changed)
+        settled = [run_id for run_id in settled if run_id not in gone]
+    # every folder is known and the counts agree: nothing was removed (skips a 10,000-key pass)
+    unchanged_set = len(stored) == len(dirs) and all(run_id in stored for run_id in changed)
+    removed = [] if unchanged_set else [run_id for run_id in stored if run_id not in dirs]
+    return Changes(changed, removed, settled)

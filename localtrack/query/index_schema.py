@@ -7,7 +7,7 @@ folder looked like when indexed (``files_t``) and the damage seen (``problems_t`
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: files_t.m_digest (racy runs are checked by manifest digest)
 INDEX_FILENAME = f"index-v{SCHEMA_VERSION}.duckdb"
 LOCK_FILENAME = ".index.lock"
 
@@ -15,7 +15,7 @@ TABLES = {
     "meta": "key VARCHAR, value VARCHAR",
     "files_t": (
         "run_id VARCHAR, m_mtime BIGINT, m_size BIGINT, m_ino BIGINT, segs VARCHAR, "
-        "deep BOOLEAN, racy BOOLEAN"
+        "deep BOOLEAN, racy BOOLEAN, m_digest VARCHAR"
     ),
     "runs_t": (
         'rk BIGINT, id VARCHAR, name VARCHAR, project VARCHAR, "group" VARCHAR, parent VARCHAR, '

@@ -78,11 +78,12 @@ def test_unexpected_exception_is_one_internal_error_line_with_the_hint(store, ca
         raise RuntimeError("a bug")
 
     monkeypatch.setattr("localtrack.query.store.Store.runs", broken)
-    code, _, err = _cli(["ls", "--store", str(root)], capsys, monkeypatch)
+    # a filter takes the index path (a plain `ls` may answer from the listing without Store.runs)
+    code, _, err = _cli(["ls", "--store", str(root), "--filter", "status = 'finished'"], capsys, monkeypatch)
     line = _one_line(err)
     assert code == 1 and line.startswith("internal error: RuntimeError: a bug") and "--debug" in line
     with pytest.raises(RuntimeError):
-        main(["--debug", "ls", "--store", str(root)])
+        main(["--debug", "ls", "--store", str(root), "--filter", "status = 'finished'"])
 
 
 def test_version(capsys, monkeypatch) -> None:

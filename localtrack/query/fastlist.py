@@ -1,0 +1,194 @@
+"""The run listing without DuckDB: what ``localtrack ls`` shows when it neither filters nor sorts.
+
+Importing DuckDB and pyarrow costs more than everything else ``ls`` does on a small store,
+and a 10,000-run listing through the index moves every run's details through SQL. The
+listing files (written by :mod:`localtrack.query.listing_write` when ``ls`` finds them
+behind the run folders; other queries never pay for them) hold the rows in the default order; here they are checked against the run folders with the
+same test the index uses (one ``stat`` per manifest, see ``index_scan.detect_changes``) and
+used only when nothing changed. Otherwise :func:`open_listing` refreshes the index (which
+rewrites the listing) and reads it again; ``None`` means "ask the index" (say, a read-only
+store, where the index lives in memory).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from localtrack.query.index_scan import RunListing, Stored, detect_changes
+from localtrack.storage.layout import StoreLayout
+
+LISTING_VERSION = 1
+HEADER_FILENAME = f"listing-v{LISTING_VERSION}.json"
+SPARK_BUCKETS = 8  # the sparkline width ``ls`` draws
+MAX_HEADER_BYTES = 1 << 30
+
+
+def valid_rows_name(name: str) -> bool:
+    """``listing-<hex>.rows``, a plain name inside index/."""
+    token = name[len("listing-"):-len(".rows")] if name.startswith("listing-") and name.endswith(".rows") else ""
+    return bool(token) and token.isascii() and token.isalnum() and len(token) <= 64
+
+
+def read_header(index_dir: Path) -> dict[str, Any] | None:
+    """The listing header as written (not checked against the run folders), or None."""
+    try:
+        with open(index_dir / HEADER_FILENAME, "rb") as handle:
+            handle.readline()
+            data = handle.read(MAX_HEADER_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_HEADER_BYTES:
+        return None
+    try:
+        header = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(header, dict) or header.get("version") != LISTING_VERSION:
+        return None
+    return header
+
+
+def header_key(index_dir: Path) -> str | None:
+    """The index state (``build_id:generation``) a whole listing was written from; cheap (line 1
+    holds it with the length of line 2, which must match the file's size)."""
+    try:
+        with open(index_dir / HEADER_FILENAME, "rb") as handle:
+            line = handle.readline(256)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return None
+    try:
+        key, length = json.loads(line)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(key, str) or not isinstance(length, int) or len(line) + length != size:
+        return None
+    return key
+
+
+class Listing:
+    """The runs of a store in the default order (newest first), as ``Store.runs()`` gives them."""
+
+    def __init__(self, layout: StoreLayout, header: dict[str, Any]) -> None:
+        self.layout = layout
+        self.runs: list[list[Any]] = header["runs"]  # [id, rk, project, offset, length]
+        self.problems: list[tuple[str, str]] = [(str(p[0]), str(p[1])) for p in header.get("problems", [])]
+        self.live: dict[str, Any] = header.get("live") or {}
+        name = str(header["rows_file"])
+        if not valid_rows_name(name):  # a path from disk: never leave index/
+            raise ValueError(f"not a listing rows file name: {name!r}")
+        self.rows_path = layout.index_dir / name
+        self._sparks: dict[str, dict[str, list[float]]] = {}
+
+    def entries(self, project: str | None = None) -> list[list[Any]]:
+        """The runs (optionally of one project), in order."""
+        if project is None:
+            return self.runs
+        return [e for e in self.runs if e[2] == project]
+
+    def rows(self, entries: Sequence[list[Any]]) -> list[dict[str, Any]]:
+        """The full rows (params, tags, metric summaries) of these runs."""
+        from localtrack.store.status import derive_status
+
+        out: list[dict[str, Any]] = []
+        now = time.time()
+        with open(self.rows_path, "rb") as handle:
+            for run_id, _rk, _project, offset, length in entries:
+                handle.seek(offset)
+                row_text, sparks_text, _ = handle.read(length).split(b"\n")
+                row = json.loads(row_text)
+                if row.get("id") != run_id:
+                    raise ValueError(f"listing entry of {run_id} holds another run")
+                for name in ("created_at", "ended_at"):
+                    if row.get(name) is not None:
+                        row[name] = datetime.fromisoformat(row[name])
+                if run_id in self.live:
+                    row["status"] = derive_status(self.live[run_id], now)
+                self._sparks[run_id] = {k: [math.nan if v is None else float(v) for v in values]
+                                        for k, values in json.loads(sparks_text).items()}
+                out.append(row)
+        return out
+
+    def json_lines(self, entries: Sequence[list[Any]]) -> Iterator[str | dict[str, Any]]:
+        """Each run as its ``--format jsonl`` line when the stored text is that line already
+        (no NaN/infinity to spell out, status not re-derived), else as its row (to convert)."""
+        with open(self.rows_path, "rb") as handle:
+            for entry in entries:
+                run_id, _rk, _project, offset, length = entry
+                handle.seek(offset)
+                row_text = handle.read(length).split(b"\n", 1)[0]
+                if run_id in self.live or b"NaN" in row_text or b"Infinity" in row_text:
+                    yield self.rows([entry])[0]
+                    continue
+                yield row_text.decode()
+
+    def trend_series(self, run_ids: Sequence[str] | None, keys: Sequence[str],
+                     buckets: int) -> dict[tuple[str, str], list[float]]:
+        """Sparkline buckets (``SPARK_BUCKETS`` of them) of rows already read by :meth:`rows`."""
+        if buckets != SPARK_BUCKETS:
+            raise ValueError(f"the listing keeps {SPARK_BUCKETS}-bucket sparklines, not {buckets}")
+        ids = list(self._sparks) if run_ids is None else run_ids
+        out: dict[tuple[str, str], list[float]] = {}
+        for run_id in ids:
+            series = self._sparks.get(run_id, {})
+            for key in keys:
+                if key in series:
+                    out[(run_id, key)] = list(series[key])
+        return out
+
+
+def discard(layout: StoreLayout) -> None:
+    """Forget a listing found damaged while reading it: the next ``ls`` has it written afresh."""
+    with contextlib.suppress(OSError):
+        os.unlink(layout.index_dir / HEADER_FILENAME)
+
+
+def current_listing(layout: StoreLayout) -> Listing | None:
+    """The listing if it matches the run folders exactly now, else None."""
+    header = read_header(layout.index_dir)
+    if header is None:
+        return None
+    try:
+        stored = {str(f[0]): Stored((int(f[1]), int(f[2]), int(f[3])), str(f[4]), bool(f[5]), bool(f[6]), str(f[7]))
+                  for f in header["files"]}
+        listing = Listing(layout, header)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    changes = detect_changes(layout.runs_dir, RunListing(layout.runs_dir), stored)
+    if changes:
+        return None
+    if len(stored) and not os.path.isfile(listing.rows_path):
+        return None
+    return listing
+
+
+def open_listing(layout: StoreLayout) -> Listing | None:
+    """The listing, refreshing the index first when the run folders changed; None: use the index."""
+    listing = current_listing(layout)
+    if listing is not None:
+        return listing
+    from localtrack.query.index import Index
+
+    for attempt in range(2):
+        index = Index(layout)
+        index.keep_listing = True
+        try:
+            index.refresh()
+        finally:
+            index.close()
+        listing = current_listing(layout)
+        if listing is not None or attempt:
+            return listing
+        # the index is current but the listing still does not match: damaged, or its rows file
+        # gone; drop it so the index writes it afresh (or a run changed meanwhile: refresh again)
+        with contextlib.suppress(OSError):
+            os.unlink(layout.index_dir / HEADER_FILENAME)
+    return None
