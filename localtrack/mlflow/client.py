@@ -43,7 +43,8 @@ class MlflowClient:
             row = {
                 "id": info.id, "name": info.name, "project": info.project, "parent": info.parent,
                 "status": info.status, "created_at": info.created_at, "ended_at": info.ended_at,
-                "git_commit": (info.git or {}).get("commit"), "notes": info.notes,
+                "git_commit": (info.git or {}).get("commit"), "git_branch": (info.git or {}).get("branch"),
+                "notes": info.notes,
                 "tags": info.tags, "params": info.params, "metrics": info.summary,
             }
             return run_from_row(row, info.path.as_uri())

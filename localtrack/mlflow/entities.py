@@ -30,6 +30,7 @@ FIELD_TAGS = {
     "mlflow.runName": "name",
     "mlflow.parentRunId": "parent",
     "mlflow.source.git.commit": "git_commit",
+    "mlflow.source.git.branch": "git_branch",
     "mlflow.note.content": "notes",
 }
 
