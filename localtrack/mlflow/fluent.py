@@ -257,7 +257,29 @@ def log_metric(key: str, value: float, step: int | None = None, synchronous: boo
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None, synchronous: bool | None = None,
                 run_id: str | None = None, timestamp: int | None = None, **_ignored: Any) -> None:
-    _run_for(run_id).log({str(k): _number(k, v) for k, v in metrics.items()}, step=0 if step is None else int(step))
+    points = {str(k): _number(k, v) for k, v in metrics.items()}
+    record_points(_run_for(run_id), points, 0 if step is None else _step(step))
+
+
+def record_points(run: LocalRun, points: dict[str, float], step: int) -> None:
+    """Append points at ``step`` exactly as given: MLflow's step model, not wandb's.
+
+    ``Run.log`` follows wandb (a step below the current one is dropped, a repeated step merges
+    into one row); MLflow keeps every point, at any step, in any order (``log_metric`` without
+    a step logs at 0 every time). The run's writer records points that way, so MLflow calls
+    go to it directly.
+    """
+    run._writer.log(points, step)
+
+
+def _step(step: Any) -> int:
+    try:
+        value = int(step)
+    except (TypeError, ValueError):
+        raise MlflowException(f"step must be an integer, got {step!r}") from None
+    if value < 0:
+        raise MlflowException(f"step {value}: localtrack stores steps from 0 up; MLflow's negative steps are not supported")
+    return value
 
 
 def _number(key: Any, value: Any) -> float:

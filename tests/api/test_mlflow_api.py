@@ -178,7 +178,7 @@ def test_unsupported_features_say_so() -> None:
         mlflow.log_model(object(), "model")
     with pytest.raises(NotImplementedError, match="datasets"):
         mlflow.log_input(object())
-    with pytest.raises(AttributeError, match="MLFLOW.md"):
+    with pytest.raises(AttributeError, match=r"MLFLOW\.md"):
         mlflow.no_such_function  # noqa: B018
 
 

@@ -1,3 +1,5 @@
+# ruff: noqa
+# (corpus script: the original code is kept as written, lint-free or not)
 # Source: mlflow/mlflow, examples/hyperparam/train.py (the "train" entry point of the
 #   hyperparameter-search example: a Keras model on wine quality, logged with a Keras callback)
 #   https://github.com/mlflow/mlflow/blob/master/examples/hyperparam/train.py

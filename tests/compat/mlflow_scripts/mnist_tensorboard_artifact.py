@@ -1,3 +1,5 @@
+# ruff: noqa
+# (corpus script: the original code is kept as written, lint-free or not)
 # Source: mlflow/mlflow, examples/pytorch/mnist_tensorboard_artifact.py
 #   https://github.com/mlflow/mlflow/blob/master/examples/pytorch/mnist_tensorboard_artifact.py
 # Every mlflow line is verbatim (log_param per argparse arg, log_metric without step, so every

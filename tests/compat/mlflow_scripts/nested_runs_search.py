@@ -1,3 +1,5 @@
+# ruff: noqa
+# (corpus script: the original code is kept as written, lint-free or not)
 # Source: griu/gpboost_cart, code/transaction/nested_mlflow.py (itself the nested-runs example
 #   of https://www.mlflow.org/docs/latest/python_api/mlflow.html, as its first line says)
 # Verbatim: nothing changed. The script checks its own search_runs answer by printing it.

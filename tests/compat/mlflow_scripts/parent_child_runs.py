@@ -1,3 +1,5 @@
+# ruff: noqa
+# (corpus script: the original code is kept as written, lint-free or not)
 # Source: mlflow/mlflow, the "Leveraging Child Runs in MLflow for Hyperparameter Tuning" tutorial,
 #   docs/docs/classic-ml/traditional-ml/tutorials/hyperparameter-tuning/notebooks/parent-child-runs.ipynb
 #   (its last cell, the "Logging Best Metrics and Parameters" challenge solution).

@@ -1,3 +1,5 @@
+# ruff: noqa
+# (corpus script: the original code is kept as written, lint-free or not)
 # Source: mlflow/mlflow, examples/quickstart/mlflow_tracking.py
 #   https://github.com/mlflow/mlflow/blob/master/examples/quickstart/mlflow_tracking.py
 # Every mlflow line is verbatim. Changed: the random module is seeded so both trackers see
