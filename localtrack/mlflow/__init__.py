@@ -60,6 +60,26 @@ _NOT_SUPPORTED = frozenset({
 })
 
 
+# MLflow submodules with no local equivalent: ``mlflow.sklearn.log_model(...)`` says so.
+_NOT_SUPPORTED_MODULES = frozenset({
+    "data", "models", "pyfunc", "sklearn", "pytorch", "tensorflow", "keras", "xgboost", "lightgbm",
+    "transformers", "projects", "genai", "tracing",
+})
+
+
+class _UnsupportedModule:
+    """Stands for an MLflow submodule localtrack does not provide; any use raises NotImplementedError."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        raise NotImplementedError(
+            f"localtrack.mlflow has no mlflow.{self._name} ({self._name}.{attr} is not supported; "
+            "see docs/MLFLOW.md): log files with log_artifact instead"
+        )
+
+
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
     """Experiments are projects; one exists once a run is in it. Returns its id (its name)."""
     return MlflowClient().create_experiment(name, artifact_location, tags)
@@ -78,6 +98,8 @@ def __getattr__(name: str) -> Any:
             )
 
         return unsupported
+    if name in _NOT_SUPPORTED_MODULES:
+        return _UnsupportedModule(name)
     raise AttributeError(f"module 'localtrack.mlflow' has no attribute {name!r} (see docs/MLFLOW.md)")
 
 

@@ -178,6 +178,8 @@ def test_unsupported_features_say_so() -> None:
         mlflow.log_model(object(), "model")
     with pytest.raises(NotImplementedError, match="datasets"):
         mlflow.log_input(object())
+    with pytest.raises(NotImplementedError, match="sklearn"):
+        mlflow.sklearn.log_model(object(), "model")
     with pytest.raises(AttributeError, match=r"MLFLOW\.md"):
         mlflow.no_such_function  # noqa: B018
 
