@@ -41,12 +41,6 @@ def _recorder() -> Any:
 
 RECORDER = _recorder()
 
-# Issue 9, "never lose data": a run still open at interpreter exit cannot be sealed when pandas is
-# installed (the seal reaches pyarrow's pandas shim during shutdown) and ends crashed, without
-# its points. The quickstart's implicit run is exactly that case. Strict: the fix on the
-# write path turns these into passes, and the marker must then go.
-EXIT_SEAL_BUG = pytest.mark.xfail(
-    strict=True, reason="issue 9: a run left open at interpreter exit loses its points when pandas is installed")
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +88,7 @@ def test_the_same_runs_are_recorded(corpus: dict[str, Any]) -> None:
     assert sorted(_local_runs(corpus), key=str) == sorted(_expected_runs(), key=str)
 
 
-@pytest.mark.parametrize("key", [
-    pytest.param(k, marks=EXIT_SEAL_BUG) if k == ("quickstart_tracking.py", None) else k
-    for k in sorted(_expected_runs(), key=str)], ids=lambda k: f"{k[0]}:{k[1] or 'run'}")
+@pytest.mark.parametrize("key", sorted(_expected_runs(), key=str), ids=lambda k: f"{k[0]}:{k[1] or 'run'}")
 def test_run_matches_mlflow(corpus: dict[str, Any], key: tuple[str, str | None]) -> None:
     want, got = _expected_runs()[key], _local_runs(corpus)[key]
     assert got["experiment"] == want["experiment"]
@@ -150,9 +142,9 @@ def test_search_runs_gives_mlflows_answer(corpus: dict[str, Any], index: int) ->
         assert _same(got, values), f"{column}: {got} != {values}"
 
 
-@EXIT_SEAL_BUG
 def test_implicit_run_of_the_quickstart_ends_finished_at_exit(corpus: dict[str, Any]) -> None:
     """The quickstart never calls start_run or end_run: the run starts on log_param and ends at exit."""
     run = _local_runs(corpus)[("quickstart_tracking.py", None)]
     assert run["status"] == "FINISHED"
+    assert run["params"] == {"param1": "41"} and len(run["history"]["foo"]) == 3
     assert "could not finish" not in corpus["outputs"]["quickstart_tracking.py"].stderr

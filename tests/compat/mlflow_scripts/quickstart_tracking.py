@@ -2,15 +2,17 @@
 # (corpus script: the original code is kept as written, lint-free or not)
 # Source: mlflow/mlflow, examples/quickstart/mlflow_tracking.py
 #   https://github.com/mlflow/mlflow/blob/master/examples/quickstart/mlflow_tracking.py
-# Every mlflow line is verbatim. Changed: the random module is seeded so both trackers see
-# the same values. No start_run(): MLflow starts a run on the first log call and ends it at exit.
+# Every mlflow line is verbatim. No start_run(): MLflow starts a run on the first log call and
+# ends it at exit. Changed: `random`/`randint` come from a seeded random.Random of the script's
+# own instead of the global generator: MLflow draws from the global one to name a run
+# (2 draws here), so the values would otherwise depend on the tracker.
 import os
-import random as random_module
-from random import random, randint
+from random import Random
 
 from mlflow import log_metric, log_param, log_artifacts
 
-random_module.seed(7)  # added
+_rng = Random(7)  # added
+random, randint = _rng.random, _rng.randint  # was: from random import random, randint
 
 if __name__ == "__main__":
     print("Running mlflow_tracking.py")
