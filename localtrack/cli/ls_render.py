@@ -43,7 +43,7 @@ GAP = 2  # columns are separated by two spaces
 
 @dataclass(frozen=True)
 class Column:
-    kind: str  # attr, param, metric, tag
+    kind: str  # attr, param, metric, tag, summary
     key: str
 
     @property
@@ -52,6 +52,8 @@ class Column:
 
     @property
     def spec(self) -> str:
+        if self.kind == "summary":
+            return f"summary.{self.key}"
         return self.key if self.kind == "attr" else f"{self.kind}s.{self.key}"
 
 
@@ -93,6 +95,8 @@ def parse_columns(values: Sequence[str], rows: Sequence[dict[str, Any]]) -> list
             out.append(Column("metric", key))
         elif kind in ("tags", "tag") and key:
             out.append(Column("tag", key))
+        elif kind == "summary" and key:
+            out.append(Column("summary", key))
         elif item in metrics:
             out.append(Column("metric", item))
         elif item in params:
@@ -116,6 +120,9 @@ def _natural_width(rows: Sequence[dict[str, Any]], column: Column, now: float) -
         cap = PARAM_WIDTH
     elif column.kind == "tag":
         texts = [safe((r.get("tags") or {}).get(column.key, "-")) for r in rows]
+        cap = PARAM_WIDTH
+    elif column.kind == "summary":
+        texts = [param_text((r.get("summary") or {}).get(column.key, "-")) for r in rows]
         cap = PARAM_WIDTH
     else:
         texts = [_attr_plain(r, column.key, now) for r in rows]
@@ -226,14 +233,16 @@ def group_rows(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 def flat_row(row: dict[str, Any]) -> dict[str, Any]:
-    """One CSV line: attributes, then params.*, metrics.* (latest value), tags.*."""
-    flat = {k: v for k, v in row.items() if k not in ("params", "metrics", "tags")}
+    """One CSV line: attributes, then params.*, metrics.* (latest value), tags.*, summary.*."""
+    flat = {k: v for k, v in row.items() if k not in ("params", "metrics", "tags", "summary")}
     for key, value in (row.get("params") or {}).items():
         flat[f"params.{key}"] = value
     for key, stats in (row.get("metrics") or {}).items():
         flat[f"metrics.{key}"] = (stats or {}).get("last")
     for key, value in (row.get("tags") or {}).items():
         flat[f"tags.{key}"] = value
+    for key, value in (row.get("summary") or {}).items():
+        flat[f"summary.{key}"] = value
     return flat
 
 
@@ -340,6 +349,9 @@ def _cell(row: dict[str, Any], column: Column, sparks: dict[tuple[str, str], lis
     if column.kind == "tag":
         tags = row.get("tags") or {}
         return safe_text(tags[column.key]) if column.key in tags else Text("-", "dim")
+    if column.kind == "summary":
+        summary = row.get("summary") or {}
+        return safe_text(param_text(summary[column.key])) if column.key in summary else Text("-", "dim")
     if not (row.get("metrics") or {}).get(column.key):
         return Text("-", "dim")
     value = metric_value_of(row, column.key)

@@ -1,5 +1,5 @@
 """Columns named like filter fields (``metrics.acc``, ``min(metrics.loss)``, ``params.lr``,
-``start_time``): pick their values out of result rows, and find the fields a filter uses.
+``summary.best_acc``, ``start_time``): pick their values out of result rows, and find the fields a filter uses.
 
 Used by ``localtrack search --columns`` and by any caller that wants a flat view of runs.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from localtrack.query.fields import SUMMARY
 from localtrack.query.filter_ast import (
     ATTRIBUTE,
     METRIC,
@@ -44,6 +45,8 @@ def column_value(row: dict[str, Any], field: Field) -> Any:
         return None if stats is None else stats.get(field.agg or "last")
     if field.kind == PARAM:
         return row["params"].get(field.key)
+    if field.kind == SUMMARY:
+        return (row.get("summary") or {}).get(field.key)
     return row["tags"].get(field.key)
 
 

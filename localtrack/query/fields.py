@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from localtrack.query.filter_ast import ATTRIBUTE, METRIC, PARAM, TAG
 
+# Values a script set with ``run.summary[k] = v`` (and define_metric results): ``summary.best_acc``.
+SUMMARY = "summary"
+
 # Entity prefixes, as MLflow spells them.
 PREFIXES = {
     "metric": METRIC, "metrics": METRIC,
     "param": PARAM, "params": PARAM, "parameter": PARAM, "parameters": PARAM,
     "tag": TAG, "tags": TAG,
+    "summary": SUMMARY,
     "attribute": ATTRIBUTE, "attributes": ATTRIBUTE, "attr": ATTRIBUTE, "run": ATTRIBUTE,
 }
 

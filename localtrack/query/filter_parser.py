@@ -192,7 +192,7 @@ class _Parser:
             if prefix.lower() in ("dataset", "datasets"):
                 raise self.error("dataset filters are not supported", token)
             raise self.error(
-                f"unknown field prefix {prefix!r}: use metrics., params., tags. or attributes.", token
+                f"unknown field prefix {prefix!r}: use metrics., params., tags., summary. or attributes.", token
             )
         if not key:
             quoted = self.tok

@@ -37,6 +37,8 @@ from localtrack.query.filter_lexer import syntax_error
 
 _ORDER_OPS = ("=", "!=", "<", "<=", ">", ">=")
 _RUN_COLUMNS = {name: f'r."{column}"' for name, (column, _) in F.ATTRIBUTES.items()}
+_TABLES = {METRIC: "msum_t", PARAM: "params_t", TAG: "tags_t", F.SUMMARY: "summary_t"}
+_TYPED = (PARAM, F.SUMMARY)  # typed values (params, summary values): number, string, bool, null, list, dict
 
 
 @dataclass
@@ -74,11 +76,8 @@ class _Compiler:
         if f.kind == ATTRIBUTE:
             col = _RUN_COLUMNS[f.key]
             return SqlPiece(f"({col} IS {'NOT ' if node.negated else ''}NULL)")
-        table, cond = {
-            METRIC: ("msum_t", _metric_present(f)),
-            PARAM: ("params_t", "x.kind <> 'null'"),
-            TAG: ("tags_t", "TRUE"),
-        }[f.kind]
+        table = _TABLES[f.kind]
+        cond = _metric_present(f) if f.kind == METRIC else ("x.kind <> 'null'" if f.kind in _TYPED else "TRUE")
         exists = f"EXISTS (SELECT 1 FROM {table} x WHERE x.rk = r.rk AND x.key = ? AND {cond})"
         return SqlPiece(exists if node.negated else f"(NOT {exists})", [f.key])
 
@@ -125,19 +124,19 @@ class _Compiler:
             params.extend(p)
         any_cond = "(" + " OR ".join(conds) + ")"
         if node.negated:
-            present = _metric_present(f) if f.kind == METRIC else ("x.kind <> 'null'" if f.kind == PARAM else "TRUE")
+            present = _metric_present(f) if f.kind == METRIC else ("x.kind <> 'null'" if f.kind in _TYPED else "TRUE")
             return self.exists(f, f"{present} AND NOT coalesce({any_cond}, false)", params)
         return self.exists(f, any_cond, params)
 
     def exists(self, f: Field, cond: str, params: list[Any]) -> SqlPiece:
-        table = {METRIC: "msum_t", PARAM: "params_t", TAG: "tags_t"}[f.kind]
+        table = _TABLES[f.kind]
         return SqlPiece(
             f"EXISTS (SELECT 1 FROM {table} x WHERE x.rk = r.rk AND x.key = ? AND ({cond}))",
             [f.key, *params],
         )
 
     def value_condition(self, f: Field, op: str, lit: Literal) -> tuple[str, list[Any]]:
-        """The condition on row ``x`` of the metric/param/tag table for one comparison."""
+        """The condition on row ``x`` of the metric/param/summary/tag table for one comparison."""
         if f.kind == METRIC:
             if lit.kind != "number":
                 raise self.error(
@@ -148,7 +147,7 @@ class _Compiler:
             column = f"x.\"{F.AGGREGATES[f.agg or 'last']}\""
             nan_guard = f" AND NOT isnan({column})" if f.agg in F.FLOAT_STATS else ""
             return f"{column} {op} ?{nan_guard}", [float(lit.value)]
-        if f.kind == PARAM:
+        if f.kind in _TYPED:
             if lit.kind == "number":
                 return f"x.num {op} ?", [float(lit.value)]
             if lit.kind == "bool":
@@ -249,9 +248,9 @@ def compile_order(keys: list[OrderKey], text: str = "") -> tuple[list[str], list
             joins.append(f"LEFT JOIN (SELECT rk, {value} AS v FROM msum_t WHERE key = ?) {alias} ON {alias}.rk = r.rk")
             params.append(f.key)
             terms.append(f"{alias}.v {direction} NULLS LAST")
-        elif f.kind == PARAM:
+        elif f.kind in _TYPED:
             joins.append(
-                f"LEFT JOIN (SELECT rk, num, value FROM params_t WHERE key = ? AND kind <> 'null') {alias} "
+                f"LEFT JOIN (SELECT rk, num, value FROM {_TABLES[f.kind]} WHERE key = ? AND kind <> 'null') {alias} "
                 f"ON {alias}.rk = r.rk"
             )
             params.append(f.key)

@@ -22,6 +22,7 @@ from localtrack.query.index_rows import (
     param_rows,
     recorded_segments,
     run_row,
+    summary_rows,
     tag_rows,
 )
 from localtrack.query.index_scan import (
@@ -41,7 +42,7 @@ from localtrack.storage.segments import has_parquet_footer, live_segments
 from localtrack.store.reader import load_run
 from localtrack.store.status import derive_status
 
-TABLE_ORDER = ("runs_t", "params_t", "tags_t", "artifacts_t", "problems_t", "files_t")
+TABLE_ORDER = ("runs_t", "params_t", "tags_t", "summary_t", "artifacts_t", "problems_t", "files_t")
 
 
 @dataclass
@@ -251,6 +252,7 @@ class Refresher:
         entry.rows["runs_t"].append(run_row(run_id, manifest, record.status))
         entry.rows["params_t"].extend(param_rows(run_id, manifest))
         entry.rows["tags_t"].extend(tag_rows(run_id, manifest))
+        entry.rows["summary_t"].extend(summary_rows(run_id, manifest))
         entry.rows["artifacts_t"].extend(artifact_rows(run_id, manifest))
         if running:
             entry.live = (liveness(manifest), record.status)

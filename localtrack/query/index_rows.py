@@ -19,6 +19,7 @@ from localtrack.query.flatten import (
     python_str,
     tag_text,
 )
+from localtrack.storage.manifest import decode_float
 from localtrack.store.timefmt import parse_iso
 
 MAX_TEXT = 10_000
@@ -104,6 +105,32 @@ def param_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
             param_json(value) if kind in ("list", "dict") else None,
         ))
     return rows
+
+
+def summary_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The values set with ``run.summary[k] = v`` (flattened like params; NaN/inf decoded)."""
+    rows = []
+    for key, stored in flatten_config(_dict(manifest.get("summary_values"))).items():
+        value = decode_nonfinite(stored)
+        kind = param_kind(value)
+        if kind == "number":
+            kind = "int" if isinstance(value, int) and not isinstance(value, bool) else "float"
+        rows.append((
+            run_id,
+            str(key)[:1000],
+            python_str(value),
+            param_number(value),
+            kind,
+            param_json(value) if kind in ("list", "dict") else None,
+        ))
+    return rows
+
+
+def decode_nonfinite(value: Any) -> Any:
+    """The manifest spells NaN/inf as strings (docs/FORMAT.md); summary values get them back as floats."""
+    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+        return decode_float(value)
+    return value
 
 
 def tag_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:

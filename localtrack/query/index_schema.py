@@ -1,13 +1,13 @@
 """Tables of the index: a derived cache of the run folders, safe to delete at any time.
 
 One row per run in ``runs_t`` (status as derived at the last check), its flattened params,
-tags, artifacts and per-metric summaries, every metric point in ``points_t``, what each run
+tags, summary values, artifacts and per-metric summaries, every metric point in ``points_t``, what each run
 folder looked like when indexed (``files_t``) and the damage seen (``problems_t``).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2  # 2: files_t.m_digest (racy runs are checked by manifest digest)
+SCHEMA_VERSION = 3  # 2: files_t.m_digest (racy runs are checked by manifest digest); 3: summary_t (run.summary values)
 INDEX_FILENAME = f"index-v{SCHEMA_VERSION}.duckdb"
 LOCK_FILENAME = ".index.lock"
 
@@ -25,6 +25,7 @@ TABLES = {
     ),
     "params_t": "rk BIGINT, key VARCHAR, value VARCHAR, num DOUBLE, kind VARCHAR, json VARCHAR",
     "tags_t": "rk BIGINT, key VARCHAR, value VARCHAR",
+    "summary_t": "rk BIGINT, key VARCHAR, value VARCHAR, num DOUBLE, kind VARCHAR, json VARCHAR",
     "artifacts_t": (
         "rk BIGINT, name VARCHAR, version BIGINT, type VARCHAR, kind VARCHAR, hash VARCHAR, size BIGINT, "
         "files BIGINT, created_at TIMESTAMPTZ, info VARCHAR"
@@ -40,7 +41,7 @@ TABLES = {
 # Per-run tables: a run's rows are replaced whole when its folder changes. Rows are keyed by
 # ``rk``, a number given afresh each time a run is (re)indexed, so every table stays sorted by
 # it as rows are appended and lookups by run touch few blocks.
-RK_TABLES = ("params_t", "tags_t", "artifacts_t", "msum_t", "points_t")
+RK_TABLES = ("params_t", "tags_t", "summary_t", "artifacts_t", "msum_t", "points_t")
 ID_TABLES = ("files_t", "problems_t")
 
 # The views raw SQL sees (``localtrack sql``): stable names and columns, documented in docs/FILTERS.md.
@@ -54,6 +55,10 @@ VIEWS = {
         "FROM {db}.params_t x JOIN {db}.runs_t r USING (rk)"
     ),
     "tags": "SELECT r.id AS run_id, x.key, x.value FROM {db}.tags_t x JOIN {db}.runs_t r USING (rk)",
+    "summary": (
+        "SELECT r.id AS run_id, x.key, x.value, x.num AS value_num, x.kind "
+        "FROM {db}.summary_t x JOIN {db}.runs_t r USING (rk)"
+    ),
     "metrics": (
         'SELECT r.id AS run_id, x.key, x.step, x."timestamp", x.value '
         "FROM {db}.points_t x JOIN {db}.runs_t r USING (rk)"

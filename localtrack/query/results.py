@@ -4,11 +4,12 @@ A row of a RunTable is a plain dict with a stable shape (see docs/FILTERS.md, "R
 
     id, name, project, group, parent, status, created_at, ended_at, duration,
     tags {key: str}, git_commit, git_branch, git_dirty, notes,
-    params {"optim.lr": typed value}, metrics {key: {last, min, max, mean, count, step}}
+    params {"optim.lr": typed value}, metrics {key: {last, min, max, mean, count, step}},
+    summary {"best_acc": typed value}   (values set with run.summary[k] = v)
 
 ``to_arrow()`` / ``to_pandas()`` / ``to_polars()`` give the same runs as one wide table in
 MLflow's layout: the attribute columns, then ``params.<key>``, ``metrics.<key>`` (the latest
-value) and ``tags.<key>`` columns.
+value), ``tags.<key>`` and ``summary.<key>`` columns.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ ATTRIBUTE_COLUMNS = (
     "id", "name", "project", "group", "parent", "status", "created_at", "ended_at", "duration",
     "git_commit", "git_branch", "git_dirty", "notes",
 )
-ROW_KEYS = (*ATTRIBUTE_COLUMNS[:9], "tags", *ATTRIBUTE_COLUMNS[9:], "params", "metrics")
+ROW_KEYS = (*ATTRIBUTE_COLUMNS[:9], "tags", *ATTRIBUTE_COLUMNS[9:], "params", "metrics", "summary")
 METRIC_STATS = ("last", "min", "max", "mean", "count", "step")
 
 
@@ -54,17 +55,18 @@ class RunTable:
         """The rows as nested dicts (a copy: changing it does not change the table)."""
         return [
             {**row, "tags": dict(row["tags"]), "params": dict(row["params"]),
-             "metrics": {k: dict(v) for k, v in row["metrics"].items()}}
+             "metrics": {k: dict(v) for k, v in row["metrics"].items()}, "summary": dict(row.get("summary") or {})}
             for row in self._rows
         ]
 
     def wide_columns(self) -> list[str]:
-        """Column names of the wide table: attributes, then params.*, metrics.*, tags.*."""
+        """Column names of the wide table: attributes, then params.*, metrics.*, tags.*, summary.*."""
         params = sorted({k for row in self._rows for k in row["params"]})
         metrics = sorted({k for row in self._rows for k in row["metrics"]})
         tags = sorted({k for row in self._rows for k in row["tags"]})
+        summary = sorted({k for row in self._rows for k in row.get("summary") or {}})
         return [*ATTRIBUTE_COLUMNS, *(f"params.{k}" for k in params), *(f"metrics.{k}" for k in metrics),
-                *(f"tags.{k}" for k in tags)]
+                *(f"tags.{k}" for k in tags), *(f"summary.{k}" for k in summary)]
 
     def to_arrow(self) -> Any:
         """A pyarrow Table, one row per run, MLflow's wide layout (metrics.<k> = latest value)."""
@@ -81,6 +83,8 @@ class RunTable:
                 columns[column] = pa.array(values, type=pa.float64())
             elif kind == "tags":
                 columns[column] = pa.array([row["tags"].get(key) for row in self._rows], type=pa.string())
+            elif kind == "summary":
+                columns[column] = _param_array([(row.get("summary") or {}).get(key, _MISSING) for row in self._rows])
             else:
                 columns[column] = _param_array([row["params"].get(key, _MISSING) for row in self._rows])
         return pa.table(columns)

@@ -86,15 +86,17 @@ def _base_row(values: tuple[Any, ...]) -> dict[str, Any]:
         **{k: row[k] for k in ATTRIBUTE_COLUMNS[9:]},
         "params": {},
         "metrics": {},
+        "summary": {},
     }
 
 
 DETAILS_CACHE_LIMIT = 50_000
+_Details = tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]  # tags, params, metrics, summary
 
 
 def _attach_details(con: Any, rows: list[dict[str, Any]], rks: list[int],
-                    cache: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] | None = None) -> None:
-    """Fill each row's tags, params and metric summaries (lookups by run number: few blocks read).
+                    cache: dict[int, _Details] | None = None) -> None:
+    """Fill each row's tags, params, metric summaries and summary values (lookups by run number: few blocks read).
 
     ``cache`` keeps them per run number across calls: a run's number changes whenever its
     rows do, so a cached entry is never stale.
@@ -103,7 +105,7 @@ def _attach_details(con: Any, rows: list[dict[str, Any]], rks: list[int],
         return
     by_rk = dict(zip(rks, rows, strict=True))
     wanted = [rk for rk in rks if cache is None or rk not in cache]
-    fresh: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {rk: ({}, {}, {}) for rk in wanted}
+    fresh: dict[int, _Details] = {rk: ({}, {}, {}, {}) for rk in wanted}
     if wanted:
         if len(wanted) <= 200:
             where, params = f"rk IN ({', '.join('?' * len(wanted))})", list(wanted)
@@ -122,15 +124,20 @@ def _attach_details(con: Any, rows: list[dict[str, Any]], rks: list[int],
             "ORDER BY rk, key", params,
         ).fetchall():
             fresh[rk][2][key] = {"last": last, "min": lo, "max": hi, "mean": mean, "count": count, "step": step}
+        for rk, key, value, kind, raw in con.execute(
+            f"SELECT rk, key, value, kind, json FROM summary_t WHERE {where} ORDER BY rk, key", params
+        ).fetchall():
+            fresh[rk][3][key] = param_value(value, kind, raw)
         if cache is not None:
             if len(cache) + len(fresh) > DETAILS_CACHE_LIMIT:
                 cache.clear()
             cache.update(fresh)
     for rk, row in by_rk.items():
-        tags, params_, metrics = fresh[rk] if rk in fresh else cache[rk]  # type: ignore[index]
+        tags, params_, metrics, summary = fresh[rk] if rk in fresh else cache[rk]  # type: ignore[index]
         row["tags"] = dict(tags)
         row["params"] = dict(params_)
         row["metrics"] = {k: dict(v) for k, v in metrics.items()}
+        row["summary"] = dict(summary)
 
 
 # ---------------------------------------------------------------------- one run
@@ -173,7 +180,7 @@ def run_info(index: Index, ref: str) -> RunInfo:
         if not record.ok:
             raise CorruptRunError(f"run {run_id} cannot be read: {record.error}", run_id)
         row = con.execute(f"{_SELECT_RUNS} WHERE r.id = ?", [run_id]).fetchone()
-        base: dict[str, Any] = {"tags": {}, "params": {}, "metrics": {}}
+        base: dict[str, Any] = {"tags": {}, "params": {}, "metrics": {}, "summary": {}}
         if row:
             base = _base_row(row[1:])
             _attach_details(con, [base], [row[0]], index.details)
