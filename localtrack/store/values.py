@@ -13,6 +13,7 @@ from localtrack.errors import InvalidValueError, InvalidValueTypeError
 from localtrack.names import validate_key, validate_keys
 
 MAX_EXACT_INT = 2**53
+MAX_NESTING = 16  # nested dicts in one log() call
 
 
 def coerce_metric(key: str, value: Any) -> float:
@@ -59,11 +60,30 @@ def coerce_metric(key: str, value: Any) -> float:
 
 
 def clean_metrics(metrics: Mapping[Any, Any]) -> dict[str, float]:
-    """Validate every key and value of one ``log()`` call before anything is stored."""
+    """Validate every key and value of one ``log()`` call before anything is stored.
+
+    As wandb records them: a nested dict is flattened with dots (``{"val": {"loss": 1}}`` is
+    ``val.loss``) and a None value is skipped. Any other bad value refuses the whole call.
+    """
     clean: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = validate_key(key, "metric key")
-        if name in clean:
-            validate_keys(metrics, "metric key")  # raises, naming both spellings
-        clean[name] = coerce_metric(name, value)
+    _clean_into(clean, metrics, "", 0)
     return clean
+
+
+def _clean_into(clean: dict[str, float], metrics: Mapping[Any, Any], prefix: str, depth: int) -> None:
+    for key, value in metrics.items():
+        name = validate_key(f"{prefix}{key}" if prefix and isinstance(key, str) else key, "metric key")
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            if depth >= MAX_NESTING:
+                raise InvalidValueError(f"metric {name!r}: nested deeper than {MAX_NESTING} levels", name)
+            _clean_into(clean, value, f"{name}.", depth + 1)
+            continue
+        if name in clean:
+            if not prefix and depth == 0:
+                validate_keys(metrics, "metric key")  # raises, naming both spellings
+            raise InvalidValueError(
+                f"metric {name!r} is given twice in one log() call (as a dotted key and as a nested dict)", name
+            )
+        clean[name] = coerce_metric(name, value)
