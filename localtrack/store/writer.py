@@ -18,7 +18,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from localtrack.errors import InvalidValueError, LocaltrackError, RunExistsError, RunNotFoundError, RunStateError
+from localtrack.errors import (
+    InvalidValueError,
+    LocaltrackError,
+    RunExistsError,
+    RunNotFoundError,
+    RunStateError,
+)
 from localtrack.limits import MAX_METRIC_KEYS
 from localtrack.storage.atomic import (
     explain_os_error,
