@@ -15,6 +15,7 @@ from localtrack.run_fields import Config, Summary, Tags, clean_tags, clean_text
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.manifest import is_legacy_values
 from localtrack.store import timefmt
+from localtrack.store.values import NothingToLog
 from localtrack.store.writer import RunWriter
 from localtrack.wandb_api import unsupported
 from localtrack.wandb_api.alerts import AlertRecorder
@@ -131,7 +132,10 @@ class Run:
         is dropped with a warning). Nested dicts are flattened with dots; None values skipped.
         """
         if step is None and commit is None and self._history.plain and data:
-            self._writer.log(data)
+            try:
+                self._writer.log(data)
+            except NothingToLog:  # every value None: wandb records no row but uses the step
+                self._writer.next_step += 1
             return
         self._history.log(data, step, commit)
 

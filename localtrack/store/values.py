@@ -59,6 +59,10 @@ def coerce_metric(key: str, value: Any) -> float:
     )
 
 
+class NothingToLog(InvalidValueError):
+    """A log() call whose every value was None: no row, but (for wandb's log) the step is used."""
+
+
 def clean_metrics(metrics: Mapping[Any, Any]) -> dict[str, float]:
     """Validate every key and value of one ``log()`` call before anything is stored.
 

@@ -47,7 +47,7 @@ from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.flusher import FLUSHER
 from localtrack.store.status import end_run_if_no_writer_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries
-from localtrack.store.values import MAX_EXACT_INT, clean_metrics
+from localtrack.store.values import MAX_EXACT_INT, NothingToLog, clean_metrics
 
 log = logging.getLogger("localtrack")
 
@@ -247,6 +247,8 @@ class RunWriter:
         if not isinstance(metrics, Mapping):
             raise TypeError(f"log() takes a dict of metric name -> number, got {type(metrics).__name__}")
         clean = clean_metrics(metrics)
+        if not clean and metrics:
+            raise NothingToLog("log(): every value is None, nothing to record", None)
         known: set[str] | None = self.__dict__.get("_metric_keys")
         if known is None:
             known = self._metric_keys = set()

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from localtrack.store.values import clean_metrics
+from localtrack.store.values import NothingToLog, clean_metrics
 
 if TYPE_CHECKING:
     from localtrack.store.writer import RunWriter
@@ -54,10 +54,13 @@ class StepHistory:
             raise TypeError(f"log() takes a dict of metric name -> number, got {type(data).__name__}")
         writer = self.writer
         if step is None and commit is None and self.pending is None:  # plain step, tracked keys
-            if data:
-                self._write(data)
-            else:
-                writer.next_step += 1
+            try:
+                if data:
+                    self._write(data)
+                    return
+            except NothingToLog:
+                pass
+            writer.next_step += 1
             return
         row = clean_metrics(data) if data else {}  # a bad value refuses the whole call, naming its key
         current = writer.next_step

@@ -193,7 +193,8 @@ class MetricTracker:
             return
         for key, stats in plan.tracked:
             value = row[key]
-            stats.add(value if type(value) is float else coerce_metric(key, value))
+            if value is not None:  # None is skipped, as log() skips it
+                stats.add(value if type(value) is float else coerce_metric(key, value))
 
     # -- results --------------------------------------------------------------------------
     def summary_view(self) -> dict[str, Any]:
