@@ -170,8 +170,11 @@ def init(
     writer.start()
     run = Run(layout, writer, manifest)
     run.entity = str(wandb_kwargs.get("entity") or "")
+    if ended_before is not None:  # as wandb's resume: the next log() goes after the last step logged
+        writer.next_step = _next_step_after(ended_before)
     git = facts.get("git")
-    if git and git.get("root") and exec_fixed is None:  # under exec, exec recorded the tree
+    # Under exec, exec recorded the tree; a resumed ended run keeps what its first session recorded.
+    if git and git.get("root") and exec_fixed is None and ended_before is None:
         _record_dirty_state_later(run, writer, git["root"])
     lifecycle.register(run)
     run._on_finish.append(lifecycle.unregister)
@@ -212,11 +215,16 @@ def _ended_run(layout: Any, run_id: str) -> dict[str, Any] | None:
     return manifest if manifest.get("status") not in (None, "running") else None
 
 
+def _next_step_after(manifest: dict[str, Any]) -> int:
+    steps = [s.get("step") for s in (manifest.get("summary") or {}).values() if isinstance(s, dict)]
+    steps = [s for s in steps if isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63 - 1]
+    return max(steps) + 1 if steps else 0
+
+
 def _keep_earlier_duration(writer: RunWriter, before: dict[str, Any]) -> None:
     """A resumed run's duration counts its earlier sessions, not the wall clock since creation."""
-    earlier = before.get("duration")
+    earlier = before.get("duration")  # already the sum of every earlier session
     earlier = float(earlier) if isinstance(earlier, (int, float)) and not isinstance(earlier, bool) else 0.0
-    earlier += float(before.get("duration_before_resume") or 0.0) if before.get("resumed_at") is None else 0.0
     now = timefmt.now_iso()
     writer.patch_manifest(lambda m: m.update({"resumed_at": now, "duration_before_resume": earlier}))
 
