@@ -38,7 +38,7 @@ def clean_text(value: str, what: str) -> str:
 def _clean_int(key: str, value: int) -> int:
     if -MAX_JSON_INT - 1 <= value <= MAX_JSON_INT:
         return value
-    digits = len(str(abs(value))) if value.bit_length() < 40_000 else value.bit_length() * 3 // 10
+    digits = int(value.bit_length() * 0.30103) + 1  # str() of a huge int may itself raise
     raise InvalidValueError(
         f"config {key!r}: the integer has about {digits} digits; config integers must fit in 64 bits "
         f"(|x| <= 2**63-1). Store it as a string (str(x)) or a float",

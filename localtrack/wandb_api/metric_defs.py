@@ -159,9 +159,7 @@ class MetricTracker:
                 plan.flatten = True
                 return plan
             definition = self.definition_for(key)
-            wanted = key in self._step_metrics or (
-                definition is not None and any(op in _REPORTED_OPS for op in definition.summary)
-            )
+            wanted = key in self._step_metrics or (definition is not None and bool(definition.summary))
             if wanted:
                 plan.tracked.append((key, self._stats.setdefault(key, _Stats())))
             if definition is not None and definition.syncs_step and definition.step_metric != key:
