@@ -19,6 +19,7 @@ from localtrack.query.flatten import (
     python_str,
     tag_text,
 )
+from localtrack.storage.manifest import decode_value, is_legacy_values
 from localtrack.store.timefmt import parse_iso
 
 MAX_TEXT = 10_000
@@ -91,7 +92,8 @@ def run_row(run_id: str, manifest: dict[str, Any], status: str) -> tuple[Any, ..
 
 def param_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
     rows = []
-    for key, value in flatten_config(_dict(manifest.get("config"))).items():
+    config = decode_value(_dict(manifest.get("config")), is_legacy_values(manifest))  # {"$float": "NaN"} -> nan
+    for key, value in flatten_config(config).items():
         kind = param_kind(value)
         if kind == "number":
             kind = "int" if isinstance(value, int) else "float"

@@ -17,7 +17,7 @@ def test_huge_config_integer_is_refused_at_set_time(store_dir: Path) -> None:
     run = localtrack.init(project="v", dir=store_dir, config={"lr": 0.1})
     with pytest.raises(InvalidValueError, match=r"'seed'.*64 bits"):
         run.config["seed"] = 10**5000
-    with pytest.raises(InvalidValueError, match="'nested.big'"):
+    with pytest.raises(InvalidValueError, match=r"'nested\.big'"):
         run.config.update({"nested": {"big": 2**63}})
     run.config["seed"] = 2**63 - 1  # the largest that is kept
     run.finish()

@@ -118,7 +118,7 @@ def test_a_dotted_key_clashing_with_a_nested_path_is_refused(store_dir: Path, co
 
 def test_a_clash_across_updates_is_refused_and_changes_nothing(store_dir: Path) -> None:
     run = localtrack.init(project="c", dir=store_dir, config={"opt": {"lr": 1}})
-    with pytest.raises(LocaltrackError, match="'opt.lr'"):
+    with pytest.raises(LocaltrackError, match=r"'opt\.lr'"):
         run.config.update({"fine": 1, "opt.lr": 2})
     run.config.update({"opt": 5, "opt.lr": 2})  # replacing the nested dict frees the name
     run.finish()

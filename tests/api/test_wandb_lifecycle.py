@@ -30,7 +30,7 @@ def test_disabled_mode_records_nothing_and_never_fails(store_dir: Path) -> None:
     run.watch(object())
     run.log_artifact("no/such/file")
     run.anything_else_wandb_has(1, 2)
-    run.tags = run.tags + ("x",)
+    run.tags = run.tags + ("x",)  # noqa: RUF005 - as wandb scripts write it
     localtrack.config.update({"more": 1})
     run.finish(exit_code=1, quiet=True)
     assert localtrack.run is None
@@ -109,7 +109,7 @@ def test_run_attributes_have_local_meanings(store_dir: Path) -> None:
     assert Path(run.dir).is_dir() and run.url == Path(run.dir).resolve().as_uri() and run.url.startswith("file://")
     assert run.resumed is False and run.disabled is False and run.step == 0
     assert before - 1 <= run.start_time <= time.time()
-    run.tags = run.tags + ("b",)
+    run.tags = run.tags + ("b",)  # noqa: RUF005 - as wandb scripts write it
     assert run.tags == ("a", "b") and run.tags[0] == "a" and "b" in run.tags
     run.finish()
     assert manifest_of(run)["tags"] == {"a": "", "b": "", "job_type": "eval"}

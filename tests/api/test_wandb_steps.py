@@ -103,7 +103,7 @@ def test_nested_dicts_are_flattened_with_dots_and_none_is_skipped(store_dir: Pat
 def test_bad_value_names_the_key_and_nothing_of_the_call_is_logged(store_dir: Path) -> None:
     run = localtrack.init(project="s", dir=store_dir)
     run.log({"a": 1.0})
-    with pytest.raises(LocaltrackError, match="'val.text'"):
+    with pytest.raises(LocaltrackError, match=r"'val\.text'"):
         run.log({"a": 2.0, "val": {"text": "hello"}})
     with pytest.raises(LocaltrackError, match="'obj'"):
         run.log({"a": 3.0, "obj": object()}, commit=False)
@@ -115,7 +115,7 @@ def test_bad_value_names_the_key_and_nothing_of_the_call_is_logged(store_dir: Pa
 
 def test_a_dotted_key_and_the_same_nested_key_in_one_call_are_refused(store_dir: Path) -> None:
     run = localtrack.init(project="s", dir=store_dir)
-    with pytest.raises(LocaltrackError, match="'a.b'"):
+    with pytest.raises(LocaltrackError, match=r"'a\.b'"):
         run.log({"a.b": 1.0, "a": {"b": 2.0}})
     run.finish()
     assert history(store_dir, run.id) == {}
