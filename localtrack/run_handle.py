@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from localtrack.errors import RunStateError
+from localtrack.errors import InvalidValueError, InvalidValueTypeError, RunStateError
 from localtrack.names import validate_label
 from localtrack.run_fields import Config, Summary, Tags, clean_tags, clean_text
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.manifest import is_legacy_values
 from localtrack.store import timefmt
-from localtrack.store.values import NothingToLog
 from localtrack.store.writer import RunWriter
 from localtrack.wandb_api import unsupported
 from localtrack.wandb_api.alerts import AlertRecorder
@@ -131,12 +131,12 @@ class Run:
         current step without moving; ``step=N`` above the current step moves to it (a lower one
         is dropped with a warning). Nested dicts are flattened with dots; None values skipped.
         """
-        if step is None and commit is None and self._history.plain and data:
+        if step is None and commit is None and self._history.plain:
             try:
                 self._writer.log(data)
-            except NothingToLog:  # every value None: wandb records no row but uses the step
-                self._writer.next_step += 1
-            return
+                return
+            except (InvalidValueError, InvalidValueTypeError):
+                pass  # the history path keeps the call's storable values, then raises naming the key
         self._history.log(data, step, commit)
 
     @property
@@ -248,17 +248,24 @@ class Run:
             }
             self._writer.patch_manifest(lambda m: m.__setitem__("error", record))
         self.status = status
-        for callback in self._on_finish:
-            callback(self)
-        self._writer.finish(status, record)
+        try:
+            for callback in self._on_finish:
+                callback(self)
+            self._writer.finish(status, record)
+        except BaseException:
+            # Not finished: the points are still buffered (the writer retries them), and the
+            # run stays the current one, so a later finish() or the exit hook completes it.
+            from localtrack import lifecycle
+
+            self.status = "running"
+            lifecycle.register(self)
+            raise
 
     def _finish_history(self) -> None:
         """Write what wandb writes at exit: the pending row, and define_metric summaries."""
         try:
             self._history.finish()
         except Exception as exc:  # a bad pending row must not stop the run from ending
-            import sys
-
             sys.stderr.write(f"localtrack: the last, uncommitted log() row of run {self.id} was not kept: {exc}\n")
         tracker = self._history.tracker
         if tracker is None:

@@ -180,9 +180,10 @@ def has_parquet_footer(path: Path) -> bool:
 def read_segments(paths: list[Path]) -> pa.Table:
     """Read and concatenate segment files (raises on a damaged one; callers report it)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    tables = [pq.read_table(p) for p in paths]
+    from localtrack.storage.arrow_columns import empty_table, read_parquet
+
+    tables = [read_parquet(p) for p in paths]
     if not tables:
-        return schema().empty_table()
+        return empty_table(schema())
     return pa.concat_tables(tables)

@@ -56,6 +56,7 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from localtrack.storage import arrow_columns as columns_of
     from localtrack.storage.segments import schema
 
     # The system allocator: mimalloc (pyarrow's default) page-faults its way through the
@@ -63,11 +64,10 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
     pool = pa.system_memory_pool()
     parts: dict[str, list[tuple[Block, int, list[Any]]]] = {}
     for block in blocks:
-        width = len(block.keys)
-        # A call interrupted mid-append (a signal between two appends) never returned: drop it.
-        calls = min(len(block.steps), len(block.times), len(block.values) // width)
+        calls = _complete_calls(block)
         if calls == 0:
             continue
+        width = len(block.keys)
         for column, key in enumerate(block.keys):
             parts.setdefault(key, []).append((block, calls, block.values[column : calls * width : width]))
 
@@ -79,10 +79,7 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
         if len(pieces) == 1:  # the usual case: steps and times are shared by the block's keys
             block, calls, values = pieces[0]
             if id(block) not in shared:
-                shared[id(block)] = (
-                    pa.array(block.steps[:calls], pa.int64(), memory_pool=pool),
-                    pa.array(block.times[:calls], pa.float64(), memory_pool=pool),
-                )
+                shared[id(block)] = (columns_of.int64(block.steps[:calls]), columns_of.float64(block.times[:calls]))
             step_array, time_array = shared[id(block)]
         else:
             steps, times, values = [], [], []
@@ -90,17 +87,17 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
                 steps.extend(block.steps[:calls])
                 times.extend(block.times[:calls])
                 values.extend(column)
-            step_array = pa.array(steps, pa.int64(), memory_pool=pool)
-            time_array = pa.array(times, pa.float64(), memory_pool=pool)
-        value_array = pa.array(values, pa.float64(), memory_pool=pool)
+            step_array = columns_of.int64(steps)
+            time_array = columns_of.float64(times)
+        value_array = columns_of.float64(values)
         if len(pieces) > 1 or not steps_ordered:
             sort_keys = {"step": step_array}
             if len(pieces) > 1:
                 order: list[int] = []
                 for block, calls, _ in pieces:
                     order.extend(_global_order(block, calls))
-                sort_keys["order"] = pa.array(order, pa.int64(), memory_pool=pool)
-            indices = pc.sort_indices(pa.table(sort_keys), sort_keys=[(k, "ascending") for k in sort_keys], memory_pool=pool)
+                sort_keys["order"] = columns_of.int64(order)
+            indices = pc.sort_indices(pa.Table.from_arrays(list(sort_keys.values()), names=list(sort_keys)), sort_keys=[(k, "ascending") for k in sort_keys], memory_pool=pool)
             step_array, time_array, value_array = (pc.take(a, indices, memory_pool=pool) for a in (step_array, time_array, value_array))
         count = len(step_array)
         extremes = pc.min_max(value_array, memory_pool=pool)
@@ -116,11 +113,11 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
         columns[2].append(value_array)
 
     if not parts:
-        return schema().empty_table(), summary
-    names = pa.array(sorted(parts), pa.string())
+        return columns_of.empty_table(schema()), summary
+    names = columns_of.strings(sorted(parts))
     key_column = pc.take(names, _repeat_indices(pa, [len(a) for a in columns[0]]), memory_pool=pool)
     seconds = pa.concat_arrays(columns[1], memory_pool=pool)
-    micros = pc.cast(pc.round(pc.multiply(seconds, 1e6, memory_pool=pool), memory_pool=pool), pa.int64(), memory_pool=pool)
+    micros = pc.cast(pc.round(pc.multiply(seconds, columns_of.float64_scalar(1e6), memory_pool=pool), memory_pool=pool), pa.int64(), memory_pool=pool)
     table = pa.Table.from_arrays(
         [
             pa.concat_arrays(columns[0], memory_pool=pool),
@@ -140,7 +137,19 @@ def _repeat_indices(pa: Any, counts: list[int]) -> Any:
     out = array("i")
     for index, count in enumerate(counts):
         out.extend(array("i", [index]) * count)
-    return pa.Array.from_buffers(pa.int32(), len(out), [None, pa.py_buffer(out.tobytes())])
+    return pa.Array.from_buffers(pa.int32(), len(out), [None, pa.py_buffer(out)])
+
+
+def _complete_calls(block: Block) -> int:
+    """How many of the block's calls were appended whole.
+
+    A call interrupted mid-append (a signal between two appends) never returned: it is
+    dropped. A block of no keys holds nothing to seal.
+    """
+    width = len(block.keys)
+    if width == 0:
+        return 0
+    return min(len(block.steps), len(block.times), len(block.values) // width)
 
 
 def _comparable(value: Any) -> float | None:
@@ -154,22 +163,23 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
     Same rows, same order, same summary as the Arrow path."""
     import pyarrow as pa
 
+    from localtrack.storage import arrow_columns as columns_of
     from localtrack.storage.segments import schema
 
     # key -> pieces of (steps, micros, values, global call order) from each block holding it
     parts: dict[str, list[tuple[list[int], list[int], list[Any], list[int] | None]]] = {}
     for block in blocks:
-        width = len(block.keys)
-        calls = min(len(block.steps), len(block.times), len(block.values) // width)
+        calls = _complete_calls(block)
         if calls == 0:
             continue
+        width = len(block.keys)
         steps = block.steps[:calls]
         micros = [round(t * 1e6) for t in block.times[:calls]]
         order = _global_order(block, calls) if len(blocks) > 1 else None
         for column, key in enumerate(block.keys):
             parts.setdefault(key, []).append((steps, micros, block.values[column : calls * width : width], order))
     if not parts:
-        return schema().empty_table(), {}
+        return columns_of.empty_table(schema()), {}
     step_col: list[int] = []
     time_col: list[int] = []
     key_col: list[str] = []
@@ -202,9 +212,9 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
         key_col.extend([key] * len(steps))
         value_col.extend(floats)
     arrays = [
-        pa.array(step_col, pa.int64()),
-        pa.array(time_col, pa.timestamp("us", tz="UTC")),
-        pa.array(key_col, pa.string()),
-        pa.array(value_col, pa.float64()),
+        columns_of.int64(step_col),
+        columns_of.int64(time_col, pa.timestamp("us", tz="UTC")),
+        columns_of.strings(key_col),
+        columns_of.float64(value_col),
     ]
     return pa.Table.from_arrays(arrays, schema=schema()), summary

@@ -44,7 +44,8 @@ class Flusher:
         self._wake.set()
 
     def _loop(self) -> None:
-        _warm_pyarrow()
+        # Imports nothing: RunWriter.start() imported what sealing needs on the caller's
+        # thread (an import here could hold the import lock the main thread needs at exit).
         while True:
             self._wake.wait(TICK_SECONDS)
             self._wake.clear()
@@ -52,15 +53,6 @@ class Flusher:
                 writers = list(self._writers)
             for writer in writers:
                 writer.tick()
-
-
-def _warm_pyarrow() -> None:
-    """Import pyarrow here, off the training loop, before the first seal needs it."""
-    try:
-        import pyarrow.compute
-        import pyarrow.parquet  # noqa: F401
-    except Exception:  # pragma: no cover - surfaced by the first seal instead
-        pass
 
 
 FLUSHER = Flusher()

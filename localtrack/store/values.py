@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from localtrack.errors import InvalidValueError, InvalidValueTypeError
+from localtrack.errors import InvalidValueError, InvalidValueTypeError, LocaltrackError
 from localtrack.names import validate_key, validate_keys
 
 MAX_EXACT_INT = 2**53
@@ -59,22 +59,32 @@ def coerce_metric(key: str, value: Any) -> float:
     )
 
 
-class NothingToLog(InvalidValueError):
-    """A log() call whose every value was None: no row, but (for wandb's log) the step is used."""
-
-
 def clean_metrics(metrics: Mapping[Any, Any]) -> dict[str, float]:
     """Validate every key and value of one ``log()`` call before anything is stored.
 
     As wandb records them: a nested dict is flattened with dots (``{"val": {"loss": 1}}`` is
-    ``val.loss``) and a None value is skipped. Any other bad value refuses the whole call.
+    ``val.loss``) and a None value is skipped. Any other bad key or value refuses the call.
     """
-    clean: dict[str, float] = {}
-    _clean_into(clean, metrics, "", 0)
+    clean, refused = split_metrics(metrics)
+    if refused:
+        raise refused[0]
     return clean
 
 
-def _clean_into(clean: dict[str, float], metrics: Mapping[Any, Any], prefix: str, depth: int) -> None:
+def split_metrics(metrics: Mapping[Any, Any]) -> tuple[dict[str, float], list[LocaltrackError]]:
+    """The storable values of one call, and an error (naming its key) for each value that is not.
+
+    A bad key still raises at once: nothing of such a call is stored.
+    """
+    clean: dict[str, float] = {}
+    refused: list[LocaltrackError] = []
+    _clean_into(clean, refused, metrics, "", 0)
+    return clean, refused
+
+
+def _clean_into(
+    clean: dict[str, float], refused: list[LocaltrackError], metrics: Mapping[Any, Any], prefix: str, depth: int
+) -> None:
     for key, value in metrics.items():
         name = validate_key(f"{prefix}{key}" if prefix and isinstance(key, str) else key, "metric key")
         if value is None:
@@ -82,7 +92,7 @@ def _clean_into(clean: dict[str, float], metrics: Mapping[Any, Any], prefix: str
         if isinstance(value, Mapping):
             if depth >= MAX_NESTING:
                 raise InvalidValueError(f"metric {name!r}: nested deeper than {MAX_NESTING} levels", name)
-            _clean_into(clean, value, f"{name}.", depth + 1)
+            _clean_into(clean, refused, value, f"{name}.", depth + 1)
             continue
         if name in clean:
             if not prefix and depth == 0:
@@ -90,4 +100,7 @@ def _clean_into(clean: dict[str, float], metrics: Mapping[Any, Any], prefix: str
             raise InvalidValueError(
                 f"metric {name!r} is given twice in one log() call (as a dotted key and as a nested dict)", name
             )
-        clean[name] = coerce_metric(name, value)
+        try:
+            clean[name] = coerce_metric(name, value)
+        except (InvalidValueError, InvalidValueTypeError) as exc:
+            refused.append(exc)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from localtrack.errors import (
@@ -26,6 +28,7 @@ from localtrack.errors import (
     RunStateError,
 )
 from localtrack.limits import MAX_METRIC_KEYS
+from localtrack.storage.arrow_columns import warm_up
 from localtrack.storage.atomic import (
     explain_os_error,
     fsync_dir,
@@ -47,7 +50,7 @@ from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.flusher import FLUSHER
 from localtrack.store.status import end_run_if_no_writer_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries
-from localtrack.store.values import MAX_EXACT_INT, NothingToLog, clean_metrics
+from localtrack.store.values import MAX_EXACT_INT, clean_metrics
 
 log = logging.getLogger("localtrack")
 
@@ -57,6 +60,9 @@ SOFT_BUFFER_POINTS = 500_000  # ask the flusher to seal (about 20 MB of Python f
 HARD_BUFFER_POINTS = 1_000_000  # the caller seals itself: the buffer never grows past this
 MAX_STEP = 2**63 - 1  # steps are int64 on disk
 MERGE_FANIN = 8  # size-tiered compaction: 8 segments of one tier become one of the next
+MAX_MERGED_ROWS = 1 << 21  # compaction never writes a bigger segment: the writer's memory stays bounded
+LOCK_PATIENCE_SECONDS = 30.0  # finishing waits this long for a seal in progress, then goes ahead
+SEAL_RETRY_SECONDS = 1.0  # after a failed seal, a full buffer refuses new points for this long
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
 
 _FAST_VALUE_TYPES = frozenset({float})
@@ -105,6 +111,8 @@ class RunWriter:
         self._patches: list[ManifestPatch] = []
         self._last_manifest_write = time.monotonic()
         self._error: LocaltrackError | None = None
+        self._failed_seal_at: float | None = None  # monotonic time of the last failed seal
+        self._last_seal_error = ""
         self._closed = False
         self._last_seal = time.monotonic()
         self.joined = False  # True when this writer joined a run that already existed
@@ -188,7 +196,12 @@ class RunWriter:
         return manifest
 
     def start(self) -> None:
-        """Hand this writer to the process's flusher thread."""
+        """Hand this writer to the process's flusher thread.
+
+        Everything a seal needs is imported here, on the caller's thread: a seal at exit, in
+        a signal's unwinding or on the flusher thread then imports nothing.
+        """
+        warm_up()
         FLUSHER.register(self)
 
     # ------------------------------------------------------------------ hot path
@@ -199,6 +212,8 @@ class RunWriter:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+        if self._buffered >= self._hard and self._failed_seal_at is not None:
+            self._refuse_while_unsealable()
         if type(metrics) is dict and (
             _FAST_VALUE_TYPES.issuperset(map(type, metrics.values())) or _exact_ints_and_floats(metrics)
         ):
@@ -221,6 +236,8 @@ class RunWriter:
             if step < self.next_step - 1:
                 self._steps_ordered = False
         self.next_step = step + 1
+        if not signature:  # log({}): a step with nothing in it
+            return
         now = time.time()
         with self._lock:
             if signature == self._last_keys:
@@ -243,12 +260,24 @@ class RunWriter:
             else:
                 FLUSHER.wake()
 
+    def _refuse_while_unsealable(self) -> None:
+        """The buffer is full and the last seal failed: retry now and then, else refuse the point.
+
+        Refusing (raising) keeps memory bounded and never drops what was acknowledged: every
+        buffered point stays in memory until a seal succeeds.
+        """
+        if self._failed_seal_at is not None and time.monotonic() - self._failed_seal_at < SEAL_RETRY_SECONDS:
+            raise LocaltrackError(
+                f"run {self.run_id!r}: {self._buffered} points are waiting to be written and the last "
+                f"write failed ({self._last_seal_error}); this point was not recorded",
+                self.run_id,
+            )
+        self.seal()
+
     def _admit(self, metrics: Mapping[str, Any]) -> dict[str, float]:
         if not isinstance(metrics, Mapping):
             raise TypeError(f"log() takes a dict of metric name -> number, got {type(metrics).__name__}")
         clean = clean_metrics(metrics)
-        if not clean and metrics:
-            raise NothingToLog("log(): every value is None, nothing to record", None)
         known: set[str] | None = self.__dict__.get("_metric_keys")
         if known is None:
             known = self._metric_keys = set()
@@ -264,7 +293,7 @@ class RunWriter:
 
     # ------------------------------------------------------------------ sealing
     def _take_buffer(self) -> tuple[list[Block], bool] | None:
-        with self._lock:
+        with _held(self._lock, 2.0):
             if not self._buffered:
                 return None
             blocks = list(self._blocks.values())
@@ -276,7 +305,7 @@ class RunWriter:
     def _restore_buffer(self, taken: tuple[list[Block], bool]) -> None:
         """Put back what a failed seal took, ahead of anything logged since."""
         blocks, ordered = taken
-        with self._lock:
+        with _held(self._lock, 2.0):
             old_calls = sum(len(b.steps) for b in blocks)
             for old in blocks:
                 new = self._blocks.get(old.keys)
@@ -292,7 +321,7 @@ class RunWriter:
 
     def seal(self, *, record: bool = True) -> None:
         """Write what is buffered as one sealed segment and (``record``) note it in the manifest."""
-        with self._seal_lock:
+        with _held(self._seal_lock, LOCK_PATIENCE_SECONDS):
             self._last_seal = time.monotonic()
             taken = self._take_buffer()
             if taken is None:
@@ -301,18 +330,30 @@ class RunWriter:
                 return
             try:
                 table, stats = build_table_and_summary(*taken)
-                self._seq += 1
-                name = SegmentName(self.writer_id, self._seq, self._seq)
+                name = SegmentName(self.writer_id, self._seq + 1, self._seq + 1)
                 if not self._metrics_ready:
                     make_dirs(self.metrics_dir)
                     self._metrics_ready = True
                 info = write_segment(self.metrics_dir, name, table)
-            except LocaltrackError:
+            except BaseException as exc:  # whatever went wrong, the points stay buffered
                 self._restore_buffer(taken)
-                raise
-            except OSError as exc:
-                self._restore_buffer(taken)
-                raise LocaltrackError(f"cannot write metrics of run {self.run_id!r}: {exc}", self.run_id) from exc
+                self._failed_seal_at = time.monotonic()
+                self._last_seal_error = _describe(exc)
+                if not isinstance(exc, Exception):
+                    raise  # KeyboardInterrupt, SystemExit: unwind as asked, the points are kept
+                if isinstance(exc, OSError):
+                    cause = str(explain_os_error(exc, self.metrics_dir, "write metrics to"))
+                elif isinstance(exc, LocaltrackError):
+                    cause = str(exc)
+                else:
+                    cause = f"cannot write metrics of run {self.run_id!r}: {self._last_seal_error}"
+                self._last_seal_error = cause
+                raise LocaltrackError(
+                    f"{cause} ({self._buffered} points are kept in memory and written at the next try)", self.run_id
+                ) from exc
+            self._seq += 1
+            self._failed_seal_at = None
+            self._error = None  # an earlier failed seal is now written: nothing to report
             self._segments[name.filename] = info
             for key, key_stats in stats.items():
                 self._summary[key] = merge_summary(self._summary.get(key), key_stats)
@@ -331,7 +372,7 @@ class RunWriter:
         The merged file covers the seal-number range of its inputs, so from its rename until
         the inputs are deleted a reader's covering rule already ignores them.
         """
-        if len(tail) < 2:
+        if len(tail) < 2 or sum(self._segments[n.filename]["rows"] for n in tail) > MAX_MERGED_ROWS:
             return False
         paths = [self.metrics_dir / n.filename for n in tail]
         table = read_segments(paths).sort_by([("key", "ascending"), ("step", "ascending")])
@@ -393,7 +434,8 @@ class RunWriter:
                 with self._seal_lock:
                     self._write_manifest()
         except LocaltrackError as exc:
-            log.error("localtrack: %s", exc)
+            if self._error is None or str(self._error) != str(exc):
+                log.error("localtrack: %s", exc)
             self._error = exc
         except Exception as exc:  # never let the flusher die silently
             log.exception("localtrack: flush of run %s failed", self.run_id)
@@ -406,8 +448,18 @@ class RunWriter:
             return read_manifest(self.manifest_path)
         self._closed = True
         FLUSHER.unregister(self)
+        try:
+            return self._finish(status, error)
+        except BaseException:
+            # Nothing is lost: the points are still buffered and the flusher retries them;
+            # a later finish() can complete the run.
+            self._closed = False
+            FLUSHER.register(self)
+            raise
+
+    def _finish(self, status: str, error: dict[str, Any] | None) -> dict[str, Any]:
         self.seal(record=False)
-        with self._seal_lock:
+        with _held(self._seal_lock, LOCK_PATIENCE_SECONDS):
             ordered = self._ordered_segments()
             small_tail: list[SegmentName] = []
             for name, rows in reversed(ordered):
@@ -464,7 +516,25 @@ def _check_step(step: Any) -> int:
 
 
 def _remove_tree_quietly(path: Any) -> None:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+@contextmanager
+def _held(lock: threading.Lock, timeout: float) -> Iterator[None]:
+    """Hold ``lock``, waiting at most ``timeout`` seconds, then going ahead without it.
+
+    Only the seal path uses this: a signal can unwind the main thread while it holds a lock
+    (between an acquire and the ``try`` that would release it), and finishing at exit must
+    not wait forever for a lock nobody will release.
+    """
+    acquired = lock.acquire(timeout=timeout)
+    try:
+        yield
+    finally:
+        if acquired:
+            lock.release()
 

@@ -5,7 +5,9 @@ current step; ``log(d)`` commits it and moves to the next step; ``commit=False``
 accumulating (a later value of a key in the same step overwrites); ``step=N`` above the
 current step commits what is pending and moves to N without committing; ``step=N`` equal
 to it accumulates; below it, the call is dropped with one warning line. An empty commit
-still advances the step. ``Run.log`` only comes here when it cannot take the plain path.
+still advances the step. A value localtrack cannot store (a string, an object) is refused
+with an error naming its key, after the call's other values are logged (wandb keeps them).
+``Run.log`` only comes here when it cannot take the plain path.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from localtrack.store.values import NothingToLog, clean_metrics
+from localtrack.errors import InvalidValueError, InvalidValueTypeError
+from localtrack.store.values import split_metrics
 
 if TYPE_CHECKING:
     from localtrack.store.writer import RunWriter
@@ -53,16 +56,18 @@ class StepHistory:
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict of metric name -> number, got {type(data).__name__}")
         writer = self.writer
-        if step is None and commit is None and self.pending is None:  # plain step, tracked keys
+        if step is None and commit is None and self.pending is None:  # a plain step
             try:
-                if data:
-                    self._write(data)
-                    return
-            except NothingToLog:
-                pass
-            writer.next_step += 1
-            return
-        row = clean_metrics(data) if data else {}  # a bad value refuses the whole call, naming its key
+                self._write(data)
+                return
+            except (InvalidValueError, InvalidValueTypeError) as exc:
+                row, refused = split_metrics(data)
+                if not refused:
+                    raise  # not a value's fault (a limit): nothing of the call is kept
+                error = exc
+            self._write(row)  # the values that can be kept, at this step, as wandb keeps them
+            raise error
+        row, refused = split_metrics(data) if data else ({}, [])
         current = writer.next_step
         if step is not None:
             step = check_step(step)
@@ -83,6 +88,8 @@ class StepHistory:
         self._update_plain()
         if commit if commit is not None else step is None:
             self.commit()
+        if refused:
+            raise refused[0]
 
     def commit(self) -> None:
         """Write the pending row at the current step (if it holds anything) and move on one step."""
@@ -101,6 +108,7 @@ class StepHistory:
             self._write(row)
 
     def _write(self, row: Mapping[str, Any]) -> None:
+        """One committed row at the current step (an empty one just uses the step)."""
         tracker = self.tracker
         if tracker is None:
             self.writer.log(row)

@@ -100,17 +100,31 @@ def test_nested_dicts_are_flattened_with_dots_and_none_is_skipped(store_dir: Pat
     assert run.step == 3
 
 
-def test_bad_value_names_the_key_and_nothing_of_the_call_is_logged(store_dir: Path) -> None:
+def test_an_unstorable_value_is_an_error_naming_it_and_the_rest_is_logged(store_dir: Path) -> None:
+    """wandb keeps the call's other values (and stores strings, which localtrack cannot yet)."""
     run = localtrack.init(project="s", dir=store_dir)
     run.log({"a": 1.0})
     with pytest.raises(LocaltrackError, match=r"'val\.text'"):
         run.log({"a": 2.0, "val": {"text": "hello"}})
+    assert run.step == 2
     with pytest.raises(LocaltrackError, match="'obj'"):
         run.log({"a": 3.0, "obj": object()}, commit=False)
-    assert run.step == 1
-    run.log({"a": 4.0})
+    assert run.step == 2
+    run.log({"b": 4.0})
+    with pytest.raises(LocaltrackError, match="'s'"):
+        run.log({"s": "only text"})  # nothing storable: the step is still used
+    run.log({"a": 5.0})
     run.finish()
-    assert history(store_dir, run.id) == {0: {"a": 1.0}, 1: {"a": 4.0}}
+    assert history(store_dir, run.id) == {0: {"a": 1.0}, 1: {"a": 2.0}, 2: {"a": 3.0, "b": 4.0}, 4: {"a": 5.0}}
+
+
+def test_a_bad_key_refuses_the_whole_call(store_dir: Path) -> None:
+    run = localtrack.init(project="s", dir=store_dir)
+    with pytest.raises(LocaltrackError):
+        run.log({"a": 1.0, "": 2.0})
+    assert run.step == 0
+    run.finish()
+    assert history(store_dir, run.id) == {}
 
 
 def test_a_dotted_key_and_the_same_nested_key_in_one_call_are_refused(store_dir: Path) -> None:

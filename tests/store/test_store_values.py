@@ -72,18 +72,21 @@ if np is not None:
 
 
 @pytest.mark.parametrize("bad", REFUSED)
-def test_refused_value_names_the_key_and_logs_nothing(store_dir: Path, bad: Any) -> None:
+def test_refused_value_names_the_key_and_the_rest_is_logged(store_dir: Path, bad: Any) -> None:
+    """As wandb keeps a call's other values, so does log(); the unstorable one is an error naming it."""
     run = localtrack.init(project="v", dir=store_dir)
     run.log({"good": 1.0, "other": 2.0})
     with pytest.raises((TypeError, ValueError)) as info:
         run.log({"good": 10.0, "bad/key": bad, "other": 20.0})
     assert isinstance(info.value, LocaltrackError)
     assert "bad/key" in str(info.value)
-    assert run.step == 1, "a refused call must not consume a step"
+    assert run.step == 2, "the call's step is used, as wandb uses it"
     run.log({"good": 3.0, "other": 4.0})  # the run goes on
     run.finish()
     assert run.status == "finished"
-    assert _points(store_dir, run.id) == [("good", 0, 1.0), ("good", 1, 3.0), ("other", 0, 2.0), ("other", 1, 4.0)]
+    assert _points(store_dir, run.id) == [
+        ("good", 0, 1.0), ("good", 1, 10.0), ("good", 2, 3.0), ("other", 0, 2.0), ("other", 1, 20.0), ("other", 2, 4.0)
+    ]
 
 
 ACCEPTED: list[Any] = [
@@ -217,4 +220,5 @@ def test_known_keys_do_not_skip_value_checks(store_dir: Path, bad: Any) -> None:
     run.log({"a": True, "b": 0.5})
     run.finish()
     rows = read_metrics(open_store(store_dir), run.id).to_pylist()
-    assert [(r["key"], r["step"], r["value"]) for r in rows if r["key"] == "a"] == [("a", 0, 0.0), ("a", 1, 1.0), ("a", 2, 2.0), ("a", 3, 1.0)]
+    assert [(r["key"], r["step"], r["value"]) for r in rows if r["key"] == "a"] == [("a", 0, 0.0), ("a", 1, 1.0), ("a", 2, 2.0), ("a", 4, 1.0)]
+    assert [(r["step"], r["value"]) for r in rows if r["key"] == "b"][3] == (3, 0.5)  # the refused call's other value
