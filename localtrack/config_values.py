@@ -46,6 +46,23 @@ def _clean_int(key: str, value: int) -> int:
     )
 
 
+def _key_text(key: Any) -> Any:
+    """An int key of a nested config dict (numpy ints too) as its string, as wandb stores it."""
+    if isinstance(key, str) or isinstance(key, bool):
+        return key
+    if isinstance(key, int):
+        return str(int(key))
+    item = getattr(key, "item", None)
+    if callable(item):
+        try:
+            scalar = item()
+        except (ValueError, TypeError, RuntimeError):
+            return key
+        if type(scalar) is int:
+            return str(scalar)
+    return key
+
+
 def clean_config_value(key: str, value: Any, depth: int = 0) -> Any:
     """A JSON-safe, encoded copy of a config value, or an error naming ``key``."""
     if depth > MAX_DEPTH:
@@ -63,6 +80,7 @@ def clean_config_value(key: str, value: Any, depth: int = 0) -> Any:
             )
         return clean_text(value, f"config {key!r}")
     if isinstance(value, Mapping):
+        value = {_key_text(k): v for k, v in value.items()}
         names = validate_keys(value, "config key")
         if FLOAT_TAG in names:
             raise InvalidValueError(f"config {key!r}: the key {FLOAT_TAG!r} is reserved by localtrack's encoding", key)

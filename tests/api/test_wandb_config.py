@@ -145,3 +145,10 @@ def test_old_manifests_still_read_their_bare_nan_strings(store_dir: Path) -> Non
     decoded = decode_value(old["config"], legacy=True)
     assert math.isnan(decoded["eps"]) and decoded["lr"] == 0.1
     assert decode_value({"eps": "NaN"}, legacy=False) == {"eps": "NaN"}
+
+
+def test_int_keys_of_nested_dicts_become_strings(store_dir: Path) -> None:
+    np = pytest.importorskip("numpy")
+    run = localtrack.init(project="c", dir=store_dir, config={"ok": {3: 4}, "deeper": {"again": {9: 34}}, "bad": {np.int64(22): 4}})
+    run.finish()
+    assert manifest_of(run)["config"] == {"ok": {"3": 4}, "deeper": {"again": {"9": 34}}, "bad": {"22": 4}}
