@@ -218,7 +218,10 @@ class Run:
         )
 
     def flush(self) -> None:
-        """Seal what is buffered now (normally done every couple of seconds)."""
+        """Seal what is buffered now (normally done every couple of seconds), the pending
+        ``commit=False``/``step=`` row included."""
+        if self._history.pending is not None:
+            self._history.write_pending_now()
         self._writer.seal()
 
     def finish(

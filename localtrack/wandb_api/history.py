@@ -97,6 +97,13 @@ class StepHistory:
         self._write_pending()
         self.writer.next_step = current + 1
 
+    def write_pending_now(self) -> None:
+        """``run.flush()``: make the pending row durable now, staying at its step (later values of
+        the step are written as later points of it, which readers take as the step's value)."""
+        current = self.writer.next_step
+        self._write_pending()
+        self.writer.next_step = current
+
     def finish(self) -> None:
         """At the run's end a pending row is kept, at its step, as wandb does."""
         self._write_pending()

@@ -153,3 +153,15 @@ def test_non_finite_values_and_numpy_steps(store_dir: Path) -> None:
     run.finish()
     rows = history(store_dir, run.id)
     assert rows[3]["x"] != rows[3]["x"] and rows[3]["y"] == 0.5  # NaN overwrote inf in step 3
+
+
+def test_flush_writes_the_pending_row_and_stays_at_its_step(store_dir: Path) -> None:
+    run = localtrack.init(project="s", dir=store_dir)
+    for step in range(3):
+        run.log({"loss": float(step)}, step=step)
+    run.flush()  # step 2 is pending in wandb's rules; flush makes it durable
+    assert history(store_dir, run.id) == {0: {"loss": 0.0}, 1: {"loss": 1.0}, 2: {"loss": 2.0}}
+    assert run.step == 2
+    run.log({"acc": 0.5})  # still step 2, then committed
+    run.finish()
+    assert history(store_dir, run.id) == {0: {"loss": 0.0}, 1: {"loss": 1.0}, 2: {"loss": 2.0, "acc": 0.5}}
