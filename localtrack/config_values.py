@@ -48,7 +48,7 @@ def _clean_int(key: str, value: int) -> int:
 
 def _key_text(key: Any) -> Any:
     """An int key of a nested config dict (numpy ints too) as its string, as wandb stores it."""
-    if isinstance(key, str) or isinstance(key, bool):
+    if isinstance(key, (str, bool)):
         return key
     if isinstance(key, int):
         return str(int(key))
