@@ -277,7 +277,7 @@ class RunWriter:
     def _admit(self, metrics: Mapping[str, Any]) -> dict[str, float]:
         if not isinstance(metrics, Mapping):
             raise TypeError(f"log() takes a dict of metric name -> number, got {type(metrics).__name__}")
-        clean = clean_metrics(metrics)
+        clean = clean_metrics(metrics, wandb_shape=True)
         known: set[str] | None = self.__dict__.get("_metric_keys")
         if known is None:
             known = self._metric_keys = set()

@@ -174,7 +174,7 @@ class MetricTracker:
         if plan is None:
             plan = self._plans[tuple(row)] = self._plan(row)
         if plan.flatten:
-            row = clean_metrics(row)
+            row = clean_metrics(row, wandb_shape=True)
             return self.before_log(row)
         if not plan.fill:
             return row
@@ -187,7 +187,7 @@ class MetricTracker:
         if plan is None:
             plan = self._plans[tuple(row)] = self._plan(row)
         if plan.flatten:
-            self.observe(clean_metrics(row))
+            self.observe(clean_metrics(row, wandb_shape=True))
             return
         for key, stats in plan.tracked:
             value = row[key]
