@@ -299,7 +299,7 @@ def _current() -> Run:
     return run
 
 
-def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None, sync: bool | None = None) -> None:
     """Log to the current run (see :meth:`Run.log`)."""
     _current().log(data, step, commit)
 

@@ -124,12 +124,15 @@ class Run:
         self._writer.patch_manifest(lambda m: m.__setitem__("notes", value))
 
     # -- logging ----------------------------------------------------------------------
-    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    def log(
+        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None, sync: bool | None = None
+    ) -> None:
         """Record scalar metrics at the current step, with wandb's step rules.
 
         ``log(d)`` writes ``d`` at the current step and moves on one; ``commit=False`` adds to the
         current step without moving; ``step=N`` above the current step moves to it (a lower one
         is dropped with a warning). Nested dicts are flattened with dots; None values skipped.
+        ``sync`` (deprecated in wandb) is accepted and means nothing locally.
         """
         if step is None and commit is None and self._history.plain:
             try:
