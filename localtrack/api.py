@@ -128,7 +128,7 @@ def init(
     run_id = validate_id(id, "run id") if id is not None else new_run_id()
     config_view = Config(None)  # validates as run.config does: sizes, clashes, key naming
     config_view.update(items)
-    config_view.update(_env_json(envvars.LOCALTRACK_RUN_OVERRIDES), allow_val_change=True)
+    _apply_overrides(config_view, _env_json(envvars.LOCALTRACK_RUN_OVERRIDES))
     clean_config = dict(config_view._data)
     ended_before = _ended_run(layout, run_id) if resume_mode is not None else None
     all_tags = clean_tags(tags)
@@ -179,6 +179,24 @@ def init(
     lifecycle.register(run)
     run._on_finish.append(lifecycle.unregister)
     return run
+
+
+def _apply_overrides(config: Config, overrides: dict[str, Any]) -> None:
+    """``reproduce --set a.b=v``: a dotted key naming a nested value replaces that value (the one
+    the script reads), rather than being stored beside it as a second spelling."""
+    for key, value in overrides.items():
+        head, _, rest = key.partition(".")
+        if rest and isinstance(config.get(head), dict):
+            nested = config[head]
+            node = nested
+            *parents, leaf = rest.split(".")
+            for part in parents:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node[leaf] = value
+                config.update({head: nested}, allow_val_change=True)
+                continue
+        config.update({key: value}, allow_val_change=True)
 
 
 def _previous_run(reinit: Any, resume_mode: str | None) -> Any:
