@@ -167,7 +167,7 @@ class Run:
             tracker = MetricTracker()
             self.summary.computed = tracker.summary_view
             self._history.track(tracker)
-        tracker.define(definition)
+        definition = tracker.define(definition, overwrite)
         record = definition.record()
         self._writer.patch_manifest(lambda m: m.setdefault("metric_definitions", {}).__setitem__(name, record))
         return definition

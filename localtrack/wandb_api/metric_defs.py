@@ -130,7 +130,19 @@ class MetricTracker:
         self._step_metrics: set[str] = set()
 
     # -- definitions ---------------------------------------------------------------------
-    def define(self, definition: MetricDefinition) -> None:
+    def define(self, definition: MetricDefinition, overwrite: bool | None = None) -> MetricDefinition:
+        """Add a definition; as wandb, a second one for a name merges into the first (summary ops
+        add up, given fields replace) unless ``overwrite``. Returns the definition now in force."""
+        earlier = self._exact.get(definition.name) or next((g for g in self._globs if g.name == definition.name), None)
+        if earlier is not None and not overwrite:
+            definition = MetricDefinition(
+                definition.name,
+                definition.step_metric if definition.step_metric is not None else earlier.step_metric,
+                definition.step_sync if definition.step_sync is not None else earlier.step_sync,
+                tuple(dict.fromkeys((*earlier.summary, *definition.summary))),
+                definition.goal if definition.goal is not None else earlier.goal,
+                definition.hidden if definition.hidden is not None else earlier.hidden,
+            )
         if definition.name.endswith("*"):
             self._globs = [g for g in self._globs if g.name != definition.name] + [definition]
         else:
@@ -138,6 +150,7 @@ class MetricTracker:
         if definition.step_metric is not None:
             self._step_metrics.add(definition.step_metric)
         self._plans.clear()
+        return definition
 
     def definitions(self) -> dict[str, dict[str, Any]]:
         return {d.name: d.record() for d in [*self._exact.values(), *self._globs]}

@@ -116,3 +116,17 @@ def test_bad_define_metric_arguments_are_one_clear_error(store_dir: Path, kwargs
     with pytest.raises(LocaltrackError, match=match):
         run.define_metric(**kwargs)
     run.finish()
+
+
+def test_a_second_definition_of_a_name_merges_unless_overwrite(store_dir: Path) -> None:
+    run = localtrack.init(project="s", dir=store_dir)
+    localtrack.define_metric("loss", summary="min")
+    localtrack.define_metric("loss", summary="max")  # wandb's docs snippet: both summaries
+    localtrack.define_metric("acc", summary="min")
+    localtrack.define_metric("acc", summary="max", overwrite=True)
+    for value in LOSSES:
+        run.log({"loss": value, "acc": value})
+    run.finish()
+    manifest = manifest_of(run)
+    assert manifest["summary_values"] == {"loss.min": 0.5, "loss.max": 4.0, "acc.max": 4.0}
+    assert manifest["metric_definitions"]["loss"]["summary"] == ["min", "max"]
