@@ -12,6 +12,8 @@ the CLI's ``--help`` does not pay for the write path.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -21,18 +23,27 @@ _ERRORS = (
     "InvalidValueError", "InvalidValueTypeError", "LocaltrackError", "RunExistsError", "RunNotFoundError",
     "RunStateError", "StoreFormatError", "StoreNotFoundError", "StoreReadOnlyError",
 )
+_WANDB_NAMES = (
+    "define_metric", "alert", "watch", "unwatch", "join", "login", "Settings", "log_artifact", "mark_preempting",
+    "AlertLevel", "termlog", "termwarn", "termerror", "setup", "teardown",
+)
+_PLACEHOLDERS = (
+    "Image", "Table", "Histogram", "Audio", "Video", "Html", "Object3D", "Molecule", "Plotly", "Artifact", "Api",
+    "Graph", "Bokeh", "use_artifact", "save", "log_code", "restore", "log_model", "use_model", "link_model",
+)
 _LAZY = {
     **{name: "localtrack.errors" for name in _ERRORS},
     "init": "localtrack.api",
     "log": "localtrack.api",
     "finish": "localtrack.api",
+    **{name: "localtrack.api" for name in _WANDB_NAMES},
     "Run": "localtrack.run_handle",
     "Store": "localtrack.query.store",
     "sweep": "localtrack.sweeps.api",
     "agent": "localtrack.sweeps.api",
 }
 
-__all__ = sorted([*_LAZY, "__version__", "config", "run", "summary"])
+__all__ = sorted([*_LAZY, *_PLACEHOLDERS, "__version__", "config", "run", "summary"])
 
 
 def __getattr__(name: str) -> Any:
@@ -44,15 +55,35 @@ def __getattr__(name: str) -> Any:
             globals()[name] = value
         return value
     if name in ("run", "config", "summary"):
-        from localtrack import lifecycle
+        from localtrack.wandb_api import active
 
-        current = lifecycle.current()
+        current = active.current()
         if name == "run":
             return current
         return None if current is None else getattr(current, name)
+    if name in _PLACEHOLDERS:
+        from localtrack.wandb_api.unsupported import PLACEHOLDERS
+
+        return PLACEHOLDERS[name]
     raise AttributeError(f"module 'localtrack' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     return __all__
+
+
+class _LocaltrackModule(types.ModuleType):
+    """``localtrack.config = {...}`` (wandb scripts do it) updates the current run's config
+    instead of replacing the lazy attribute; see localtrack/wandb_api/module_attrs.py."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("config", "summary", "run"):
+            from localtrack.wandb_api.module_attrs import assign
+
+            assign(name, value)
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _LocaltrackModule
 

@@ -1,7 +1,7 @@
 """The public Python surface: ``init``, ``log``, ``finish``, ``Run`` and (lazily) ``Store``.
 
-``import localtrack as wandb`` works for the common script shape: init / log / config /
-summary / finish. Nothing here imports duckdb, rich or typer.
+``import localtrack as wandb`` takes wandb's init arguments and module functions (see
+docs/WANDB.md for what each means locally). Nothing here imports duckdb, rich or typer.
 """
 
 from __future__ import annotations
@@ -9,28 +9,41 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from localtrack import envvars, lifecycle
-from localtrack.errors import InvalidValueError, RunStateError
+from localtrack.errors import InvalidValueError, LocaltrackError, RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_id, validate_label
-from localtrack.run_fields import clean_config_value, clean_tags, clean_text
+from localtrack.run_fields import Config, clean_tags, clean_text
 from localtrack.run_handle import Run
-from localtrack.storage.layout import FORMAT_VERSION
+from localtrack.storage.layout import FORMAT_VERSION, MANIFEST_FILENAME
+from localtrack.storage.manifest import VALUE_ENCODING, read_manifest
 from localtrack.store import timefmt, world, world_artifacts
 from localtrack.store.project import open_store
 from localtrack.store.writer import DEFAULT_FLUSH_SECONDS, RunWriter
 from localtrack.system_metrics import sampler as system_sampler
+from localtrack.wandb_api import active
+from localtrack.wandb_api.alerts import AlertLevel
+from localtrack.wandb_api.config_source import config_dict
+from localtrack.wandb_api.disabled import DisabledRun
+from localtrack.wandb_api.module_attrs import take_pending_config
+from localtrack.wandb_api.settings import Settings, login, setting_of
+
+__all__ = ["AlertLevel", "Run", "Settings", "alert", "define_metric", "finish", "init", "join", "log", "login"]
 
 _RESUME_MODES = {None: None, False: None, "never": None, True: "allow", "allow": "allow", "auto": "allow", "must": "must"}
 _WANDB_ONLY_KWARGS = frozenset(
     {"entity", "reinit", "mode", "settings", "save_code", "anonymous", "allow_val_change", "sync_tensorboard",
-     "monitor_gym", "magic", "config_exclude_keys", "config_include_keys", "force", "resume_from", "fork_from"}
+     "tensorboard", "monitor_gym", "magic", "config_exclude_keys", "config_include_keys", "force", "resume_from",
+     "fork_from"}
 )
+_MODES = (None, "online", "offline", "disabled", "shared", "run", "dryrun")
+_REINIT = (None, True, False, "default", "return_previous", "finish_previous", "create_new", "allow")
 
 
 def _default_project(store_root: Path) -> str:
@@ -78,7 +91,7 @@ def _with_reproduce_overrides(config: dict[str, Any]) -> dict[str, Any]:
 def init(
     project: str | None = None,
     name: str | None = None,
-    config: Mapping[str, Any] | None = None,
+    config: Any = None,
     tags: Any = None,
     notes: str | None = None,
     dir: str | os.PathLike[str] | None = None,
@@ -104,6 +117,22 @@ def init(
         raise TypeError(f"init() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
     if resume not in _RESUME_MODES:
         raise ValueError(f"resume={resume!r}: use None, 'allow', 'must' or 'never'")
+    settings = wandb_kwargs.get("settings")
+    mode = wandb_kwargs.get("mode") or setting_of(settings, "mode") or os.environ.get("WANDB_MODE") or None
+    if mode not in _MODES:
+        raise ValueError(f"mode={mode!r}: use 'online', 'offline' or 'disabled' (localtrack is always local)")
+    reinit = wandb_kwargs.get("reinit", setting_of(settings, "reinit"))
+    if reinit not in _REINIT:
+        raise ValueError(f"reinit={reinit!r}: use 'return_previous', 'finish_previous' or 'create_new'")
+    items = config_dict(config, wandb_kwargs.get("config_include_keys"), wandb_kwargs.get("config_exclude_keys"))
+    items = {**take_pending_config(), **items}
+    if mode == "disabled":
+        run = DisabledRun(project, name, items)
+        active.disabled_runs.append(run)
+        return run  # type: ignore[return-value]
+    previous = _previous_run(reinit, _RESUME_MODES[resume])
+    if previous is not None:
+        return previous
     resume_mode = _RESUME_MODES[resume]
     sampling = system_sampler.resolve_settings(system_metrics, system_metrics_interval)  # bad values fail before the run exists
     env_run = os.environ.get(envvars.LOCALTRACK_RUN_ID)
@@ -113,8 +142,10 @@ def init(
 
     layout = open_store(dir, create=True)
     run_id = validate_id(id, "run id") if id is not None else new_run_id()
-    clean_config = {} if config is None else clean_config_value("config", dict(config))
-    clean_config = _with_reproduce_overrides(clean_config)
+    config_view = Config(None)  # validates as run.config does: sizes, clashes, key naming
+    config_view.update(items)
+    clean_config = _with_reproduce_overrides(dict(config_view._data))
+    ended_before = _ended_run(layout, run_id) if resume_mode is not None else None
     all_tags = clean_tags(tags)
     all_tags.update(clean_tags(_env_json(envvars.LOCALTRACK_RUN_TAGS)))
     if job_type:
@@ -137,6 +168,7 @@ def init(
         "notes": clean_text(notes, "notes") if isinstance(notes, str) else "",
         "summary": {},
         "summary_values": {},
+        "value_encoding": VALUE_ENCODING,
         "artifacts": _capture_artifacts(layout),
         "error": None,
         **facts,
@@ -146,17 +178,71 @@ def init(
     manifest = writer.create(manifest, resume_mode)
     if exec_fixed is not None:
         manifest = _adopt_script_identity(writer, manifest, exec_fixed, name, project, captured)
+    elif ended_before is not None:  # resuming an ended run: its capture is already recorded
+        _keep_earlier_duration(writer, ended_before)
     elif writer.joined and captured:  # joining (resume, DDP rank): keep this process's package list
         writer.patch_manifest(world_artifacts.records_patch(captured))
     writer.start()
     run = Run(layout, writer, manifest)
+    run.entity = str(wandb_kwargs.get("entity") or "")
+    if ended_before is not None:  # as wandb's resume: the next log() goes after the last step logged
+        writer.next_step = _next_step_after(ended_before)
     git = facts.get("git")
-    if git and git.get("root") and exec_fixed is None:  # under exec, exec recorded the tree
+    # Under exec, exec recorded the tree; a resumed ended run keeps what its first session recorded.
+    if git and git.get("root") and exec_fixed is None and ended_before is None:
         _record_dirty_state_later(run, writer, git["root"])
     lifecycle.register(run)
     run._on_finish.append(lifecycle.unregister)
     system_sampler.start_for_run(run, *sampling)
     return run
+
+
+def _previous_run(reinit: Any, resume_mode: str | None) -> Any:
+    """What a second ``init()`` does while a run is active, as wandb: return it (the default,
+    ``reinit="return_previous"``/False), finish it first (True/"finish_previous"), or start
+    another beside it ("create_new")."""
+    previous = active.current()
+    if previous is None or reinit in ("create_new", "allow"):
+        return None
+    if reinit in (True, "finish_previous"):
+        while (current := active.current()) is not None:
+            current.finish()
+        return None
+    if resume_mode == "must":
+        raise RunStateError(
+            "cannot resume a run while another is active: call run.finish() first or pass reinit='create_new'"
+        )
+    sys.stderr.write(
+        f"localtrack: init() called while run {previous.id} is active, so returning it "
+        "(reinit='finish_previous' ends it and starts a new run)\n"
+    )
+    return previous
+
+
+def _ended_run(layout: Any, run_id: str) -> dict[str, Any] | None:
+    """The manifest of ``run_id`` if it exists and has ended (a resume of a finished run), else None."""
+    path = layout.run_dir(run_id) / MANIFEST_FILENAME
+    if not path.exists():
+        return None
+    try:
+        manifest = read_manifest(path)
+    except LocaltrackError:
+        return None
+    return manifest if manifest.get("status") not in (None, "running") else None
+
+
+def _next_step_after(manifest: dict[str, Any]) -> int:
+    steps = [s.get("step") for s in (manifest.get("summary") or {}).values() if isinstance(s, dict)]
+    steps = [s for s in steps if isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63 - 1]
+    return max(steps) + 1 if steps else 0
+
+
+def _keep_earlier_duration(writer: RunWriter, before: dict[str, Any]) -> None:
+    """A resumed run's duration counts its earlier sessions, not the wall clock since creation."""
+    earlier = before.get("duration")  # already the sum of every earlier session
+    earlier = float(earlier) if isinstance(earlier, (int, float)) and not isinstance(earlier, bool) else 0.0
+    now = timefmt.now_iso()
+    writer.patch_manifest(lambda m: m.update({"resumed_at": now, "duration_before_resume": earlier}))
 
 
 def _exec_fixed_fields() -> frozenset[str] | None:
@@ -224,19 +310,85 @@ def _record_dirty_state_later(run: Run, writer: RunWriter, git_root: str) -> Non
 
 
 def _current() -> Run:
-    run = lifecycle.current()
+    run = active.current()
     if run is None:
         raise RunStateError("no active run: call localtrack.init() first")
     return run
 
 
-def log(metrics: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None, sync: bool | None = None) -> None:
     """Log to the current run (see :meth:`Run.log`)."""
-    _current().log(metrics, step)
+    _current().log(data, step, commit)
 
 
-def finish(status: str = "finished", exit_code: int | None = None) -> None:
-    """Finish the current run (a no-op when there is none, as in wandb)."""
-    run = lifecycle.current()
-    if run is not None:
-        run.finish(status, exit_code=exit_code)
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the current run (a no-op when there is none, as in wandb); exit_code != 0 means failed."""
+    run = active.current()
+    if run is None:
+        return
+    if isinstance(exit_code, str):  # localtrack.finish("killed"): the status spelled out
+        run.finish(exit_code)
+    else:
+        run.finish(exit_code=exit_code, quiet=quiet)
+
+
+def join(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """wandb's old name for :func:`finish`."""
+    finish(exit_code, quiet)
+
+
+def define_metric(name: str, step_metric: Any = None, step_sync: bool | None = None, hidden: bool | None = None,
+                  summary: str | None = None, goal: str | None = None, overwrite: bool | None = None) -> Any:
+    """:meth:`Run.define_metric` on the current run."""
+    return _current().define_metric(name, step_metric, step_sync, hidden, summary, goal, overwrite)
+
+
+def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+    """:meth:`Run.alert` on the current run."""
+    _current().alert(title, text, level, wait_duration)
+
+
+def watch(models: Any = None, *args: Any, **kwargs: Any) -> None:
+    """A no-op with one warning until media land (see localtrack/wandb_api/watch.py)."""
+    from localtrack.wandb_api.watch import watch as watch_models
+
+    watch_models(models, *args, **kwargs)
+
+
+def unwatch(models: Any = None) -> None:
+    """Nothing to undo: watch records nothing yet."""
+
+
+def log_artifact(path: Any, name: str | None = None, type: str | None = None, *args: Any, **kwargs: Any) -> Any:
+    """Keep a file or folder with the current run (wandb's Artifact objects come with media)."""
+    if not isinstance(path, (str, os.PathLike)):
+        from localtrack.wandb_api.unsupported import refuse
+
+        refuse("Artifact")
+    return _current().log_artifact(path, name=name, type=type)
+
+
+def mark_preempting() -> None:
+    """A local run is always resumable: nothing to mark."""
+
+
+def termlog(message: str = "", *args: Any, **kwargs: Any) -> None:
+    sys.stderr.write(f"localtrack: {message}\n")
+
+
+def termwarn(message: str = "", *args: Any, **kwargs: Any) -> None:
+    sys.stderr.write(f"localtrack: WARNING {message}\n")
+
+
+def termerror(message: str = "", *args: Any, **kwargs: Any) -> None:
+    sys.stderr.write(f"localtrack: ERROR {message}\n")
+
+
+def setup(settings: Any = None) -> None:
+    """wandb starts its service process here; localtrack has none."""
+
+
+def teardown(exit_code: int | None = None) -> None:
+    """Finish every active run, as wandb.teardown does."""
+    while active.current() is not None:
+        finish(exit_code)

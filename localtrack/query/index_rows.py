@@ -19,7 +19,7 @@ from localtrack.query.flatten import (
     python_str,
     tag_text,
 )
-from localtrack.storage.manifest import decode_float
+from localtrack.storage.manifest import decode_value, is_legacy_values
 from localtrack.store.timefmt import parse_iso
 
 MAX_TEXT = 10_000
@@ -92,7 +92,8 @@ def run_row(run_id: str, manifest: dict[str, Any], status: str) -> tuple[Any, ..
 
 def param_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
     rows = []
-    for key, value in flatten_config(_dict(manifest.get("config"))).items():
+    config = decode_value(_dict(manifest.get("config")), is_legacy_values(manifest))  # {"$float": "NaN"} -> nan
+    for key, value in flatten_config(config).items():
         kind = param_kind(value)
         if kind == "number":
             kind = "int" if isinstance(value, int) else "float"
@@ -110,8 +111,8 @@ def param_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
 def summary_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The values set with ``run.summary[k] = v`` (flattened like params; NaN/inf decoded)."""
     rows = []
-    for key, stored in flatten_config(_dict(manifest.get("summary_values"))).items():
-        value = decode_nonfinite(stored)
+    values = decode_value(_dict(manifest.get("summary_values")), is_legacy_values(manifest))
+    for key, value in flatten_config(values).items():
         kind = param_kind(value)
         if kind == "number":
             kind = "int" if isinstance(value, int) and not isinstance(value, bool) else "float"
@@ -124,13 +125,6 @@ def summary_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]
             param_json(value) if kind in ("list", "dict") else None,
         ))
     return rows
-
-
-def decode_nonfinite(value: Any) -> Any:
-    """The manifest spells NaN/inf as strings (docs/FORMAT.md); summary values get them back as floats."""
-    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
-        return decode_float(value)
-    return value
 
 
 def tag_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:

@@ -13,6 +13,7 @@ from localtrack.query.filter_parser import parse_filter, parse_order_by
 from localtrack.query.filter_sql import compile_filter, compile_order
 from localtrack.query.index import Index
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunInfo, RunTable
+from localtrack.storage.manifest import decode_value, is_legacy_values
 from localtrack.store.reader import load_run
 
 _SELECT_RUNS = "SELECT r.rk, " + ", ".join(f'r."{c}"' for c in ATTRIBUTE_COLUMNS) + " FROM runs_t r"
@@ -192,7 +193,9 @@ def run_info(index: Index, ref: str) -> RunInfo:
     def metrics(keys: list[str] | None) -> Any:
         return metric_points(index, [run_id], keys).select(["step", "timestamp", "key", "value"])
 
-    config = m.get("config")
+    legacy = is_legacy_values(m)  # tagged non-finite floats (docs/FORMAT.md) back to floats
+    config = decode_value(m.get("config"), legacy)
+    summary_values = decode_value(m.get("summary_values"), legacy)
     return RunInfo(
         id=run_id, name=record.name, project=base.get("project"), group=base.get("group"),
         parent=base.get("parent"), status=base.get("status") or record.status,
@@ -203,7 +206,7 @@ def run_info(index: Index, ref: str) -> RunInfo:
         command=m.get("command") if isinstance(m.get("command"), dict) else None,
         environment=m.get("environment") if isinstance(m.get("environment"), dict) else None,
         summary=summary,
-        summary_values=m.get("summary_values") if isinstance(m.get("summary_values"), dict) else {},
+        summary_values=summary_values if isinstance(summary_values, dict) else {},
         artifacts=m.get("artifacts") if isinstance(m.get("artifacts"), list) else [],
         children=children, error=m.get("error"),
         writers=m.get("writers") if isinstance(m.get("writers"), dict) else {},

@@ -25,6 +25,13 @@ MAX_DEPTH = 64
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
+# Config and summary values: a non-finite float is the one-key object {"$float": "NaN"} (or
+# "Infinity"/"-Infinity"), so a user's string "NaN" stays a string. Manifests written before
+# this encoding (no "value_encoding" field) spelled them as bare strings; readers decode those
+# as floats, as the old writer meant.
+FLOAT_TAG = "$float"
+VALUE_ENCODING = 2
+
 
 def encode_float(value: float) -> float | str:
     """JSON has no NaN/inf: spell them as strings (see docs/FORMAT.md)."""
@@ -44,6 +51,37 @@ def decode_float(value: Any) -> float | None:
     if isinstance(value, str):
         return _NONFINITE.get(value)
     return None
+
+
+def encode_value_float(value: float) -> float | dict[str, str]:
+    """A config/summary float: itself when finite, else the tagged object (see docs/FORMAT.md)."""
+    if math.isfinite(value):
+        return value
+    spelled = encode_float(value)
+    return {FLOAT_TAG: spelled}  # type: ignore[dict-item]
+
+
+def decode_value(value: Any, legacy: bool = False, depth: int = 0) -> Any:
+    """A config/summary value as Python: tagged non-finite floats (and, in a ``legacy`` manifest,
+    the bare strings ``"NaN"``/``"Infinity"``/``"-Infinity"``) become floats."""
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get(FLOAT_TAG), str) and value[FLOAT_TAG] in _NONFINITE:
+            return _NONFINITE[value[FLOAT_TAG]]
+        if depth >= MAX_DEPTH:
+            return value
+        return {k: decode_value(v, legacy, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            return value
+        return [decode_value(v, legacy, depth + 1) for v in value]
+    if legacy and isinstance(value, str) and value in _NONFINITE:
+        return _NONFINITE[value]
+    return value
+
+
+def is_legacy_values(manifest: dict[str, Any]) -> bool:
+    """Whether ``manifest`` predates the tagged non-finite encoding of config/summary values."""
+    return manifest.get("value_encoding") != VALUE_ENCODING
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:

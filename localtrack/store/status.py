@@ -64,7 +64,12 @@ def end_run_if_no_writer_alive(manifest: dict[str, Any], ended_at: str) -> None:
         return
     manifest["status"] = combine_final_status(writers)
     manifest["ended_at"] = ended_at
-    manifest["duration"] = seconds_between(manifest.get("created_at"), ended_at)
+    # A resumed run (api.init) counts its earlier sessions plus this one, not the time in between.
+    duration = seconds_between(manifest.get("resumed_at") or manifest.get("created_at"), ended_at)
+    earlier = manifest.get("duration_before_resume")
+    if duration is not None and isinstance(earlier, (int, float)) and not isinstance(earlier, bool):
+        duration += earlier
+    manifest["duration"] = duration
 
 
 def derive_status(manifest: dict[str, Any], now: float | None = None) -> str:

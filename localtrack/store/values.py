@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from localtrack.errors import InvalidValueError, InvalidValueTypeError
+from localtrack.errors import InvalidValueError, InvalidValueTypeError, LocaltrackError
 from localtrack.names import validate_key, validate_keys
 
 MAX_EXACT_INT = 2**53
+MAX_NESTING = 16  # nested dicts in one log() call
 
 
 def coerce_metric(key: str, value: Any) -> float:
@@ -58,12 +59,56 @@ def coerce_metric(key: str, value: Any) -> float:
     )
 
 
-def clean_metrics(metrics: Mapping[Any, Any]) -> dict[str, float]:
-    """Validate every key and value of one ``log()`` call before anything is stored."""
-    clean: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = validate_key(key, "metric key")
-        if name in clean:
-            validate_keys(metrics, "metric key")  # raises, naming both spellings
-        clean[name] = coerce_metric(name, value)
+def clean_metrics(metrics: Mapping[Any, Any], wandb_shape: bool = False) -> dict[str, float]:
+    """Validate every key and value of one ``log()`` call before anything is stored.
+
+    ``wandb_shape`` (the Python ``log()``): as wandb records them, a nested dict is flattened
+    with dots (``{"val": {"loss": 1}}`` is ``val.loss``) and a None value is skipped. Without it
+    (the shell's ``log-metrics``) both are refused. Any other bad key or value refuses the call.
+    """
+    clean, refused = split_metrics(metrics, wandb_shape)
+    if refused:
+        raise refused[0]
     return clean
+
+
+def split_metrics(
+    metrics: Mapping[Any, Any], wandb_shape: bool = True
+) -> tuple[dict[str, float], list[LocaltrackError]]:
+    """The storable values of one call, and an error (naming its key) for each value that is not.
+
+    A bad key still raises at once: nothing of such a call is stored.
+    """
+    clean: dict[str, float] = {}
+    refused: list[LocaltrackError] = []
+    _clean_into(clean, refused, metrics, "", 0, wandb_shape)
+    return clean, refused
+
+
+def _clean_into(
+    clean: dict[str, float],
+    refused: list[LocaltrackError],
+    metrics: Mapping[Any, Any],
+    prefix: str,
+    depth: int,
+    wandb_shape: bool,
+) -> None:
+    for key, value in metrics.items():
+        name = validate_key(f"{prefix}{key}" if prefix and isinstance(key, str) else key, "metric key")
+        if value is None and wandb_shape:
+            continue
+        if isinstance(value, Mapping) and wandb_shape:
+            if depth >= MAX_NESTING:
+                raise InvalidValueError(f"metric {name!r}: nested deeper than {MAX_NESTING} levels", name)
+            _clean_into(clean, refused, value, f"{name}.", depth + 1, wandb_shape)
+            continue
+        if name in clean:
+            if not prefix and depth == 0:
+                validate_keys(metrics, "metric key")  # raises, naming both spellings
+            raise InvalidValueError(
+                f"metric {name!r} is given twice in one log() call (as a dotted key and as a nested dict)", name
+            )
+        try:
+            clean[name] = coerce_metric(name, value)
+        except (InvalidValueError, InvalidValueTypeError) as exc:
+            refused.append(exc)

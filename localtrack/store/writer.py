@@ -20,7 +20,14 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from localtrack.errors import LocaltrackError, RunExistsError, RunNotFoundError, RunStateError
+from localtrack.errors import (
+    InvalidValueError,
+    LocaltrackError,
+    RunExistsError,
+    RunNotFoundError,
+    RunStateError,
+)
+from localtrack.limits import MAX_METRIC_KEYS
 from localtrack.storage.arrow_columns import warm_up
 from localtrack.storage.atomic import (
     explain_os_error,
@@ -270,7 +277,19 @@ class RunWriter:
     def _admit(self, metrics: Mapping[str, Any]) -> dict[str, float]:
         if not isinstance(metrics, Mapping):
             raise TypeError(f"log() takes a dict of metric name -> number, got {type(metrics).__name__}")
-        return clean_metrics(metrics)
+        clean = clean_metrics(metrics, wandb_shape=True)
+        known: set[str] | None = self.__dict__.get("_metric_keys")
+        if known is None:
+            known = self._metric_keys = set()
+        new = [k for k in clean if k not in known]
+        if new and len(known) + len(new) > MAX_METRIC_KEYS:
+            raise InvalidValueError(
+                f"metric {new[0]!r}: run {self.run_id!r} already has {len(known):,} metric keys, the limit is "
+                f"{MAX_METRIC_KEYS:,} per run; log fewer distinct keys (put per-item values in one key's steps)",
+                new[0],
+            )
+        known.update(new)
+        return clean
 
     # ------------------------------------------------------------------ sealing
     def _take_buffer(self) -> tuple[list[Block], bool] | None:

@@ -147,12 +147,13 @@ def test_failed_seal_keeps_the_buffer_in_logging_order(store_dir: Path, monkeypa
     monkeypatch.setattr(writer, "write_segment", full_disk)
     monkeypatch.setenv("LOCALTRACK_FLUSH_SECONDS", "60")  # only the explicit flush seals
     run = localtrack.init(project="compact", dir=store_dir)
-    run.log({"a": 1.0, "b": 1.0}, step=0)
-    run.log({"a": 2.0}, step=0)
+    write = run._writer.log  # the writer's own rows: repeated steps (wandb's log() would merge them)
+    write({"a": 1.0, "b": 1.0}, 0)
+    write({"a": 2.0}, 0)
     with pytest.raises(LocaltrackError, match="disk is full"):
         run.flush()
-    run.log({"a": 3.0, "b": 3.0}, step=0)
-    run.log({"a": 4.0}, step=1)
+    write({"a": 3.0, "b": 3.0}, 0)
+    write({"a": 4.0}, 1)
     run.finish()
     rows = read_metrics(open_store(store_dir), run.id).to_pylist()
     assert [(r["key"], r["step"], r["value"]) for r in rows] == [

@@ -1,0 +1,129 @@
+"""wandb's step rules for ``log(data, step=, commit=)``, on top of the writer's plain rows.
+
+As wandb (its core's partial-history handler): values accumulate in a pending row for the
+current step; ``log(d)`` commits it and moves to the next step; ``commit=False`` keeps
+accumulating (a later value of a key in the same step overwrites); ``step=N`` above the
+current step commits what is pending and moves to N without committing; ``step=N`` equal
+to it accumulates; below it, the call is dropped with one warning line. An empty commit
+still advances the step. A value localtrack cannot store (a string, an object) is refused
+with an error naming its key, after the call's other values are logged (wandb keeps them).
+``Run.log`` only comes here when it cannot take the plain path.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from localtrack.errors import InvalidValueError, InvalidValueTypeError
+from localtrack.store.values import split_metrics
+
+if TYPE_CHECKING:
+    from localtrack.store.writer import RunWriter
+    from localtrack.wandb_api.metric_defs import MetricTracker
+
+_MAX_STEP = 2**63 - 1
+
+
+def check_step(step: Any) -> int:
+    """``step`` as a non-negative int64, or a clear error (numpy ints accepted)."""
+    if isinstance(step, bool):
+        raise TypeError(f"step must be a non-negative int, got bool {step!r}")
+    item = getattr(step, "item", None)
+    if not isinstance(step, int) and callable(item):
+        step = item()
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise TypeError(f"step must be a non-negative int, got {type(step).__name__} {step!r}")
+    if step < 0 or step > _MAX_STEP:
+        raise ValueError(f"step must be between 0 and 2**63-1, got {step}")
+    return int(step)
+
+
+class StepHistory:
+    """The pending row and, once ``define_metric`` was called, the metric tracker."""
+
+    def __init__(self, writer: RunWriter) -> None:
+        self.writer = writer
+        self.pending: dict[str, Any] | None = None
+        self.tracker: MetricTracker | None = None
+        self.plain = True  # nothing pending, nothing tracked: Run.log may call the writer directly
+
+    def _update_plain(self) -> None:
+        self.plain = self.pending is None and self.tracker is None
+
+    def log(self, data: Any, step: Any = None, commit: bool | None = None) -> None:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"log() takes a dict of metric name -> number, got {type(data).__name__}")
+        writer = self.writer
+        if step is None and commit is None and self.pending is None:  # a plain step
+            try:
+                self._write(data)
+                return
+            except (InvalidValueError, InvalidValueTypeError) as exc:
+                row, refused = split_metrics(data)
+                if not refused:
+                    raise  # not a value's fault (a limit): nothing of the call is kept
+                error = exc
+            self._write(row)  # the values that can be kept, at this step, as wandb keeps them
+            raise error
+        row, refused = split_metrics(data) if data else ({}, [])
+        current = writer.next_step
+        if step is not None:
+            step = check_step(step)
+            if step < current:
+                sys.stderr.write(
+                    f"localtrack: WARNING: log(step={step}) is below the current step {current}; steps only "
+                    "increase, so this data is dropped (as wandb does). To log out of order, use "
+                    "define_metric(name, step_metric=...)\n"
+                )
+                return
+            if step > current:
+                self._write_pending()
+                writer.next_step = step
+        if self.pending is None:
+            self.pending = row
+        else:
+            self.pending.update(row)
+        self._update_plain()
+        if commit if commit is not None else step is None:
+            self.commit()
+        if refused:
+            raise refused[0]
+
+    def commit(self) -> None:
+        """Write the pending row at the current step (if it holds anything) and move on one step."""
+        current = self.writer.next_step
+        self._write_pending()
+        self.writer.next_step = current + 1
+
+    def write_pending_now(self) -> None:
+        """``run.flush()``: make the pending row durable now, staying at its step (later values of
+        the step are written as later points of it, which readers take as the step's value)."""
+        current = self.writer.next_step
+        self._write_pending()
+        self.writer.next_step = current
+
+    def finish(self) -> None:
+        """At the run's end a pending row is kept, at its step, as wandb does."""
+        self._write_pending()
+
+    def _write_pending(self) -> None:
+        row, self.pending = self.pending, None
+        self._update_plain()
+        if row:
+            self._write(row)
+
+    def _write(self, row: Mapping[str, Any]) -> None:
+        """One committed row at the current step (an empty one just uses the step)."""
+        tracker = self.tracker
+        if tracker is None:
+            self.writer.log(row)
+            return
+        row = tracker.before_log(row)
+        self.writer.log(row)
+        tracker.observe(row)
+
+    def track(self, tracker: MetricTracker) -> None:
+        self.tracker = tracker
+        self._update_plain()
