@@ -46,7 +46,12 @@ class RunBinding:
             kwargs = dict(self._init_kwargs)
             if config:
                 kwargs["config"] = {**config, **(kwargs.get("config") or {})}
+            before = localtrack.run
             self._run = localtrack.init(**kwargs)
+            if before is not None and self._run is before:
+                # init() returned the script's own active run (wandb's reinit rule): log to it,
+                # but it stays the script's to finish.
+                self.owns_run = False
         return self._run
 
     def finish(self, status: str = "finished") -> None:

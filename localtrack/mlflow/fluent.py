@@ -148,7 +148,10 @@ def start_run(
     project = experiment_name(experiment_id) or current_experiment()
     start_ms = epoch_ms_now()
     if run_id is not None:
-        run = localtrack.init(id=run_id, resume="must", dir=tracking_uri.store_dir(), name=name, tags=user_tags or None)
+        run = localtrack.init(
+            id=run_id, resume="must", dir=tracking_uri.store_dir(), name=name, tags=user_tags or None,
+            reinit="create_new",  # MLflow runs nest: another active run is a parent, not the run to return
+        )
         if notes is not None:
             run.notes = notes
     else:
@@ -159,6 +162,7 @@ def start_run(
             notes=notes,
             parent=parent,
             dir=tracking_uri.store_dir(),
+            reinit="create_new",
         )
     active = ActiveRun(run, start_ms)
     _active.append(active)

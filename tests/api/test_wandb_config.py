@@ -156,7 +156,8 @@ def test_int_keys_of_nested_dicts_become_strings(store_dir: Path) -> None:
 
 def test_a_dotted_override_replaces_the_nested_value(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What ``reproduce --set opt.lr=0.5`` hands init(): the nested value the script reads changes."""
-    monkeypatch.setenv("LOCALTRACK_RUN_OVERRIDES", '{"opt.lr": 0.5, "new.key": 1}')
+    # reproduce resolves each --set against the recorded config and hands init() key paths
+    monkeypatch.setenv("LOCALTRACK_RUN_OVERRIDES", '[[["opt", "lr"], 0.5], [["new.key"], 1]]')
     run = localtrack.init(project="c", dir=store_dir, config={"opt": {"lr": 0.1, "wd": 0.0}})
     assert run.config.opt == {"lr": 0.5, "wd": 0.0}
     run.finish()
