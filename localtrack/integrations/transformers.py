@@ -89,7 +89,10 @@ class LocaltrackCallback(transformers.TrainerCallback):
             return
         metrics = rename_logs(logs)
         metrics["train/global_step"] = float(state.global_step)
-        self._run().log(metrics, step=int(state.global_step))
+        run = self._run()
+        # evaluate() after train() reopens the finished run, whose steps went past global_step:
+        # log at its current step (steps only go forward) and keep global_step as the value
+        run.log(metrics, step=max(int(state.global_step), run.step))
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not self.log_checkpoints:

@@ -57,7 +57,9 @@ def test_train_then_evaluate(hf_module, store_dir: Path, tmp_path: Path, view) -
     hf_evaluate([cb], args, state)  # trainer.evaluate() after train(): same run, ended again
     run = view.only_run()
     assert run.status == "finished"
-    assert view.series(run)["eval/loss"] == [(6, 0.25)]
+    # the reopened run's steps go on after the last one (6); global_step stays the value
+    assert view.series(run)["eval/loss"] == [(7, 0.25)]
+    assert view.series(run)["train/global_step"][-1] == (7, 6.0)
 
 
 def test_only_world_process_zero_logs(hf_module, store_dir: Path, tmp_path: Path, view) -> None:
