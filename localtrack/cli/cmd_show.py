@@ -150,6 +150,13 @@ def render_run(info: RunInfo, points: Any) -> list[RenderableType]:
     if info.error:
         error = info.error if isinstance(info.error, dict) else {"message": info.error}
         blocks += [_section("Error"), safe_text(f"{error.get('type', 'error')}: {error.get('message', '')}", "red", lines=True)]
+    if info.alerts:
+        blocks.append(_section("Alerts"))
+        for alert in info.alerts[:50]:
+            line = f"{alert.get('at', '')[:19]}  {alert.get('level', 'INFO')}  {alert['title']}: {alert.get('text', '')}"
+            blocks.append(safe_text(line, "yellow" if alert.get("level") != "INFO" else ""))
+        if len(info.alerts) > 50:
+            blocks.append(safe_text(f"… {len(info.alerts) - 50} more; see --format json"))
     if info.notes:
         blocks += [_section("Notes"), safe_text(info.notes, lines=True)]
     blocks.append(_section("Params"))

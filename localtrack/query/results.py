@@ -192,6 +192,7 @@ class RunInfo:
     manifest: dict[str, Any] = field(repr=False)
     problems: list[str] = field(default_factory=list, repr=False)
     _metrics: Callable[[list[str] | None], Any] | None = field(default=None, repr=False, compare=False)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # wandb.alert records
 
     def metrics(self, keys: list[str] | str | None = None) -> Any:
         """This run's metric points as an Arrow table: step, timestamp, key, value (by key, then step)."""
@@ -214,6 +215,6 @@ class RunInfo:
             for name in (
                 "id", "name", "project", "group", "parent", "status", "created_at", "ended_at", "duration",
                 "config", "params", "tags", "notes", "git", "command", "environment", "summary",
-                "summary_values", "artifacts", "children", "error", "writers",
+                "summary_values", "artifacts", "children", "error", "writers", "alerts",
             )
         }

@@ -211,7 +211,20 @@ def run_info(index: Index, ref: str) -> RunInfo:
         children=children, error=m.get("error"),
         writers=m.get("writers") if isinstance(m.get("writers"), dict) else {},
         path=record.path, manifest=m, problems=problems, _metrics=metrics,
+        alerts=_alerts(m.get("alerts")),
     )
+
+
+def _alerts(raw: Any) -> list[dict[str, Any]]:
+    """``wandb.alert`` records (title, text, level, at); anything malformed in a tampered manifest is skipped."""
+    if not isinstance(raw, list):
+        return []
+    keep = ("title", "text", "level", "at")
+    return [
+        {k: item[k] for k in keep if isinstance(item.get(k), str)}
+        for item in raw[:1000]
+        if isinstance(item, dict) and isinstance(item.get("title"), str)
+    ]
 
 
 # ---------------------------------------------------------------------- metric points
