@@ -26,6 +26,7 @@ import xxhash
 SEGMENT_NAME = re.compile(r"([a-z0-9]{1,32})-(\d{6,12})-(\d{6,12})\.parquet\Z")
 HEX32 = re.compile(r"[0-9a-f]{32}\Z")
 SHARD = re.compile(r"[0-9a-f]{2}\Z")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
 BARE_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 TAGGED_ENCODING = 2  # manifests with "value_encoding": 2 tag non-finite config values
 REMOTE_HEARTBEAT_S = 75.0
@@ -338,7 +339,10 @@ def read_store(store: str | os.PathLike[str]) -> dict[str, RunData]:
         return {}
     runs = {}
     for run_dir in sorted(runs_dir.iterdir()):
-        if run_dir.name.startswith(".") or run_dir.is_symlink() or not run_dir.is_dir():
-            continue  # a staging folder (".<id>.<hex>.tmp") or junk
+        name = run_dir.name
+        if name.startswith(".") or not RUN_ID.match(name) or ".." in name:
+            continue  # a staging folder (".<id>.<12 hex>.tmp") or junk
+        if run_dir.is_symlink() or not run_dir.is_dir():
+            continue
         runs[run_dir.name] = read_run(root, run_dir)
     return runs

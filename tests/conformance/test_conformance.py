@@ -139,6 +139,8 @@ def add_leftovers(store: Path, run_id: str) -> None:
     pq.write_table(bogus, covered)
     (metrics / f".{match[1]}-000099-000099.parquet.abc123.tmp").write_bytes(b"PAR1 torn")
     (metrics / "notes.parquet").write_bytes(b"junk")
+    staging = store / "runs" / f".{run_id}-2.0123456789ab.tmp"  # a run folder being created
+    shutil.copytree(store / "runs" / run_id, staging)
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +281,21 @@ def test_outsider_decodes_both_config_encodings(generated: tuple[Path, dict[str,
     assert same(new.config, {"tagged": -math.inf, "text": "NaN", "plain": {"$float": "x"}})
     assert same(new.summary_values, {"v": math.nan})
     assert new.params == {"tagged": -math.inf, "text": "NaN", "plain": {"$float": "x"}}
+
+
+def test_formats_own_pyarrow_snippet_runs_on_every_run(generated: tuple[Path, dict[str, Any]]) -> None:
+    """The "Reading a store with pyarrow and json only" snippet, as printed, on every run."""
+    text = (REPO / "docs" / "FORMAT.md").read_text()
+    section = text[text.index("### Reading a store with pyarrow and json only"):]
+    start = section.index("```python\n") + len("```python\n")
+    snippet = section[start : section.index("\n```", start)]
+    store, _ = generated
+    ours = outsider.read_store(store)
+    assert any(run.points.num_rows == 0 for run in ours.values())
+    for run_id, run in ours.items():
+        code = snippet.replace('".localtrack/runs/20261127-023346442-9qxuqn"', repr(str(store / "runs" / run_id)))
+        assert code != snippet
+        namespace: dict[str, Any] = {}
+        exec(compile(code, "FORMAT.md snippet", "exec"), namespace)
+        assert namespace["manifest"]["id"] == run_id
+        assert same(sorted(namespace["points"].to_pylist(), key=str), sorted(run.points.to_pylist(), key=str))
