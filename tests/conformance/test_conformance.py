@@ -212,6 +212,8 @@ def test_outsider_agrees_with_localtrack_on_every_feature(generated: tuple[Path,
     store, logged = generated
     ours = assert_agree(store)
     by_name = {run.manifest["name"]: run for run in ours.values()}
+    assert {key: ours[run_id].manifest["name"] for key, run_id in logged.items()} == {
+        "long": "long", "failed": "boom", "killed": "stopped", "empty": "empty", "shell": "sh", "shell_open": "sh-open"}
     assert {name: run.status for name, run in by_name.items()} == {
         "long": "finished", "boom": "failed", "stopped": "killed", "empty": "finished",
         "sh": "failed", "sh-open": "running", "ddp-run": "finished", "crashed-run": "crashed",
