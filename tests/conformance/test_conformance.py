@@ -78,7 +78,7 @@ def write_store(store: Path) -> dict[str, Any]:
                 run.log({"train/loss": 1 / (step + 1), "acc": step / 500,
                          "odd": math.nan if step % 7 == 0 else -math.inf if step % 11 == 0 else step})
             run.flush()
-        run.log({"train/loss": 0.5}, step=499)  # a tie at the largest step: the later one is last
+        run.log({"train/loss": 0.5}, step=600)  # one key alone at the largest step: its last
         run.summary["best_acc"] = 0.99
         run.summary["worst"] = -math.inf
         run.summary["note"] = {"nested": [1, 2.5, math.nan]}
@@ -225,6 +225,7 @@ def test_outsider_agrees_with_localtrack_on_every_feature(generated: tuple[Path,
     assert long.points.num_rows == 20 * 25 * 3 + 1  # the leftover's bogus points are not read
     assert 12345.0 not in long.points.column("value").to_pylist()
     assert long.computed_summary()["train/loss"]["last"] == 0.5
+    assert long.computed_summary()["train/loss"]["step"] == 600 and long.computed_summary()["acc"]["step"] == 499
     assert same(long.summary_values, {"best_acc": 0.99, "worst": -math.inf, "note": {"nested": [1, 2.5, math.nan]}})
     assert {a["name"]: a["kind"] for a in long.artifacts} == {
         "requirements.txt": "file", "model": "file", "datasets/train": "dir"}
