@@ -26,7 +26,10 @@ import pytest
 from typer.testing import CliRunner
 
 import localtrack
-from tests.conformance import independent_reader as outsider
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import independent_reader as outsider
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

@@ -9,13 +9,16 @@ compared.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from tests.conformance import independent_reader as outsider
+sys.path.insert(0, str(Path(__file__).parent))
+
+import independent_reader as outsider
 
 REPO = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = REPO / ".localtrack.example"
