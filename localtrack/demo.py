@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+_SYSTEM_METRICS_ENV = "LOCALTRACK_SYSTEM_METRICS"  # "0" turns the system-metrics sampler off
+
 SWEEP: list[dict[str, Any]] = [
     {"lr": 0.05, "l2": 0.0, "epochs": 30, "batch_size": 32, "optimizer": "sgd"},
     {"lr": 0.2, "l2": 0.0, "epochs": 30, "batch_size": 32, "optimizer": "sgd"},
@@ -97,14 +99,21 @@ def train(run: Any, config: dict[str, Any], seed: int = 0) -> None:
 
 @contextlib.contextmanager
 def _outside_any_checkout() -> Iterator[None]:
-    """Work from a fresh empty folder: the runs record no git state of wherever demo was called."""
+    """Work from a fresh empty folder (the runs record no git state of wherever demo was
+    called) without system metrics (their values differ on every machine)."""
     previous = Path.cwd()
+    saved = os.environ.get(_SYSTEM_METRICS_ENV)
+    os.environ[_SYSTEM_METRICS_ENV] = "0"
     with tempfile.TemporaryDirectory(prefix="localtrack-demo-") as neutral:
         os.chdir(neutral)
         try:
             yield
         finally:
             os.chdir(previous)
+            if saved is None:
+                os.environ.pop(_SYSTEM_METRICS_ENV, None)
+            else:
+                os.environ[_SYSTEM_METRICS_ENV] = saved
 
 
 def generate(store_dir: Path) -> list[str]:
