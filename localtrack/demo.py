@@ -1,15 +1,23 @@
 """A small real training loop for the bundled example store: logistic regression in pure Python.
 
-Deterministic (seeded) so ``localtrack demo`` regenerates the same numbers; small enough to
-run in about a second; real enough that the curves and comparisons mean something.
+Deterministic (seeded, and run from an empty folder outside any git work tree, so the caller's
+checkout adds no git state or diff artifact) so ``localtrack demo`` regenerates the same
+content: only ids, times, paths, the host and the package list differ. Small enough to run in
+about a second; real enough that the curves and comparisons mean something.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import random
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+_SYSTEM_METRICS_ENV = "LOCALTRACK_SYSTEM_METRICS"  # "0" turns the system-metrics sampler off
 
 SWEEP: list[dict[str, Any]] = [
     {"lr": 0.05, "l2": 0.0, "epochs": 30, "batch_size": 32, "optimizer": "sgd"},
@@ -89,18 +97,44 @@ def train(run: Any, config: dict[str, Any], seed: int = 0) -> None:
     run.summary["best_val_accuracy"] = best
 
 
+@contextlib.contextmanager
+def _outside_any_checkout() -> Iterator[None]:
+    """Work from a fresh empty folder (the runs record no git state of wherever demo was
+    called) without system metrics (their values differ on every machine)."""
+    previous = Path.cwd()
+    saved = os.environ.get(_SYSTEM_METRICS_ENV)
+    os.environ[_SYSTEM_METRICS_ENV] = "0"
+    with tempfile.TemporaryDirectory(prefix="localtrack-demo-") as neutral:
+        os.chdir(neutral)
+        try:
+            yield
+        finally:
+            os.chdir(previous)
+            if saved is None:
+                os.environ.pop(_SYSTEM_METRICS_ENV, None)
+            else:
+                os.environ[_SYSTEM_METRICS_ENV] = saved
+
+
 def generate(store_dir: Path) -> list[str]:
     """Run the sweep into ``store_dir``; returns the run ids."""
     import localtrack
 
+    store_dir = Path(store_dir).absolute()
     ids = []
-    for index, config in enumerate(SWEEP):
-        name = f"{config['optimizer']}-lr{config['lr']}" + (f"-l2-{config['l2']}" if config["l2"] else "")
-        tags = {"model": "logreg", "sweep": "demo"}
-        if index == 0:
-            tags["baseline"] = ""
-        with localtrack.init(project="demo", name=name, config=config, tags=tags, dir=store_dir,
-                             notes="Pure-Python logistic regression on a synthetic 8-d dataset.") as run:
-            train(run, config, seed=index)
-            ids.append(run.id)
+    with _outside_any_checkout():
+        for index, config in enumerate(SWEEP):
+            ids.append(_train_one(localtrack, store_dir, index, config))
     return ids
+
+
+def _train_one(localtrack: Any, store_dir: Path, index: int, config: dict[str, Any]) -> str:
+    """One run of the sweep; returns its id."""
+    name = f"{config['optimizer']}-lr{config['lr']}" + (f"-l2-{config['l2']}" if config["l2"] else "")
+    tags = {"model": "logreg", "sweep": "demo"}
+    if index == 0:
+        tags["baseline"] = ""
+    with localtrack.init(project="demo", name=name, config=config, tags=tags, dir=store_dir,
+                         notes="Pure-Python logistic regression on a synthetic 8-d dataset.") as run:
+        train(run, config, seed=index)
+    return str(run.id)
