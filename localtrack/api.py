@@ -349,14 +349,15 @@ def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -
 
 
 def watch(models: Any = None, *args: Any, **kwargs: Any) -> None:
-    """A no-op with one warning until media land (see localtrack/wandb_api/watch.py)."""
-    from localtrack.wandb_api.watch import watch as watch_models
-
-    watch_models(models, *args, **kwargs)
+    """:meth:`Run.watch` on the current run."""
+    _current().watch(models, *args, **kwargs)
 
 
 def unwatch(models: Any = None) -> None:
-    """Nothing to undo: watch records nothing yet."""
+    """Remove the hooks :func:`watch` added."""
+    from localtrack.wandb_api.watch import unwatch as unwatch_models
+
+    unwatch_models(models)
 
 
 def log_artifact(path: Any, name: str | None = None, type: str | None = None, *args: Any, **kwargs: Any) -> Any:

@@ -177,13 +177,17 @@ class Run:
         self._alerts.alert(title, text, level, wait_duration)
 
     def watch(self, models: Any = None, *args: Any, **kwargs: Any) -> None:
-        """wandb's gradient/parameter histograms: a no-op with one warning until media land."""
+        """Summarise a torch module's gradients/parameters every ``log_freq`` batches (wandb's
+        histograms, as mean/std/min/max/norm scalars until media land; torch is never imported)."""
         from localtrack.wandb_api.watch import watch
 
-        watch(models, *args, **kwargs)
+        watch(self, models, *args, **kwargs)
 
     def unwatch(self, models: Any = None) -> None:
-        """Nothing to undo (see :meth:`watch`)."""
+        """Remove the hooks :meth:`watch` added."""
+        from localtrack.wandb_api.watch import unwatch
+
+        unwatch(models)
 
     def use_artifact(self, *args: Any, **kwargs: Any) -> Any:
         unsupported.refuse("use_artifact")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import math
 import time
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wandb_helpers import history, manifest_of
@@ -137,21 +139,82 @@ def test_alert_is_recorded_and_printed(store_dir: Path, capsys: pytest.CaptureFi
     assert [(a["title"], a["text"], a["level"]) for a in alerts] == [("Low acc", "acc 0.1 < 0.5", "WARN"), ("done", "ok", "INFO")]
 
 
-def test_watch_is_a_no_op_with_one_warning(store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+class FakeTensor:
+    """The tensor methods watch() uses, over a list of floats (torch's documented names)."""
+
+    def __init__(self, values: list[float], grad: FakeTensor | None = None) -> None:
+        self.values, self.grad = values, grad
+
+    def detach(self) -> FakeTensor:
+        return self
+
+    def float(self) -> FakeTensor:
+        return self
+
+    def numel(self) -> int:
+        return len(self.values)
+
+    def _scalar(self, value: float) -> Any:
+        return types.SimpleNamespace(item=lambda: value)
+
+    def mean(self) -> Any:
+        return self._scalar(sum(self.values) / len(self.values))
+
+    def std(self) -> Any:
+        m = sum(self.values) / len(self.values)
+        return self._scalar((sum((v - m) ** 2 for v in self.values) / (len(self.values) - 1)) ** 0.5)
+
+    def min(self) -> Any:
+        return self._scalar(min(self.values))
+
+    def max(self) -> Any:
+        return self._scalar(max(self.values))
+
+    def norm(self) -> Any:
+        return self._scalar(sum(v * v for v in self.values) ** 0.5)
+
+
+class FakeModule:
+    """``register_forward_hook(hook)`` returning a handle with ``remove()``, and ``named_parameters()``."""
+
+    def __init__(self) -> None:
+        self.hooks: list[Any] = []
+        self.weight = FakeTensor([1.0, 3.0], grad=FakeTensor([0.5, -0.5]))
+
+    def named_parameters(self) -> Any:
+        yield "layer.weight", self.weight
+
+    def register_forward_hook(self, hook: Any) -> Any:
+        self.hooks.append(hook)
+        return types.SimpleNamespace(remove=lambda: self.hooks.remove(hook))
+
+    def __call__(self, x: float) -> float:
+        for hook in list(self.hooks):
+            hook(self, (x,), x)
+        return x
+
+
+def test_watch_summarises_parameters_and_gradients_every_log_freq_batches(store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
-    from localtrack.wandb_api import watch as watch_module
-
-    watch_module._warned = False
     torch_was_loaded = "torch" in sys.modules
     run = localtrack.init(project="w", dir=store_dir)
-    localtrack.watch(object(), log="all", log_freq=10)
-    run.watch(object())
-    err = capsys.readouterr().err
-    assert err.count("watch()") == 1
+    model = FakeModule()
+    localtrack.watch(model, log="all", log_freq=2)
+    for step in range(4):
+        model(float(step))  # the forward pass of batch `step`
+        run.log({"loss": 1.0 / (step + 1)})
+    localtrack.unwatch(model)
+    assert model.hooks == []
+    run.watch(object())  # not a module: one warning, nothing recorded
+    assert "not watched" in capsys.readouterr().err
     assert ("torch" in sys.modules) == torch_was_loaded  # watch never imports torch itself
     run.finish()
-    assert history(store_dir, run.id) == {}
+    rows = history(store_dir, run.id)
+    assert rows[1]["parameters/layer.weight/mean"] == 2.0 and rows[1]["parameters/layer.weight/max"] == 3.0
+    assert rows[1]["gradients/layer.weight/norm"] == pytest.approx(0.5**0.5)
+    assert rows[3]["gradients/layer.weight/mean"] == 0.0 and "loss" in rows[3]
+    assert not any(k.startswith("parameters/") for k in {**rows[0], **rows[2]})
 
 
 def test_resume_must_keeps_duration_and_does_not_recapture(store_dir: Path) -> None:
