@@ -44,6 +44,7 @@ class Run:
         self.status = "running"
         self._on_finish: list[Any] = []
         self._history = StepHistory(writer)
+        self._history.on_text = self.summary.update  # log({"stage": "warmup"}): the latest text, in the summary
         self._alerts = AlertRecorder(writer)
         self.entity: str = ""
         self.resumed: bool = writer.joined

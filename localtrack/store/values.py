@@ -73,15 +73,16 @@ def clean_metrics(metrics: Mapping[Any, Any], wandb_shape: bool = False) -> dict
 
 
 def split_metrics(
-    metrics: Mapping[Any, Any], wandb_shape: bool = True
+    metrics: Mapping[Any, Any], wandb_shape: bool = True, texts: dict[str, str] | None = None
 ) -> tuple[dict[str, float], list[LocaltrackError]]:
     """The storable values of one call, and an error (naming its key) for each value that is not.
 
+    With ``texts``, string values are collected there (key -> string) instead of refused.
     A bad key still raises at once: nothing of such a call is stored.
     """
     clean: dict[str, float] = {}
     refused: list[LocaltrackError] = []
-    _clean_into(clean, refused, metrics, "", 0, wandb_shape)
+    _clean_into(clean, refused, metrics, "", 0, wandb_shape, texts)
     return clean, refused
 
 
@@ -92,6 +93,7 @@ def _clean_into(
     prefix: str,
     depth: int,
     wandb_shape: bool,
+    texts: dict[str, str] | None = None,
 ) -> None:
     for key, value in metrics.items():
         name = validate_key(f"{prefix}{key}" if prefix and isinstance(key, str) else key, "metric key")
@@ -100,7 +102,10 @@ def _clean_into(
         if isinstance(value, Mapping) and wandb_shape:
             if depth >= MAX_NESTING:
                 raise InvalidValueError(f"metric {name!r}: nested deeper than {MAX_NESTING} levels", name)
-            _clean_into(clean, refused, value, f"{name}.", depth + 1, wandb_shape)
+            _clean_into(clean, refused, value, f"{name}.", depth + 1, wandb_shape, texts)
+            continue
+        if texts is not None and isinstance(value, str):
+            texts[name] = value
             continue
         if name in clean:
             if not prefix and depth == 0:

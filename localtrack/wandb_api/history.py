@@ -5,15 +5,17 @@ current step; ``log(d)`` commits it and moves to the next step; ``commit=False``
 accumulating (a later value of a key in the same step overwrites); ``step=N`` above the
 current step commits what is pending and moves to N without committing; ``step=N`` equal
 to it accumulates; below it, the call is dropped with one warning line. An empty commit
-still advances the step. A value localtrack cannot store (a string, an object) is refused
-with an error naming its key, after the call's other values are logged (wandb keeps them).
+still advances the step. A string value goes to the run's summary (wandb's summary shows a
+logged string too; metric columns are numbers), with one warning per key. A value localtrack
+cannot store (an object) is refused with an error naming its key, after the call's other
+values are logged (wandb keeps them).
 ``Run.log`` only comes here when it cannot take the plain path.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from localtrack.errors import InvalidValueError, InvalidValueTypeError
@@ -48,6 +50,8 @@ class StepHistory:
         self.pending: dict[str, Any] | None = None
         self.tracker: MetricTracker | None = None
         self.plain = True  # nothing pending, nothing tracked: Run.log may call the writer directly
+        self.on_text: Callable[[dict[str, str]], None] | None = None  # where logged strings go
+        self._warned_text: set[str] = set()
 
     def _update_plain(self) -> None:
         self.plain = self.pending is None and self.tracker is None
@@ -60,14 +64,20 @@ class StepHistory:
             try:
                 self._write(data)
                 return
-            except (InvalidValueError, InvalidValueTypeError) as exc:
-                row, refused = split_metrics(data)
-                if not refused:
+            except (InvalidValueError, InvalidValueTypeError):
+                texts: dict[str, str] = {}
+                row, refused = split_metrics(data, texts=texts)
+                if not refused and not texts:
                     raise  # not a value's fault (a limit): nothing of the call is kept
-                error = exc
+                error = refused[0] if refused else None
             self._write(row)  # the values that can be kept, at this step, as wandb keeps them
-            raise error
-        row, refused = split_metrics(data) if data else ({}, [])
+            self._keep_texts(texts)
+            if error is not None:
+                raise error
+            return
+        texts = {}
+        row, refused = split_metrics(data, texts=texts) if data else ({}, [])
+        self._keep_texts(texts)
         current = writer.next_step
         if step is not None:
             step = check_step(step)
@@ -90,6 +100,18 @@ class StepHistory:
             self.commit()
         if refused:
             raise refused[0]
+
+    def _keep_texts(self, texts: dict[str, str]) -> None:
+        if not texts or self.on_text is None:
+            return
+        new = sorted(set(texts) - self._warned_text)
+        if new:
+            self._warned_text.update(new)
+            sys.stderr.write(
+                f"localtrack: WARNING: log() got text for {', '.join(repr(k) for k in new)}; metrics are numbers, "
+                "so the latest text is kept in run.summary instead\n"
+            )
+        self.on_text(texts)
 
     def commit(self) -> None:
         """Write the pending row at the current step (if it holds anything) and move on one step."""

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 import pytest
-from wandb_helpers import history, points
+from wandb_helpers import history, manifest_of, points
 
 import localtrack
 from localtrack.errors import LocaltrackError
@@ -100,22 +100,27 @@ def test_nested_dicts_are_flattened_with_dots_and_none_is_skipped(store_dir: Pat
     assert run.step == 3
 
 
-def test_an_unstorable_value_is_an_error_naming_it_and_the_rest_is_logged(store_dir: Path) -> None:
-    """wandb keeps the call's other values (and stores strings, which localtrack cannot yet)."""
+def test_an_unstorable_value_is_an_error_naming_it_and_the_rest_is_logged(
+    store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """wandb keeps the call's other values. A string goes to the summary (wandb's summary shows
+    it too; metric columns are numbers), with one warning per key; an object is an error."""
     run = localtrack.init(project="s", dir=store_dir)
     run.log({"a": 1.0})
-    with pytest.raises(LocaltrackError, match=r"'val\.text'"):
-        run.log({"a": 2.0, "val": {"text": "hello"}})
+    run.log({"a": 2.0, "val": {"text": "hello"}})
     assert run.step == 2
     with pytest.raises(LocaltrackError, match="'obj'"):
         run.log({"a": 3.0, "obj": object()}, commit=False)
     assert run.step == 2
     run.log({"b": 4.0})
-    with pytest.raises(LocaltrackError, match="'s'"):
-        run.log({"s": "only text"})  # nothing storable: the step is still used
-    run.log({"a": 5.0})
+    run.log({"s": "only text"})  # nothing numeric: the step is still used
+    run.log({"a": 5.0, "val": {"text": "bye"}})
     run.finish()
     assert history(store_dir, run.id) == {0: {"a": 1.0}, 1: {"a": 2.0}, 2: {"a": 3.0, "b": 4.0}, 4: {"a": 5.0}}
+    values = manifest_of(run)["summary_values"]
+    assert values["val.text"] == "bye" and values["s"] == "only text"
+    err = capsys.readouterr().err
+    assert err.count("got text for 'val.text'") == 1 and "got text for 's'" in err
 
 
 def test_a_bad_key_refuses_the_whole_call(store_dir: Path) -> None:
