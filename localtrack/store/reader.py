@@ -13,10 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import AmbiguousRunError, CorruptRunError, LocaltrackError, RunNotFoundError
+from localtrack.errors import (
+    AmbiguousRunError,
+    CorruptRunError,
+    LocaltrackError,
+    RunNotFoundError,
+    StoreLinkError,
+)
 from localtrack.ids import short_id
 from localtrack.names import validate_id
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
+from localtrack.storage.links import is_link, link_error
 from localtrack.storage.manifest import read_manifest
 from localtrack.storage.segments import has_parquet_footer, live_segments
 from localtrack.store.status import derive_status
@@ -59,10 +66,10 @@ def iter_run_ids(layout: StoreLayout) -> Iterator[str]:
 
 def load_run(layout: StoreLayout, run_id: str) -> RunRecord:
     """Read one run; a damaged manifest is reported in ``error``, never raised."""
-    path = layout.run_dir(run_id)
+    path = layout.runs_dir / validate_id(run_id)
     record = RunRecord(id=run_id, path=path)
-    if path.is_symlink():
-        record.error = f"{path} is a symbolic link; refusing to follow it out of the store"
+    if is_link(path):
+        record.error = str(link_error(path))
         return record
     try:
         manifest = read_manifest(path / MANIFEST_FILENAME)
@@ -94,7 +101,9 @@ def resolve_run(layout: StoreLayout, ref: str, records: list[RunRecord] | None =
         dated = [r for r in records if r.ok]
         if not dated:
             raise RunNotFoundError("the store has no runs yet", ref)
-        return max(dated, key=lambda r: (str(r.manifest.get("created_at") or ""), r.id))
+        # By id, not by created_at: ids sort by creation time and strictly increase within a
+        # process even when the wall clock steps back (ids.new_run_id); see docs/FORMAT.md.
+        return max(dated, key=lambda r: r.id)
     for matches in (
         [r for r in records if r.id.startswith(ref) or short_id(r.id) == ref or short_id(r.id).startswith(ref)],
         [r for r in records if r.ok and r.name == ref],
@@ -113,10 +122,11 @@ def metric_files(layout: StoreLayout, run_id: str) -> tuple[list[Path], list[str
     """The live segment files of a run that look complete, and problems with the others."""
     good: list[Path] = []
     problems: list[str] = []
-    for folder in (layout.run_dir(run_id), layout.metrics_dir(run_id)):
-        if folder.is_symlink():
-            return [], [f"{folder} is a symbolic link; refusing to follow it out of the store"]
-    for path in live_segments(layout.metrics_dir(run_id)):
+    try:
+        metrics_dir = layout.metrics_dir(run_id)  # checks runs/, runs/<id> and metrics/ for links
+    except StoreLinkError as exc:
+        return [], [str(exc)]
+    for path in live_segments(metrics_dir):
         if has_parquet_footer(path):
             good.append(path)
         else:

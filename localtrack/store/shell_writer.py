@@ -14,7 +14,7 @@ from typing import Any
 
 from localtrack.errors import InvalidValueError, RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
-from localtrack.names import validate_label
+from localtrack.names import validate_label, validate_writer_id
 from localtrack.run_fields import clean_config_value, clean_tags, clean_text
 from localtrack.storage.atomic import make_dirs
 from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
@@ -82,7 +82,9 @@ def _shell_writer(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     writers = manifest.setdefault("writers", {})
     for writer_id, entry in writers.items():
         if isinstance(entry, dict) and entry.get("external") and entry.get("status") == "running":
-            return writer_id, entry
+            # Read from disk, it names our next segment file: the user-input check, again here
+            # (parse_manifest already refused a bad one) because this is where it becomes a path.
+            return validate_writer_id(writer_id), entry
     writer_id = new_writer_id()
     now = timefmt.now_iso()
     entry = {
