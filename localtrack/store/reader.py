@@ -89,6 +89,14 @@ def list_runs(layout: StoreLayout) -> list[RunRecord]:
     return [load_run(layout, run_id) for run_id in iter_run_ids(layout)]
 
 
+def _is_valid_id(ref: str) -> bool:
+    try:
+        validate_id(ref)
+    except LocaltrackError:
+        return False
+    return True
+
+
 def resolve_run(layout: StoreLayout, ref: str, records: list[RunRecord] | None = None) -> RunRecord:
     """A run from what a user typed: full id, unique id prefix, short id, unique name, ``@latest``."""
     if not isinstance(ref, str) or not ref.strip():
@@ -96,6 +104,8 @@ def resolve_run(layout: StoreLayout, ref: str, records: list[RunRecord] | None =
     ids = list(iter_run_ids(layout))
     if ref in ids:
         return load_run(layout, ref)
+    if _is_valid_id(ref) and is_link(layout.runs_dir / ref):  # a linked run folder: name it, don't hide it
+        raise link_error(layout.runs_dir / ref)
     records = records if records is not None else [load_run(layout, i) for i in ids]
     if ref == "@latest":
         dated = [r for r in records if r.ok]
