@@ -84,7 +84,7 @@ class Refresher:
             differ, deep = stats.changed(self.listing.folders, stored)
         changed.extend(differ)
         changed.extend(run_id for run_id in deep
-                       if segments_signature(self.layout.run_dir(run_id)) != stored[run_id].segs)
+                       if segments_signature(self.layout.runs_dir / run_id) != stored[run_id].segs)
         # every folder is known and the counts agree: nothing was removed (skips a 10,000-key pass)
         unchanged_set = len(stored) == len(dirs) and all(run_id in stored for run_id in changed)
         removed = [] if unchanged_set else [run_id for run_id in stored if run_id not in dirs]
@@ -206,7 +206,7 @@ class Refresher:
             return {run_id: self.plan_one(run_id, stats, scan_start) for run_id in run_ids}
 
     def plan_one(self, run_id: str, stats: ManifestStats, scan_start: float) -> RunPlan:
-        run_dir = self.layout.run_dir(run_id)
+        run_dir = self.layout.runs_dir / run_id
         entry = RunPlan(run_id)
         if run_dir.is_symlink() or not run_dir.is_dir():
             entry.problem(f"{run_dir} is not a folder (a symbolic link?); not followed")

@@ -43,6 +43,20 @@ def refuse_link(path: Path | str) -> None:
         raise link_error(path)
 
 
+TOP_LEVEL_FOLDERS = frozenset({"runs", "objects", "trash", "index", "tmp"})
+
+
+def refuse_linked_parent(path: Path) -> None:
+    """Refuse a link at the folder ``path`` goes in, unless ``path`` is a top-level store folder
+    (``runs/``, ``objects/``...) of a store root that is a link by the user's choice."""
+    folder = path.parent
+    if not is_link(folder):
+        return
+    if path.name in TOP_LEVEL_FOLDERS and os.path.lexists(folder / "FORMAT"):
+        return
+    raise link_error(folder)
+
+
 def owned_path(root: Path, *parts: str) -> Path:
     """``root/part/...`` after checking that no component below ``root`` is a link.
 
@@ -63,9 +77,11 @@ def owned_path(root: Path, *parts: str) -> Path:
     return path
 
 
-def open_owned(path: Path, flags: int, mode: int = 0o644) -> int:
-    """``os.open`` of a store file that refuses a link at the leaf (``O_NOFOLLOW``) and its folder."""
-    refuse_link(path.parent)
+def open_owned(path: Path, flags: int, mode: int = 0o644, *, in_root: bool = False) -> int:
+    """``os.open`` of a store file that refuses a link at the leaf (``O_NOFOLLOW``) and, unless
+    the file sits in the store root (``in_root``: FORMAT), at its folder."""
+    if not in_root:
+        refuse_link(path.parent)
     try:
         return os.open(path, flags | NOFOLLOW, mode)
     except OSError as exc:

@@ -83,7 +83,7 @@ def check_format(root: Path) -> int:
     """
     path = root / FORMAT_FILENAME
     try:
-        fd = open_owned(path, os.O_RDONLY)
+        fd = open_owned(path, os.O_RDONLY, in_root=True)
         with open(fd, "rb") as handle:
             text = handle.read(200).decode("utf-8", errors="replace")
     except FileNotFoundError:
@@ -119,7 +119,10 @@ def create_store(root: Path) -> StoreLayout:
     temp file treats it as the store being born (:func:`_being_created`), never as a project
     folder to nest a second ``.localtrack`` inside.
     """
-    make_dirs(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)  # the root (or its parents) may be a link: the user's choice
+    except OSError as exc:
+        raise explain_os_error(exc, root, "create folder") from exc
     layout = StoreLayout(root)
     format_file = layout.format_file
     if not os.path.lexists(format_file):

@@ -111,9 +111,9 @@ def resolve_run(layout: StoreLayout, ref: str, records: list[RunRecord] | None =
         dated = [r for r in records if r.ok]
         if not dated:
             raise RunNotFoundError("the store has no runs yet", ref)
-        # By id, not by created_at: ids sort by creation time and strictly increase within a
-        # process even when the wall clock steps back (ids.new_run_id); see docs/FORMAT.md.
-        return max(dated, key=lambda r: r.id)
+        # created_at (then id) like the index's @latest: both never go backwards within a
+        # process even when the wall clock steps back (timefmt.creation_iso); see docs/FORMAT.md.
+        return max(dated, key=lambda r: (str(r.manifest.get("created_at") or ""), r.id))
     for matches in (
         [r for r in records if r.id.startswith(ref) or short_id(r.id) == ref or short_id(r.id).startswith(ref)],
         [r for r in records if r.ok and r.name == ref],

@@ -57,7 +57,7 @@ def create_run(
         "group": None,
         "parent": parent,
         "status": "running",
-        "created_at": timefmt.now_iso(),
+        "created_at": timefmt.creation_iso(),
         "ended_at": None,
         "duration": None,
         "config": clean_config_value("config", config or {}),

@@ -213,3 +213,20 @@ def test_fresh_store_creation_refuses_a_linked_runs_folder(tmp_path: Path) -> No
     with pytest.raises(StoreLinkError, match="runs"):
         localtrack.init(project="p", dir=store)
     assert list(outside.iterdir()) == []
+
+
+def test_a_store_root_that_is_a_link_is_the_users_choice_and_works(tmp_path: Path) -> None:
+    """Only what is *below* the root is store-owned: LOCALTRACK_DIR may name a link to another disk."""
+    real = tmp_path / "disk" / "store"
+    real.mkdir(parents=True)
+    root = tmp_path / "proj" / ".localtrack"
+    root.parent.mkdir()
+    root.symlink_to(real)
+    with localtrack.init(project="p", dir=root) as run:
+        run.log({"x": 1.0})
+    manage.trash_run(open_store(root), run.id)
+    manage.restore_run(open_store(root), run.id)
+    code, text = cli(["ls", "--store", str(root)])
+    assert code == 0, text
+    assert verify_store(open_store(root)).ok
+    assert (real / "runs" / run.id / "manifest.json").is_file()
