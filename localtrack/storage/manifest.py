@@ -161,8 +161,29 @@ def parse_manifest(data: bytes, where: str) -> dict[str, Any]:
             f"(reads up to {FORMAT_VERSION}); upgrade localtrack",
             version,
         )
+    if _nested_deeper_than(manifest, MAX_DEPTH):
+        # dump_manifest refuses to write past MAX_DEPTH: a reader that accepted it would
+        # hand writers (tag, log-metrics, a resumed run) a manifest they cannot write back.
+        raise CorruptRunError(f"{where}: manifest is nested deeper than {MAX_DEPTH} levels", where)
     check_path_names(manifest, where)
     return manifest
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` levels (iterative: no recursion limit to hit)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def check_path_names(manifest: dict[str, Any], where: str) -> None:

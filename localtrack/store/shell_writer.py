@@ -170,9 +170,9 @@ def log_points(layout: StoreLayout, run_id: str, points: list[StepPoint]) -> int
 
     def change(manifest: dict[str, Any], writer_id: str, entry: dict[str, Any]) -> None:
         summary = entry.setdefault("summary", {})
-        last = max(
-            (s.get("step") or 0 for s in (manifest.get("summary") or {}).values() if isinstance(s, dict)), default=-1
-        )
+        summaries = manifest.get("summary")
+        steps = (s.get("step") for s in (summaries.values() if isinstance(summaries, dict) else ()) if isinstance(s, dict))
+        last = max((x for x in steps if type(x) is int), default=-1)  # a tampered summary is not a step
         blocks, ordered, last_used = _blocks(points, last)
         if not blocks:
             return
