@@ -80,7 +80,10 @@ class StoreLayout:
 
     @property
     def tmp_dir(self) -> Path:
-        return owned_path(self.root, TMP_DIRNAME)
+        """Scratch space, not checked here so a linked ``tmp/`` never blocks a read: its only
+        users are DuckDB's spill folder (query/duck.py creates it with its own ``lstat`` checks
+        and spills nowhere through a link) and :meth:`checkout_dir`, which checks."""
+        return self.root / TMP_DIRNAME
 
     def run_dir(self, run_id: str) -> Path:
         return owned_path(self.root, RUNS_DIRNAME, validate_id(run_id))
