@@ -160,7 +160,7 @@ def init(
         "group": validate_label(group, "group") if group is not None else None,
         "parent": validate_id(parent, "parent run id") if parent is not None else None,
         "status": "running",
-        "created_at": timefmt.now_iso(),
+        "created_at": timefmt.creation_iso(),
         "ended_at": None,
         "duration": None,
         "config": clean_config,

@@ -7,6 +7,7 @@
     ├── StoreNotFoundError                  no .localtrack/ here or above
     ├── StoreFormatError                    a store written by a newer (or unknown) format version
     ├── StoreReadOnlyError                  the store cannot be written (permissions, read-only fs)
+    ├── StoreLinkError                      a store-owned folder or file is a symbolic link (never followed)
     ├── RunNotFoundError (LookupError)      no run matches a reference
     ├── AmbiguousRunError (LookupError)     several runs match a reference; carries the candidates
     ├── RunExistsError                      init(id=...) of an existing run without resume
@@ -56,6 +57,10 @@ class StoreFormatError(LocaltrackError):
 
 class StoreReadOnlyError(LocaltrackError):
     """The store exists but cannot be written."""
+
+
+class StoreLinkError(LocaltrackError):
+    """A folder or file the store owns (runs/, a run folder, a lock file...) is a symbolic link."""
 
 
 class RunNotFoundError(LocaltrackError, LookupError):

@@ -22,6 +22,7 @@ MAX_NAME_LENGTH = 256
 MAX_PATH_NAME_LENGTH = 255
 
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_WRITER_ID_RE = re.compile(r"[a-z0-9]{1,32}\Z")  # the writer part of a segment file name
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]*\Z")
 # Unicode categories that must never appear: controls, format chars (bidi overrides,
 # zero-width joiners), surrogates, private use, unassigned.
@@ -42,6 +43,19 @@ def validate_id(value: Any, what: str = "run id") -> str:
             f"invalid {what} {text[:80]!r}: use 1-{MAX_ID_LENGTH} ASCII letters, digits, '_', '.' or '-', "
             "starting with a letter or digit and without '..'",
             value,
+        )
+    return text
+
+
+def validate_writer_id(value: Any, what: str = "writer id") -> str:
+    """A writer id (``manifest.writers`` key): it becomes the start of segment file names.
+
+    Read from disk, so it is hostile: ``"../../X"`` or ``"/abs/X"`` must never reach a path.
+    """
+    text = _require_str(value, what)
+    if not _WRITER_ID_RE.match(text):
+        raise InvalidNameError(
+            f"invalid {what} {text[:80]!r}: use 1-32 lowercase ASCII letters or digits", value
         )
     return text
 

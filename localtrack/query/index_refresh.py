@@ -229,7 +229,7 @@ class Refresher:
         return plan
 
     def plan_one(self, run_id: str, stats: ManifestStats, scan_start: float) -> RunPlan:
-        run_dir = self.layout.run_dir(run_id)
+        run_dir = self.layout.runs_dir / run_id
         entry = RunPlan(run_id)
         if run_dir.is_symlink() or not run_dir.is_dir():
             entry.problem(f"{run_dir} is not a folder (a symbolic link?); not followed")

@@ -122,7 +122,7 @@ class ExecSession:
             "group": None,
             "parent": plan.parent,
             "status": "running",
-            "created_at": timefmt.now_iso(),
+            "created_at": timefmt.creation_iso(),
             "ended_at": None,
             "duration": None,
             "config": {},

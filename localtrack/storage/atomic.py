@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 from localtrack.errors import LocaltrackError, StoreReadOnlyError
+from localtrack.storage.links import is_link, link_error, refuse_linked_parent
 
 TMP_SUFFIX = ".tmp"
 
@@ -92,8 +93,21 @@ def write_new_file(path: Path, data: bytes) -> None:
 
 
 def make_dirs(path: Path) -> None:
-    """``mkdir -p`` with a clear error when the store is read-only or the disk full."""
+    """``mkdir -p`` with a clear error when the store is read-only or the disk full.
+
+    Store folders only: a link at ``path`` or its folder (say ``runs/<id>/metrics`` planted by
+    a commit) is refused rather than written through, and a dangling one is never given a target.
+    """
+    # The folder it goes in must not be a link either, unless that folder is a store root
+    # (the one place a link is the user's choice, e.g. a store on another disk).
+    if is_link(path):
+        raise link_error(path)
+    refuse_linked_parent(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        if is_link(path):
+            raise link_error(path) from None
         raise explain_os_error(exc, path, "create folder") from exc
+    if is_link(path):  # swapped in between our check and mkdir
+        raise link_error(path)

@@ -18,13 +18,18 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 from localtrack.storage.atomic import explain_os_error
+from localtrack.storage.links import open_owned
 
 
 @contextlib.contextmanager
 def run_lock(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on one run's lock file for the duration of the block."""
+    """Hold an exclusive lock on one run's lock file for the duration of the block.
+
+    The lock file and its folder are store-owned: a link at either is refused, never followed
+    (``O_CREAT`` through a dangling link would create the link's target).
+    """
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_owned(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise explain_os_error(exc, lock_path, "lock") from exc
     try:

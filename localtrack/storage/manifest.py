@@ -16,9 +16,12 @@ from json.encoder import encode_basestring as _quote  # the C version when avail
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import CorruptRunError, LocaltrackError, StoreFormatError
+from localtrack.errors import CorruptRunError, InvalidNameError, LocaltrackError, StoreFormatError
+from localtrack.names import validate_writer_id
 from localtrack.storage.atomic import atomic_write_bytes
 from localtrack.storage.layout import FORMAT_VERSION
+from localtrack.storage.links import refuse_link
+from localtrack.storage.segments import parse_segment_name
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
@@ -156,7 +159,8 @@ def _encode(value: Any, depth: int, out: list[str]) -> None:
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    """Atomically replace the manifest at ``path``."""
+    """Atomically replace the manifest at ``path`` (never through a linked run folder)."""
+    refuse_link(path.parent)
     atomic_write_bytes(path, dump_manifest(manifest))
 
 
@@ -195,7 +199,60 @@ def parse_manifest(data: bytes, where: str) -> dict[str, Any]:
             f"(reads up to {FORMAT_VERSION}); upgrade localtrack",
             version,
         )
+    if _nested_deeper_than(manifest, MAX_DEPTH):
+        # dump_manifest refuses to write past MAX_DEPTH: a reader that accepted it would
+        # hand writers (tag, log-metrics, a resumed run) a manifest they cannot write back.
+        raise CorruptRunError(f"{where}: manifest is nested deeper than {MAX_DEPTH} levels", where)
+    check_path_names(manifest, where)
     return manifest
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` levels (iterative: no recursion limit to hit)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def check_path_names(manifest: dict[str, Any], where: str) -> None:
+    """Refuse a manifest whose names that become paths would not pass as user input.
+
+    Every writer id and every segment file name are joined to paths by readers and writers (a shell ``log-metrics`` names its next segment after the writer id it finds),
+    so they get exactly the checks a name from the user gets, here, once, for every reader
+    and writer alike. The run id must equal its (validated) folder name, which every reader,
+    editor and ``verify`` checks; artifact records are checked in store/artifact_records.py.
+    """
+    writers = manifest.get("writers", {})
+    if not isinstance(writers, dict):
+        raise CorruptRunError(f"{where}: manifest 'writers' is a {type(writers).__name__}, not an object", where)
+    for writer_id, entry in writers.items():
+        try:
+            validate_writer_id(writer_id)
+        except InvalidNameError as exc:
+            raise CorruptRunError(f"{where}: manifest writers: {exc}", where) from None
+        if not isinstance(entry, dict):
+            raise CorruptRunError(f"{where}: writer {writer_id!r} is a {type(entry).__name__}, not an object", where)
+        segments = entry.get("segments", {})
+        if not isinstance(segments, dict):
+            raise CorruptRunError(f"{where}: writer {writer_id!r} 'segments' is not an object", where)
+        for filename in segments:
+            name = parse_segment_name(filename)
+            if name is None or name.writer != writer_id:
+                raise CorruptRunError(
+                    f"{where}: writer {writer_id!r} records an invalid segment file name {filename[:80]!r} "
+                    f"(expected {writer_id}-<first>-<last>.parquet)",
+                    where,
+                )
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

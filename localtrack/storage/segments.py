@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import xxhash
 
 from localtrack.storage.atomic import atomic_write_bytes
+from localtrack.storage.links import refuse_link
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -144,6 +145,7 @@ def digest_bytes(data: bytes | memoryview) -> str:
 def write_segment(metrics_dir: Path, name: SegmentName, table: pa.Table) -> dict[str, Any]:
     """Seal ``table`` as segment ``name``; return its manifest record."""
     data = encode_table(table)
+    refuse_link(metrics_dir)  # a planted metrics/ link never receives our segments
     atomic_write_bytes(metrics_dir / name.filename, data)
     return segment_record(data, table)
 

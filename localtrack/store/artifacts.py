@@ -32,6 +32,7 @@ from localtrack.run_fields import clean_config_value, clean_text
 from localtrack.storage.atomic import make_dirs
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.objects import HASH_BUFFER, ObjectStore, PutResult
+from localtrack.store.artifact_checkout import ensure_checkout, verified_object_path
 from localtrack.store.artifact_records import (
     ArtifactRecord,
     append_record,
@@ -349,28 +350,31 @@ class ArtifactHandle:
 
         A file artifact is its object in the store (mode 0444). A folder is restored once
         into ``<store>/tmp/checkouts/<tree hash>/`` (git-ignored) and reused afterwards.
+        What is returned has been checked first: the object re-hashed, or the checkout
+        compared with the tree listing file by file (and rebuilt when it differs).
         """
         if self.kind == "file":
-            os.close(self._objects.open(self.hash))  # exists, is a regular file, not a link
-            return self._objects.path(self.hash)
-        checkouts = self.layout.tmp_dir / "checkouts"
-        final = checkouts / self.hash
-        if final.is_dir() and not final.is_symlink():
-            return final
-        make_dirs(checkouts)
-        staging = checkouts / f".{self.hash}.{os.urandom(6).hex()}.tmp"
-        try:
-            out = OutputDir(staging)
-            for entry in self.files():
-                out.write_object(tuple(entry.path.split("/")), self._objects, entry.hash, entry.size, entry.mode)
+            return verified_object_path(self._objects, self.hash, self.size)
+        entries = self.files()
+        final = self.layout.checkout_dir(self.hash)  # refuses a linked tmp/ or tmp/checkouts/
+        checkouts = final.parent
+
+        def build() -> None:
+            make_dirs(checkouts)
+            staging = checkouts / f".{self.hash}.{os.urandom(6).hex()}.tmp"
             try:
-                os.rename(staging, final)
-            except OSError:
-                if not final.is_dir():
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return final
+                out = OutputDir(staging)
+                for entry in entries:
+                    out.write_object(tuple(entry.path.split("/")), self._objects, entry.hash, entry.size, entry.mode)
+                try:
+                    os.rename(staging, final)
+                except OSError:
+                    if not final.is_dir():
+                        raise
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+
+        return ensure_checkout(final, entries, build)
 
 
 def restore_all(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from localtrack.errors import LocaltrackError
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
+from localtrack.storage.links import is_link
 from localtrack.storage.manifest import read_manifest
 from localtrack.storage.objects import ObjectEntry, ObjectStore
 from localtrack.store.artifacts import read_records, referenced_digests
@@ -54,8 +55,8 @@ def references(layout: StoreLayout) -> tuple[set[str], list[str]]:
     objects = ObjectStore(layout.objects_dir)
     needed: set[str] = set()
     problems: list[str] = []
-    for _run_id, run_dir in run_folders(layout):
-        if run_dir.is_symlink():
+    for _run_id, run_dir in run_folders(layout):  # a linked runs/ or trash/ raises: never gc from it
+        if is_link(run_dir):
             continue  # never followed; verify reports it
         path = run_dir / MANIFEST_FILENAME
         try:

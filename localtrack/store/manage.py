@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import LocaltrackError, RunNotFoundError, RunStateError
+from localtrack.errors import CorruptRunError, LocaltrackError, RunNotFoundError, RunStateError
 from localtrack.names import validate_id, validate_key, validate_label, validate_tag_value
 from localtrack.storage.atomic import explain_os_error, fsync_dir, make_dirs
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
@@ -36,12 +36,18 @@ Edit = Callable[[dict[str, Any]], None]
 
 def edit_manifest(layout: StoreLayout, run_id: str, change: Edit) -> dict[str, Any]:
     """Apply ``change`` to a run's manifest under its lock; returns the manifest written."""
-    run_dir = layout.run_dir(run_id)
-    if run_dir.is_symlink() or not run_dir.is_dir():
+    run_dir = layout.run_dir(run_id)  # a linked run folder raises StoreLinkError here
+    if not run_dir.is_dir():
         raise RunNotFoundError(f"no run folder {run_id!r} in {layout.runs_dir}", run_id)
     with run_lock(layout.lock_path(run_id)):
         path = layout.manifest_path(run_id)
         manifest = read_manifest(path)
+        if manifest.get("id") != run_id:  # writes refuse what reads refuse (reader.load_run)
+            raise CorruptRunError(
+                f"{path}: manifest id {str(manifest.get('id'))[:80]!r} does not match the folder name "
+                f"{run_id!r}; refusing to edit it (`localtrack verify` reports it)",
+                run_id,
+            )
         change(manifest)
         write_manifest(path, manifest)
     return manifest
@@ -122,7 +128,7 @@ class TrashedRun:
 
 
 def _trash_path(layout: StoreLayout, run_id: str) -> Path:
-    return layout.trash_dir / validate_id(run_id)
+    return layout.trash_run_dir(run_id)
 
 
 def _rename(source: Path, target: Path, action: str) -> None:
@@ -136,8 +142,8 @@ def _rename(source: Path, target: Path, action: str) -> None:
 
 def trash_run(layout: StoreLayout, run_id: str, *, force: bool = False) -> Path:
     """Move a run to ``trash/<run_id>/``; refuses a running run unless ``force``."""
-    source = layout.run_dir(run_id)
-    if source.is_symlink() or not source.is_dir():
+    source = layout.run_dir(run_id)  # refuses a linked runs/ or run folder
+    if not source.is_dir():
         raise RunNotFoundError(f"no run folder {run_id!r} in {layout.runs_dir}", run_id)
     target = _trash_path(layout, run_id)
     if target.exists() or target.is_symlink():
@@ -165,8 +171,8 @@ def _refuse_if_running(layout: StoreLayout, run_id: str) -> None:
 
 def restore_run(layout: StoreLayout, run_id: str) -> Path:
     """Move a trashed run back to ``runs/``."""
-    source = _trash_path(layout, run_id)
-    if source.is_symlink() or not source.is_dir():
+    source = _trash_path(layout, run_id)  # refuses a linked trash/ or trashed run
+    if not source.is_dir():
         raise RunNotFoundError(f"no run {run_id!r} in the trash; `localtrack restore` lists it", run_id)
     target = layout.run_dir(run_id)
     if target.exists() or target.is_symlink():
@@ -179,13 +185,13 @@ def restore_run(layout: StoreLayout, run_id: str) -> Path:
 def purge_run(layout: StoreLayout, run_id: str, *, force: bool = False) -> None:
     """Delete a run for good, from ``runs/`` or from the trash."""
     source = layout.run_dir(run_id)
-    if source.is_dir() and not source.is_symlink():
+    if source.is_dir():
         if not force:
             with run_lock(layout.lock_path(run_id)):
                 _refuse_if_running(layout, run_id)
     else:
         source = _trash_path(layout, run_id)
-        if source.is_symlink() or not source.is_dir():
+        if not source.is_dir():
             raise RunNotFoundError(f"no run {run_id!r} in the store or its trash", run_id)
     make_dirs(layout.trash_dir)
     doomed = layout.trash_dir / f".purge-{run_id}-{secrets.token_hex(4)}"
@@ -200,7 +206,7 @@ def list_trash(layout: StoreLayout) -> list[TrashedRun]:
     """Runs in the trash, most recently trashed first (damaged ones included)."""
     try:
         entries = list(os.scandir(layout.trash_dir))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
     out: list[TrashedRun] = []
     for entry in entries:

@@ -13,10 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import AmbiguousRunError, CorruptRunError, LocaltrackError, RunNotFoundError
+from localtrack.errors import (
+    AmbiguousRunError,
+    CorruptRunError,
+    LocaltrackError,
+    RunNotFoundError,
+    StoreLinkError,
+)
 from localtrack.ids import short_id
 from localtrack.names import validate_id
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
+from localtrack.storage.links import is_link, link_error
 from localtrack.storage.manifest import read_manifest
 from localtrack.storage.segments import has_parquet_footer, live_segments
 from localtrack.store.status import derive_status
@@ -59,10 +66,10 @@ def iter_run_ids(layout: StoreLayout) -> Iterator[str]:
 
 def load_run(layout: StoreLayout, run_id: str) -> RunRecord:
     """Read one run; a damaged manifest is reported in ``error``, never raised."""
-    path = layout.run_dir(run_id)
+    path = layout.runs_dir / validate_id(run_id)
     record = RunRecord(id=run_id, path=path)
-    if path.is_symlink():
-        record.error = f"{path} is a symbolic link; refusing to follow it out of the store"
+    if is_link(path):
+        record.error = str(link_error(path))
         return record
     try:
         manifest = read_manifest(path / MANIFEST_FILENAME)
@@ -82,6 +89,14 @@ def list_runs(layout: StoreLayout) -> list[RunRecord]:
     return [load_run(layout, run_id) for run_id in iter_run_ids(layout)]
 
 
+def _is_valid_id(ref: str) -> bool:
+    try:
+        validate_id(ref)
+    except LocaltrackError:
+        return False
+    return True
+
+
 def resolve_run(layout: StoreLayout, ref: str, records: list[RunRecord] | None = None) -> RunRecord:
     """A run from what a user typed: full id, unique id prefix, short id, unique name, ``@latest``."""
     if not isinstance(ref, str) or not ref.strip():
@@ -89,11 +104,15 @@ def resolve_run(layout: StoreLayout, ref: str, records: list[RunRecord] | None =
     ids = list(iter_run_ids(layout))
     if ref in ids:
         return load_run(layout, ref)
+    if _is_valid_id(ref) and is_link(layout.runs_dir / ref):  # a linked run folder: name it, don't hide it
+        raise link_error(layout.runs_dir / ref)
     records = records if records is not None else [load_run(layout, i) for i in ids]
     if ref == "@latest":
         dated = [r for r in records if r.ok]
         if not dated:
             raise RunNotFoundError("the store has no runs yet", ref)
+        # created_at (then id) like the index's @latest: both never go backwards within a
+        # process even when the wall clock steps back (timefmt.creation_iso); see docs/FORMAT.md.
         return max(dated, key=lambda r: (str(r.manifest.get("created_at") or ""), r.id))
     for matches in (
         [r for r in records if r.id.startswith(ref) or short_id(r.id) == ref or short_id(r.id).startswith(ref)],
@@ -113,10 +132,11 @@ def metric_files(layout: StoreLayout, run_id: str) -> tuple[list[Path], list[str
     """The live segment files of a run that look complete, and problems with the others."""
     good: list[Path] = []
     problems: list[str] = []
-    for folder in (layout.run_dir(run_id), layout.metrics_dir(run_id)):
-        if folder.is_symlink():
-            return [], [f"{folder} is a symbolic link; refusing to follow it out of the store"]
-    for path in live_segments(layout.metrics_dir(run_id)):
+    try:
+        metrics_dir = layout.metrics_dir(run_id)  # checks runs/, runs/<id> and metrics/ for links
+    except StoreLinkError as exc:
+        return [], [str(exc)]
+    for path in live_segments(metrics_dir):
         if has_parquet_footer(path):
             good.append(path)
         else:

@@ -14,7 +14,7 @@ from typing import Any
 
 from localtrack.errors import InvalidValueError, RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
-from localtrack.names import validate_label
+from localtrack.names import validate_label, validate_writer_id
 from localtrack.run_fields import clean_config_value, clean_tags, clean_text
 from localtrack.storage.atomic import make_dirs
 from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
@@ -57,7 +57,7 @@ def create_run(
         "group": None,
         "parent": parent,
         "status": "running",
-        "created_at": timefmt.now_iso(),
+        "created_at": timefmt.creation_iso(),
         "ended_at": None,
         "duration": None,
         "config": clean_config_value("config", config or {}),
@@ -82,7 +82,9 @@ def _shell_writer(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     writers = manifest.setdefault("writers", {})
     for writer_id, entry in writers.items():
         if isinstance(entry, dict) and entry.get("external") and entry.get("status") == "running":
-            return writer_id, entry
+            # Read from disk, it names our next segment file: the user-input check, again here
+            # (parse_manifest already refused a bad one) because this is where it becomes a path.
+            return validate_writer_id(writer_id), entry
     writer_id = new_writer_id()
     now = timefmt.now_iso()
     entry = {
@@ -168,9 +170,9 @@ def log_points(layout: StoreLayout, run_id: str, points: list[StepPoint]) -> int
 
     def change(manifest: dict[str, Any], writer_id: str, entry: dict[str, Any]) -> None:
         summary = entry.setdefault("summary", {})
-        last = max(
-            (s.get("step") or 0 for s in (manifest.get("summary") or {}).values() if isinstance(s, dict)), default=-1
-        )
+        summaries = manifest.get("summary")
+        steps = (s.get("step") for s in (summaries.values() if isinstance(summaries, dict) else ()) if isinstance(s, dict))
+        last = max((x for x in steps if type(x) is int), default=-1)  # a tampered summary is not a step
         blocks, ordered, last_used = _blocks(points, last)
         if not blocks:
             return

@@ -18,6 +18,7 @@ STATUSES = ("running", "finished", "failed", "killed", "crashed")
 REMOTE_HEARTBEAT_TIMEOUT = 75.0
 LOCAL_HEARTBEAT_TIMEOUT = 600.0
 EXTERNAL_HEARTBEAT_TIMEOUT = 7 * 24 * 3600.0  # shell-driven runs: no process to watch
+MAX_FUTURE_HEARTBEAT = 300.0  # clock skew tolerated between hosts; later heartbeats are untrusted
 
 _HOST = socket.gethostname()
 
@@ -28,7 +29,11 @@ def writer_is_alive(writer: dict[str, Any], now: float | None = None) -> bool:
         return False
     now = time.time() if now is None else now
     beat = parse_iso(writer.get("heartbeat_at"))
-    age = now - beat if beat is not None else float("inf")
+    if beat is None or beat > now + MAX_FUTURE_HEARTBEAT:
+        # A heartbeat from the future is a spoof (or a badly wrong clock): it proves nothing,
+        # and trusting it would keep a dead run "running" until that date.
+        return False
+    age = now - beat
     if writer.get("external"):
         return age < EXTERNAL_HEARTBEAT_TIMEOUT
     if writer.get("host") == _HOST:
@@ -65,11 +70,34 @@ def end_run_if_no_writer_alive(manifest: dict[str, Any], ended_at: str) -> None:
     manifest["status"] = combine_final_status(writers)
     manifest["ended_at"] = ended_at
     # A resumed run (api.init) counts its earlier sessions plus this one, not the time in between.
-    duration = seconds_between(manifest.get("resumed_at") or manifest.get("created_at"), ended_at)
+    duration = run_duration(manifest.get("resumed_at") or manifest.get("created_at"), ended_at, writers)
     earlier = manifest.get("duration_before_resume")
     if duration is not None and isinstance(earlier, (int, float)) and not isinstance(earlier, bool):
         duration += earlier
     manifest["duration"] = duration
+
+
+def run_duration(created_at: Any, ended_at: Any, writers: dict[str, Any]) -> float | None:
+    """The run's duration, never negative and never moved by a stepped wall clock.
+
+    A Python writer records ``elapsed`` from the monotonic clock (time.monotonic() between its
+    start and its finish). A run with one such writer takes it as is; with several (DDP ranks,
+    resumed runs) the wall-clock span is used when it is at least the longest ``elapsed``,
+    else the longest ``elapsed``. Shell-driven runs only have the wall clock: a negative span
+    (the clock stepped back) is stored as unknown (``null``), never as a negative number.
+    """
+    elapsed = [
+        w["elapsed"] for w in writers.values()
+        if isinstance(w, dict) and isinstance(w.get("elapsed"), (int, float)) and not isinstance(w.get("elapsed"), bool)
+        and w["elapsed"] >= 0
+    ]
+    wall = seconds_between(created_at, ended_at)
+    if elapsed:
+        longest = round(max(elapsed), 6)
+        if len(writers) == 1 or wall is None or wall < longest:
+            return longest
+        return wall
+    return wall if wall is not None and wall >= 0 else None
 
 
 def derive_status(manifest: dict[str, Any], now: float | None = None) -> str:

@@ -14,6 +14,19 @@ def now_iso() -> str:
     return iso_from_epoch(time.time())
 
 
+_last_created = 0.0
+
+
+def creation_iso() -> str:
+    """``created_at`` of a new run: the wall clock, but never earlier than the previous run this
+    process created, so a clock stepped back cannot reorder a process's runs (like run ids,
+    see ids.new_run_id); `@latest` and the default ordering sort by it (docs/FORMAT.md)."""
+    global _last_created
+    now = max(time.time(), _last_created + 1e-6)
+    _last_created = now
+    return iso_from_epoch(now)
+
+
 def iso_from_epoch(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

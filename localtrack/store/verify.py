@@ -3,8 +3,9 @@
 Checks, for the whole store (runs in ``trash/`` included, since gc keeps what they need):
 every object re-hashes to its name; every manifest parses; every segment a manifest
 records exists and matches its recorded digest; every live segment is a complete Parquet
-file (one on disk that no manifest records is a warning: a seal interrupted before its
-manifest write); every artifact record is well formed and every object it needs (tree
+file (one on disk that no manifest records is damage unless a live writer owns it, since
+readers would read it as part of the run); every store-owned folder or file that is a
+symbolic link, and a store nested inside this one, is damage; every artifact record is well formed and every object it needs (tree
 listings and the files they list) is present and intact. Links are reported, never followed.
 """
 
@@ -20,12 +21,27 @@ from typing import Any
 
 from localtrack.errors import ArtifactError, LocaltrackError
 from localtrack.names import validate_id
-from localtrack.storage.layout import MANIFEST_FILENAME, METRICS_DIRNAME, StoreLayout
+from localtrack.storage.layout import (
+    CHECKOUTS_DIRNAME,
+    FORMAT_FILENAME,
+    INDEX_DIRNAME,
+    LOCK_FILENAME,
+    MANIFEST_FILENAME,
+    METRICS_DIRNAME,
+    OBJECTS_DIRNAME,
+    RUNS_DIRNAME,
+    STORE_DIRNAME,
+    TMP_DIRNAME,
+    TRASH_DIRNAME,
+    StoreLayout,
+)
+from localtrack.storage.links import is_link
 from localtrack.storage.manifest import read_manifest
 from localtrack.storage.objects import HASH_BUFFER, ObjectStore, hash_fd
 from localtrack.storage.segments import has_parquet_footer, live_segments, parse_segment_name
 from localtrack.store.artifact_tree import MAX_TREE_BYTES, check_paths, parse_tree
 from localtrack.store.artifacts import read_records
+from localtrack.store.status import writer_is_alive
 
 STALE_TEMP_SECONDS = 3600.0
 
@@ -66,9 +82,17 @@ class VerifyReport:
         self.findings.append(Finding(severity, str(path), message))
 
 
-def run_folders(layout: StoreLayout) -> Iterator[tuple[str, Path]]:
-    """``(run_id, folder)`` of every run in ``runs/`` and ``trash/`` (links included, to be reported)."""
-    for parent in (layout.runs_dir, layout.trash_dir):
+def run_folders(layout: StoreLayout, *, skip_linked: bool = False) -> Iterator[tuple[str, Path]]:
+    """``(run_id, folder)`` of every run in ``runs/`` and ``trash/`` (links included, to be reported).
+
+    A linked ``runs/`` or ``trash/`` raises StoreLinkError (gc must never judge objects
+    unreferenced from a folder outside the store), or is skipped with ``skip_linked`` (verify
+    has reported it already).
+    """
+    for name in (RUNS_DIRNAME, TRASH_DIRNAME):
+        if skip_linked and is_link(layout.root / name):
+            continue
+        parent = layout.runs_dir if name == RUNS_DIRNAME else layout.trash_dir
         try:
             entries = sorted(os.scandir(parent), key=lambda e: e.name)
         except (FileNotFoundError, NotADirectoryError):
@@ -131,7 +155,7 @@ def _check_objects(objects: ObjectStore, report: VerifyReport, buffer: bytearray
 def _check_segments(run_dir: Path, manifest: dict[str, Any], report: VerifyReport, buffer: bytearray) -> None:
     manifest_path = run_dir / MANIFEST_FILENAME
     metrics_dir = run_dir / METRICS_DIRNAME
-    if metrics_dir.is_symlink():
+    if is_link(metrics_dir):
         report.add("damaged", metrics_dir, "the metrics folder is a symbolic link; refusing to follow it")
         return
     recorded: dict[str, dict[str, Any]] = {}
@@ -174,10 +198,21 @@ def _check_segments(run_dir: Path, manifest: dict[str, Any], report: VerifyRepor
         if path.name in recorded:
             continue
         report.segments += 1
-        if has_parquet_footer(path):
-            report.add("warning", path, "segment is not recorded in the manifest (a seal interrupted before its manifest write?)")
+        name = parse_segment_name(path.name)
+        owner = writers.get(name.writer) if name is not None else None
+        if writer_is_alive(owner):
+            # A live writer seals the file first and records it in the manifest just after.
+            report.add("warning", path, "segment is not recorded in the manifest yet (its writer is still running)")
         else:
-            report.add("warning", path, "segment is not recorded in the manifest and is not a complete Parquet file")
+            # Readers read it like any other segment, so it can add to or (its seal range
+            # covering the recorded ones) replace the run's metrics: that is damage.
+            complete = "" if has_parquet_footer(path) else " and is not a complete Parquet file"
+            report.add(
+                "damaged", path,
+                f"segment is not recorded in the manifest and no live writer owns it{complete}; readers would "
+                "read it as part of the run (a seal interrupted before its manifest write, or a planted file): "
+                "move it out of metrics/ if the run's recorded metrics are what you want",
+            )
 
 
 def _check_artifacts(
@@ -218,17 +253,46 @@ def _object_ok(objects: ObjectStore, state: dict[str, bool], digest: str, report
     return True
 
 
+def _check_store_links(layout: StoreLayout, report: VerifyReport) -> None:
+    """Name every store-owned folder or file that is a link, and a nested store."""
+    for link in layout.owned_links():
+        if link.name != OBJECTS_DIRNAME:  # _check_objects reports that one
+            report.add("damaged", link, "a store folder or file is a symbolic link; every command refuses it (remove it)")
+    for folder in (INDEX_DIRNAME, TMP_DIRNAME, f"{TMP_DIRNAME}/{CHECKOUTS_DIRNAME}"):
+        path = layout.root / folder
+        if is_link(path) or is_link(path.parent):
+            continue
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                report.add("damaged", entry.path, "a symbolic link inside the store's own folders; refusing to follow it")
+    nested = layout.root / STORE_DIRNAME
+    if os.path.lexists(nested / FORMAT_FILENAME):
+        report.add(
+            "damaged", nested,
+            "a second store nested inside this one (an older localtrack's creation race): its runs are invisible; "
+            f"move its runs/* into {layout.root / RUNS_DIRNAME} and remove it",
+        )
+
+
 def verify_store(layout: StoreLayout, *, progress: Callable[[int], None] | None = None) -> VerifyReport:
     """Check the whole store; the report names every damaged file (``report.ok`` when none)."""
     report = VerifyReport()
     buffer = bytearray(HASH_BUFFER)
-    objects = ObjectStore(layout.objects_dir)
+    _check_store_links(layout, report)
+    objects = ObjectStore(layout.root / OBJECTS_DIRNAME)  # a link there is reported, not followed
     state = _check_objects(objects, report, buffer, progress)
-    for run_id, run_dir in run_folders(layout):
+    for run_id, run_dir in run_folders(layout, skip_linked=True):
         report.runs += 1
-        if run_dir.is_symlink():
+        if is_link(run_dir):
             report.add("damaged", run_dir, "run folder is a symbolic link; refusing to follow it out of the store")
             continue
+        lock = run_dir / LOCK_FILENAME
+        if is_link(lock):
+            report.add("damaged", lock, "the run's lock file is a symbolic link; writers refuse it (remove it)")
         manifest_path = run_dir / MANIFEST_FILENAME
         try:
             manifest = read_manifest(manifest_path)

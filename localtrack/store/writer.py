@@ -115,6 +115,7 @@ class RunWriter:
         self._last_seal_error = ""
         self._closed = False
         self._last_seal = time.monotonic()
+        self._started_monotonic = time.monotonic()  # for a duration no clock step can make negative
         self.joined = False  # True when this writer joined a run that already existed
         self._metrics_ready = False  # metrics/ known to exist: no mkdir per seal
 
@@ -467,7 +468,11 @@ class RunWriter:
                     break
                 small_tail.insert(0, name)
             self._merge_tail(small_tail)
-            final: dict[str, Any] = {"status": status, "ended_at": timefmt.now_iso()}
+            final: dict[str, Any] = {
+                "status": status,
+                "ended_at": timefmt.now_iso(),
+                "elapsed": round(time.monotonic() - self._started_monotonic, 6),
+            }
             if error:
                 final["error"] = error
             return self._write_manifest(final=final)

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from localtrack.errors import InvalidNameError, LocaltrackError, RunNotFoundError, RunStateError
+from localtrack.errors import (
+    InvalidNameError,
+    LocaltrackError,
+    RunNotFoundError,
+    RunStateError,
+    StoreLinkError,
+)
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.manifest import read_manifest
 from localtrack.store import manage, shell_writer
@@ -121,7 +127,7 @@ def test_trash_skips_links_and_junk(layout: StoreLayout, tmp_path: Path) -> None
     (layout.trash_dir / ".purge-x-1234").mkdir()
     (layout.trash_dir / "..bad").mkdir()
     assert manage.list_trash(layout) == []
-    with pytest.raises(RunNotFoundError):
+    with pytest.raises(StoreLinkError, match="linked is a symbolic link"):
         manage.restore_run(layout, "linked")
     assert outside.is_dir()
 
