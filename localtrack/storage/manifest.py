@@ -16,7 +16,7 @@ from json.encoder import encode_basestring as _quote  # the C version when avail
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import CorruptRunError, InvalidNameError, LocaltrackError, StoreFormatError
+from localtrack.errors import CorruptRunError, InvalidNameError, InvalidValueError, LocaltrackError, StoreFormatError
 from localtrack.names import validate_writer_id
 from localtrack.storage.atomic import atomic_write_bytes
 from localtrack.storage.layout import FORMAT_VERSION
@@ -159,9 +159,21 @@ def _encode(value: Any, depth: int, out: list[str]) -> None:
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    """Atomically replace the manifest at ``path`` (never through a linked run folder)."""
+    """Atomically replace the manifest at ``path`` (never through a linked run folder).
+
+    A manifest readers would refuse (over ``MAX_MANIFEST_BYTES``) is never written: the old
+    one stays, and the error names the limit. (The per-field limits in localtrack/limits.py
+    keep a run far below it; this is the last line.)
+    """
     refuse_link(path.parent)
-    atomic_write_bytes(path, dump_manifest(manifest))
+    data = dump_manifest(manifest)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise InvalidValueError(
+            f"{path}: the manifest would be {len(data) / 2**20:.1f} MiB, over the {MAX_MANIFEST_BYTES // 2**20} MiB "
+            "readers accept; it was not written (log fewer or smaller config/summary values or metric keys)",
+            len(data),
+        )
+    atomic_write_bytes(path, data)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -66,3 +66,24 @@ def test_limits_are_documented_in_the_format_doc() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md").read_text(encoding="utf-8")
     for name in ("MAX_CONFIG_VALUE_BYTES", "MAX_CONFIG_BYTES", "MAX_SUMMARY_VALUES_BYTES", "MAX_METRIC_KEYS", "MAX_JSON_INT"):
         assert name in text, name
+
+
+def test_a_manifest_readers_would_refuse_is_never_written(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line behind the per-field limits: the old manifest stays, the error names the limit."""
+    from localtrack.storage import manifest as manifest_module
+    from localtrack.store.project import open_store
+    from localtrack.store.reader import load_run
+
+    run = localtrack.init(project="cap", dir=store_dir, id="capped")
+    run.log({"a": 1.0})
+    run.flush()
+    monkeypatch.setattr(manifest_module, "MAX_MANIFEST_BYTES", 20_000)
+    run.config["big"] = "x" * 30_000
+    with pytest.raises(LocaltrackError, match="MiB readers accept"):
+        run.flush()
+    monkeypatch.undo()
+    record = load_run(open_store(store_dir), "capped")
+    assert record.ok and "big" not in record.manifest["config"]
+    run.log({"a": 2.0})
+    run.finish()
+    assert load_run(open_store(store_dir), "capped").manifest["status"] == "finished"
