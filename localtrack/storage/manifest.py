@@ -16,7 +16,13 @@ from json.encoder import encode_basestring as _quote  # the C version when avail
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import CorruptRunError, InvalidNameError, InvalidValueError, LocaltrackError, StoreFormatError
+from localtrack.errors import (
+    CorruptRunError,
+    InvalidNameError,
+    InvalidValueError,
+    LocaltrackError,
+    StoreFormatError,
+)
 from localtrack.names import validate_writer_id
 from localtrack.storage.atomic import atomic_write_bytes
 from localtrack.storage.layout import FORMAT_VERSION
