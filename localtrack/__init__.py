@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 
 _ERRORS = (
     "AmbiguousRunError", "ArtifactError", "ArtifactNotFoundError", "CorruptRunError", "FilterSyntaxError", "InvalidNameError",
-    "InvalidValueError", "InvalidValueTypeError", "LocaltrackError", "RunExistsError", "RunNotFoundError",
-    "RunStateError", "StoreFormatError", "StoreNotFoundError", "StoreReadOnlyError",
+    "InvalidValueError", "InvalidValueTypeError", "LaunchError", "LocaltrackError", "ReproduceError", "RunExistsError",
+    "RunNotFoundError", "RunStateError", "StoreFormatError", "StoreLinkError", "StoreNotFoundError", "StoreReadOnlyError",
 )
 _WANDB_NAMES = (
     "define_metric", "alert", "watch", "unwatch", "join", "login", "Settings", "log_artifact", "mark_preempting",
@@ -43,7 +43,18 @@ _LAZY = {
     "agent": "localtrack.sweeps.api",
 }
 
-__all__ = sorted([*_LAZY, *_PLACEHOLDERS, "__version__", "config", "run", "summary"])
+# The public names, spelled out (tests/api/test_api_exports.py pins this list against _LAZY,
+# _PLACEHOLDERS and the wandb-style attributes, so adding a name is a deliberate act).
+__all__ = [
+    "AlertLevel", "AmbiguousRunError", "Api", "Artifact", "ArtifactError", "ArtifactNotFoundError", "Audio", "Bokeh",
+    "CorruptRunError", "FilterSyntaxError", "Graph", "Histogram", "Html", "Image", "InvalidNameError",
+    "InvalidValueError", "InvalidValueTypeError", "LaunchError", "LocaltrackError", "Molecule", "Object3D", "Plotly",
+    "ReproduceError", "Run", "RunExistsError", "RunNotFoundError", "RunStateError", "Settings", "Store",
+    "StoreFormatError", "StoreLinkError", "StoreNotFoundError", "StoreReadOnlyError", "Table", "Video", "__version__",
+    "agent", "alert", "config", "define_metric", "finish", "init", "join", "link_model", "log", "log_artifact",
+    "log_code", "log_model", "login", "mark_preempting", "restore", "run", "save", "setup", "summary", "sweep",
+    "teardown", "termerror", "termlog", "termwarn", "unwatch", "use_artifact", "use_model", "watch",
+]
 
 
 def __getattr__(name: str) -> Any:
