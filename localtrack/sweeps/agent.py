@@ -5,13 +5,20 @@ config and tags ``sweep``/``sweep_trial``. The training code joins it the way it
 ``localtrack exec`` run: ``LOCALTRACK_RUN_ID`` names the run and ``LOCALTRACK_RUN_OVERRIDES``
 carries the params, which win over the script's own config defaults, as wandb's agent does.
 A command also gets them as ``--name=value`` arguments.
+
+With ``early_terminate: {type: hyperband}`` a watcher thread judges the running trial at
+its brackets (see ``hyperband.py`` and ``watcher.py``) and stops it: SIGTERM for a command,
+:class:`TrialEarlyTerminated` at the next ``log()`` for a function. The run ends ``killed``
+with the tag ``sweep_early_terminated`` = the bracket.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +27,20 @@ from typing import Any, BinaryIO
 from localtrack import envvars, lifecycle
 from localtrack.errors import LocaltrackError
 from localtrack.ids import new_run_id
+from localtrack.repro import overrides
 from localtrack.storage.layout import StoreLayout
 from localtrack.sweeps import sampling
+from localtrack.sweeps.hyperband import Hyperband, StopDecision, hyperband_of
 from localtrack.sweeps.results import finished_history
 from localtrack.sweeps.store import StoredSweep, new_token
+from localtrack.sweeps.watcher import (
+    EARLY_TERMINATED_TAG,
+    POLL_SECONDS,
+    TrialEarlyTerminated,
+    TrialWatcher,
+    raise_at_log,
+    trial_process_group,
+)
 
 MAX_CONSECUTIVE_FAILURES = 5
 
@@ -45,6 +62,11 @@ def nested(params: dict[str, Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[leaf] = value
     return out
+
+
+def override_paths(params: dict[str, Any]) -> list[tuple[tuple[str, ...], Any]]:
+    """The params as ``LOCALTRACK_RUN_OVERRIDES`` entries: (config path, value), one leaf each."""
+    return [(tuple(name.split(".")), value) for name, value in params.items()]
 
 
 def _arg_text(value: Any) -> str:
@@ -86,9 +108,13 @@ class Agent:
     """Claims and runs the trials of one sweep. ``shard=(k, n)`` takes grid points with index % n == k."""
 
     def __init__(self, layout: StoreLayout, sweep_id: str, *, shard: tuple[int, int] = (0, 1),
-                 out: Callable[[str], None] | None = None) -> None:
+                 out: Callable[[str], None] | None = None, poll_seconds: float = POLL_SECONDS) -> None:
         self.layout = layout
         self.sweep = StoredSweep(layout, sweep_id)
+        self.schedule: Hyperband | None = hyperband_of(self.sweep.config.raw.get("early_terminate"))
+        if not self.sweep.config.metric_name:
+            self.schedule = None  # nothing to judge trials on
+        self.poll_seconds = poll_seconds
         self.agent_id = new_token(10)
         self.shard = shard
         self._counter = 0
@@ -129,24 +155,77 @@ class Agent:
     def run_command(self, trial: Trial, user_command: Sequence[str] | None,
                     stdout: BinaryIO | None = None, stderr: BinaryIO | None = None) -> str:
         """Run one trial as a command (``localtrack exec`` style); returns the run's status."""
+        from localtrack.repro.runner import ChildResult
         from localtrack.repro.session import ExecPlan, ExecSession, overrides_env
 
         argv = command_for(self.sweep, user_command, trial.params)
         plan = ExecPlan(
             argv=argv, cwd=Path.cwd(), project=self.sweep.project, tags=self._tags(trial),
-            env=overrides_env(nested(trial.params)),
+            env=overrides_env(override_paths(trial.params)),
             extra_manifest={"group": self.sweep.id, "config": nested(trial.params)},
         )
         session = ExecSession(self.layout, plan)
         session.run_id = trial.run_id  # the id the claim file recorded
         session.begin()
+        watcher = self._watcher(trial, self._terminate_command(trial))
         try:
-            result = session.run_command(stdout or sys.stdout.buffer, stderr or sys.stderr.buffer)
-            manifest = session.end(result)
+            try:
+                result = session.run_command(stdout or sys.stdout.buffer, stderr or sys.stderr.buffer)
+            finally:
+                if watcher is not None:
+                    watcher.close()
+            decision = watcher.decision if watcher is not None else None
+            if decision is not None and result.returncode == 0:
+                decision = None  # it finished on its own before the stop reached it
+            if decision is not None and not result.signals:
+                result = ChildResult(result.returncode, [signal.SIGTERM])  # we sent it: the run was killed
+            manifest = session.end(result, self._tag_stop(decision))
         except BaseException as exc:
             session.abort(f"localtrack sweep agent failed: {exc}")
             raise
+        self._report_watcher(trial, watcher)
         return str(manifest.get("status"))
+
+    def _watcher(self, trial: Trial, on_stop: Callable[[StopDecision], int | None]) -> TrialWatcher | None:
+        if self.schedule is None:
+            return None
+        watcher = TrialWatcher(self.sweep, self.schedule, trial.key, trial.run_id, self.agent_id, on_stop,
+                               poll_seconds=self.poll_seconds)
+        watcher.start()
+        return watcher
+
+    def _terminate_command(self, trial: Trial) -> Callable[[StopDecision], int | None]:
+        """SIGTERM to the trial command's process group; returns the group (None: not found)."""
+
+        def on_stop(decision: StopDecision) -> int | None:
+            group = trial_process_group(self.sweep, trial.run_id)
+            if group is None:
+                self.out(f"trial {trial.key}: stopped at iteration {decision.bracket} but its process was not found")
+                return None
+            self.out(f"trial {trial.key}: {self.sweep.config.metric_name}={decision.value:g} at iteration "
+                     f"{decision.bracket} is worse than {decision.threshold:g}; sending SIGTERM")
+            try:
+                os.killpg(group, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                return None
+            return group
+
+        return on_stop
+
+    @staticmethod
+    def _tag_stop(decision: StopDecision | None) -> Callable[[dict[str, Any], Any], dict[str, Any] | None] | None:
+        if decision is None:
+            return None
+
+        def fields(manifest: dict[str, Any], result: Any) -> dict[str, Any]:
+            tags = manifest.get("tags") if isinstance(manifest.get("tags"), dict) else {}
+            return {"tags": {**tags, EARLY_TERMINATED_TAG: str(decision.bracket)}}
+
+        return fields
+
+    def _report_watcher(self, trial: Trial, watcher: TrialWatcher | None) -> None:
+        if watcher is not None and watcher.problem:
+            self.out(f"trial {trial.key}: {watcher.problem}")
 
     def run_function(self, trial: Trial, function: Callable[[], Any]) -> str:
         """Run one trial in this process: ``function()`` finds the trial's run current (or joins it with ``init()``)."""
@@ -158,10 +237,19 @@ class Agent:
         saved = {name: os.environ.get(name) for name in names}
         os.environ[envvars.LOCALTRACK_DIR] = str(self.layout.root)
         os.environ[envvars.LOCALTRACK_RUN_ID] = trial.run_id
-        os.environ[envvars.LOCALTRACK_RUN_OVERRIDES] = json.dumps(nested(trial.params), sort_keys=True)
+        os.environ[envvars.LOCALTRACK_RUN_OVERRIDES] = overrides.encode(override_paths(trial.params))
         status = "finished"
+        stop = threading.Event()
+        watcher = self._watcher(trial, lambda decision: stop.set())
         try:
-            function()
+            with raise_at_log(trial.run_id, stop):
+                function()
+        except TrialEarlyTerminated:
+            status = "killed"
+            decision = watcher.decision if watcher is not None else None
+            bracket = decision.bracket if decision is not None else "?"
+            run.tags[EARLY_TERMINATED_TAG] = str(bracket)
+            self.out(f"trial {trial.key}: stopped by early_terminate at iteration {bracket}")
         except KeyboardInterrupt:
             status = "killed"
             raise
@@ -170,6 +258,9 @@ class Agent:
             self.out(f"trial {trial.key} failed: {type(exc).__name__}: {exc}")
             run.finish("failed", error=exc)
         finally:
+            if watcher is not None:
+                watcher.close()
+                self._report_watcher(trial, watcher)
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)

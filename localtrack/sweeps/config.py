@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from localtrack.errors import LocaltrackError
+from localtrack.sweeps.hyperband import HyperbandConfigError, hyperband_of
 
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")
@@ -156,6 +157,8 @@ def parse_config(raw: Mapping[str, Any]) -> SweepConfig:
         if points > MAX_GRID_POINTS:
             raise SweepConfigError(f"the grid has {points} points; at most {MAX_GRID_POINTS}", points)
     _check_early_terminate(raw.get("early_terminate"))
+    if raw.get("early_terminate") is not None and not metric_name:
+        raise SweepConfigError("early_terminate judges trials on metric.name; add metric: {name: ..., goal: ...}", None)
     for key in ("program", "name", "description", "project", "entity"):
         if key in raw and not isinstance(raw[key], str):
             raise SweepConfigError(f"{key} must be a string", raw[key])
@@ -177,6 +180,10 @@ def _check_early_terminate(spec: Any) -> None:
             raise SweepConfigError(f"early_terminate.{key} must be a positive integer, got {value!r}", value)
     if spec.get("min_iter") is None and spec.get("max_iter") is None:
         raise SweepConfigError("early_terminate (hyperband) needs min_iter or max_iter", spec)
+    try:
+        hyperband_of(spec)
+    except HyperbandConfigError as exc:
+        raise SweepConfigError(str(exc), spec) from None
 
 
 def _parse_parameters(parameters: Mapping[str, Any], prefix: str) -> list[ParamSpec]:

@@ -5,6 +5,10 @@ finished trials that logged it: 0 means the metric's order does not follow the p
 1 that it follows it exactly (either way). Categorical parameters are ranked by their
 values' order in the config. It needs at least 3 trials and is a screening measure, not
 W&B's random-forest importance.
+
+A trial stopped by ``early_terminate`` has ``early_terminated`` = the bracket (from its
+run's ``sweep_early_terminated`` tag, details from ``stops/<key>.json``); it competes for
+``best`` with the value it reached, when it logged the metric at all.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Any
 from localtrack.errors import LocaltrackError
 from localtrack.storage.manifest import decode_float
 from localtrack.store.reader import load_run
+from localtrack.sweeps.hyperband import hyperband_of
 from localtrack.sweeps.store import StoredSweep
+from localtrack.sweeps.watcher import EARLY_TERMINATED_TAG
 
 
 def metric_value(manifest: dict[str, Any], name: str) -> float | None:
@@ -37,14 +43,15 @@ def metric_value(manifest: dict[str, Any], name: str) -> float | None:
 def trial_rows(sweep: StoredSweep) -> list[dict[str, Any]]:
     """One row per claimed trial: key, run id, status, params and the metric value (or None)."""
     name = sweep.config.metric_name
+    stops = sweep.stops()
     rows = []
     for trial in sweep.trials():
         if "problem" in trial:
             rows.append({"trial": trial["key"], "run_id": None, "status": "unreadable", "params": {},
-                         "value": None, "problem": trial["problem"]})
+                         "value": None, "early_terminated": None, "problem": trial["problem"]})
             continue
         row = {"trial": trial["key"], "run_id": trial["run_id"], "status": "pending", "params": trial["params"],
-               "value": None, "agent": trial.get("agent"), "claimed_at": trial.get("claimed_at")}
+               "value": None, "agent": trial.get("agent"), "claimed_at": trial.get("claimed_at"), "early_terminated": None}
         try:
             record = load_run(sweep.layout, trial["run_id"])
         except LocaltrackError:
@@ -54,10 +61,25 @@ def trial_rows(sweep: StoredSweep) -> list[dict[str, Any]]:
             row["run_name"] = record.name
             if name:
                 row["value"] = metric_value(record.manifest, name)
+            row["early_terminated"] = _early_terminated(record.manifest, stops.get(trial["key"]))
         elif record is not None and record.error and (sweep.layout.run_dir(trial["run_id"])).exists():
             row["status"], row["problem"] = "unreadable", record.error
         rows.append(row)
     return rows
+
+
+def _early_terminated(manifest: dict[str, Any], stop: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stop of a trial whose run carries the tag (the tag is set only once the stop took effect)."""
+    tags = manifest.get("tags")
+    tag = tags.get(EARLY_TERMINATED_TAG) if isinstance(tags, dict) else None
+    if tag is None:
+        return None
+    out: dict[str, Any] = {"bracket": int(tag) if isinstance(tag, str) and tag.isdigit() else None}
+    if stop is not None:
+        for field in ("bracket", "value", "threshold", "trials_at_bracket", "decided_at", "agent"):
+            if field in stop:
+                out[field] = stop[field]
+    return out
 
 
 def finished_history(sweep: StoredSweep, rows: list[dict[str, Any]] | None = None) -> list[tuple[dict[str, Any], float]]:
@@ -67,7 +89,8 @@ def finished_history(sweep: StoredSweep, rows: list[dict[str, Any]] | None = Non
 
 
 def best_trial(rows: list[dict[str, Any]], goal: str) -> dict[str, Any] | None:
-    scored = [r for r in rows if r["value"] is not None and r["status"] in ("finished", "running")]
+    scored = [r for r in rows if r["value"] is not None
+              and (r["status"] in ("finished", "running") or r.get("early_terminated"))]
     if not scored:
         return None
     pick = max if goal == "maximize" else min
@@ -126,6 +149,13 @@ def importance(sweep: StoredSweep, rows: list[dict[str, Any]]) -> dict[str, floa
     return out
 
 
+def _schedule(spec: Any) -> dict[str, Any] | None:
+    if not isinstance(spec, dict):
+        return None
+    schedule = hyperband_of(spec)
+    return {**spec, "brackets": list(schedule.brackets) if schedule else []}
+
+
 def sweep_report(sweep: StoredSweep) -> dict[str, Any]:
     """Everything ``sweep show`` prints: config summary, trials, best, importance."""
     rows = trial_rows(sweep)
@@ -140,7 +170,7 @@ def sweep_report(sweep: StoredSweep) -> dict[str, Any]:
         "metric": {"name": config.metric_name, "goal": config.goal},
         "created_at": sweep.record.get("created_at"),
         "parameters": [spec.as_dict() for spec in config.params],
-        "early_terminate": config.raw.get("early_terminate"),
+        "early_terminate": _schedule(config.raw.get("early_terminate")),
         "trials": rows,
         "counts": counts,
         "best": best,

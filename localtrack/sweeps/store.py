@@ -2,6 +2,7 @@
 
     .localtrack/sweeps/<sweep_id>/sweep.json          the config, written once at create
     .localtrack/sweeps/<sweep_id>/trials/<key>.json   one file per claimed trial, written once
+    .localtrack/sweeps/<sweep_id>/stops/<key>.json    one file per early-terminated trial, written once
 
 The store is the coordinator: an agent owns a trial when it is the one that created
 ``trials/<key>.json``. The file is written under a temporary name and hard-linked to its
@@ -32,6 +33,7 @@ SWEEP_ID_RE = re.compile(r"^sweep-[a-z0-9]{8}$")
 TRIAL_KEY_RE = re.compile(r"^(grid-\d{6,9}|[a-z0-9]{10}-\d{4,9})$")
 MAX_SWEEP_FILE_BYTES = 2_000_000
 MAX_TRIAL_FILE_BYTES = 64_000
+MAX_STOP_FILE_BYTES = 512_000
 MAX_TRIALS = 100_000
 SWEEP_FORMAT = 1
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -189,34 +191,76 @@ class StoredSweep:
         """Create ``trials/<key>.json``; False when another agent created it first."""
         if not TRIAL_KEY_RE.match(key):
             raise ValueError(f"bad trial key {key!r}")
-        folder = self.trials_dir
-        _safe_folder(folder, "trials folder")
-        make_dirs(folder)
         record = {
             "key": key, "params": params, "run_id": run_id, "agent": agent,
             "host": socket.gethostname(), "pid": os.getpid(), "claimed_at": timefmt.now_iso(),
         }
-        data = json.dumps(record, indent=2, sort_keys=True).encode("utf-8")
-        final = folder / f"{key}.json"
-        temp = folder / f".{key}.{new_token(8)}.tmp"
-        write_new_file(temp, data)
+        return _create_once(self.trials_dir, key, record, "trials folder")
+
+    @property
+    def stops_dir(self) -> Path:
+        return self.dir / "stops"
+
+    def record_stop(self, key: str, run_id: str, agent: str, decision: dict[str, Any]) -> bool:
+        """Create ``stops/<key>.json``: the early-termination decision and the values it was made on."""
+        if not TRIAL_KEY_RE.match(key):
+            raise ValueError(f"bad trial key {key!r}")
+        record = {"key": key, "run_id": run_id, "agent": agent, "decided_at": timefmt.now_iso(), **decision}
+        return _create_once(self.stops_dir, key, record, "stops folder")
+
+    def stops(self) -> dict[str, dict[str, Any]]:
+        """Every readable stop record by trial key (damaged or hostile ones are skipped)."""
+        folder = self.stops_dir
+        if not folder.is_dir() or folder.is_symlink():
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        for entry in os.scandir(folder):
+            key = entry.name[:-5]
+            if not entry.name.endswith(".json") or not TRIAL_KEY_RE.match(key):
+                continue
+            try:
+                record = json.loads(_read_bounded(folder / entry.name, MAX_STOP_FILE_BYTES))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(record, dict) or record.get("key") != key:
+                continue
+            bracket = record.get("bracket")
+            if isinstance(bracket, int) and not isinstance(bracket, bool):
+                out[key] = record
+            if len(out) >= MAX_TRIALS:
+                break
+        return out
+
+
+def _create_once(folder: Path, key: str, record: dict[str, Any], what: str) -> bool:
+    """Create ``<folder>/<key>.json`` holding ``record``; False when it exists already.
+
+    Written under a temporary name and hard-linked to its final name, which fails if that
+    name exists: atomic on local disks and NFS (``O_EXCL`` where links are not supported).
+    """
+    _safe_folder(folder, what)
+    make_dirs(folder)
+    data = json.dumps(record, indent=2, sort_keys=True).encode("utf-8")
+    final = folder / f"{key}.json"
+    temp = folder / f".{key}.{new_token(8)}.tmp"
+    write_new_file(temp, data)
+    try:
+        os.link(temp, final)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise LocaltrackError(f"cannot create {key}.json in {folder}: {exc.strerror}", key) from None
         try:
-            os.link(temp, final)
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                raise LocaltrackError(f"cannot claim trial {key} in {folder}: {exc.strerror}", key) from None
-            try:
-                write_new_file(final, data)  # a filesystem without hard links: O_EXCL decides
-            except LocaltrackError:
-                if final.exists():
-                    return False
-                raise
-        finally:
-            try:
-                temp.unlink()
-            except OSError:
-                pass
-        fsync_dir(folder)
-        return True
+            write_new_file(final, data)  # a filesystem without hard links: O_EXCL decides
+        except LocaltrackError:
+            if final.exists():
+                return False
+            raise
+    finally:
+        try:
+            temp.unlink()
+        except OSError:
+            pass
+    fsync_dir(folder)
+    return True
