@@ -25,8 +25,9 @@ def create_command(
 ) -> None:
     """Store a sweep config and print its id (agents then run its trials).
 
-    The config has W&B's shape: method (grid, random or bayes), metric {name, goal} and
-    parameters (values, value, or a distribution with min/max or mu/sigma).
+    The config has W&B's shape: method (grid, random or bayes), metric {name, goal},
+    parameters (values, value, or a distribution with min/max or mu/sigma) and optionally
+    early_terminate {type: hyperband, min_iter, eta} (or max_iter with s).
 
     Example:
 
@@ -62,7 +63,8 @@ def agent_command(
     Each trial's params reach the command as --name=value arguments and as the run's config
     (localtrack.init() in the script joins the trial's run). Start agents in as many
     terminals or machines as you like: each trial is claimed by creating one file in the
-    store, so no two agents run the same one.
+    store, so no two agents run the same one. With early_terminate (hyperband) the agent
+    watches the trial's metric and stops a bad trial at a bracket with SIGTERM.
 
     Example:
 
@@ -100,6 +102,7 @@ def show_command(
 
     Importance is |Spearman rank correlation| between the parameter and the metric over
     finished trials (0: no monotone relation, 1: the metric's order follows the parameter's).
+    Trials stopped by early_terminate show as stopped@<bracket> (JSON: early_terminated).
 
     Example:
 
@@ -133,7 +136,11 @@ def show_command(
 
 
 def _flat_row(row: dict[str, Any]) -> dict[str, Any]:
-    out = {"trial": row["trial"], "run": row.get("run_name") or row.get("run_id"), "status": row["status"]}
+    status = row["status"]
+    stop = row.get("early_terminated")
+    if stop:
+        status = f"stopped@{stop.get('bracket') if stop.get('bracket') is not None else '?'}"
+    out = {"trial": row["trial"], "run": row.get("run_name") or row.get("run_id"), "status": status}
     out.update({f"params.{k}": v for k, v in row["params"].items()})
     out["value"] = row["value"]
     return out
@@ -151,8 +158,13 @@ def _print_report(report: dict[str, Any]) -> None:
     counts = ", ".join(f"{n} {safe(s)}" for s, n in sorted(report["counts"].items())) or "no trials yet"
     head.append(f"  ({counts})", style="dim")
     out.print(head, soft_wrap=True)
-    if report.get("early_terminate"):
-        out.print(Text("early_terminate is recorded but not enforced by local agents yet", style="yellow"))
+    schedule = report.get("early_terminate")
+    if schedule:
+        brackets = schedule.get("brackets") or []
+        shown = ", ".join(str(b) for b in brackets[:6]) + (", ..." if len(brackets) > 6 else "")
+        stopped = sum(1 for r in report["trials"] if r.get("early_terminated"))
+        out.print(Text(f"hyperband: brackets {shown} (eta {schedule.get('eta', 3)}); {stopped} trials stopped early "
+                       "(status stopped@<bracket>)", style="dim"), soft_wrap=True)
     if report["trials"]:
         emit_rows([_flat_row(r) for r in report["trials"]], OutputFormat.table)
     best = report["best"]

@@ -7,11 +7,13 @@ is the trial's value at iteration i. Brackets are the iterations where trials ar
 - ``min_iter: m, eta: e`` -> ``m, m*e, m*e^2, ...``
 - ``max_iter: M, eta: e, s: k`` -> ``M/e, M/e^2, ... M/e^k`` (integer part, those >= 1), ascending
 
-At the last bracket ``b`` a running trial has reached, the values every trial of the sweep
+At each bracket ``b`` a running trial has reached, the values every trial of the sweep
 (this one included, any status) had at iteration ``b`` are sorted best first (per
 ``metric.goal``) and the threshold is the one at index ``floor(n / eta)``; a trial whose
-value at ``b`` is worse than the threshold is stopped. This is W&B's rule: with ``n``
+value at ``b`` is worse than the threshold is stopped. This is W&B's threshold: with ``n``
 trials at a bracket about the best ``n / eta`` and those tied with the threshold go on.
+W&B's controller looks continuously and judges the last bracket reached; an agent that
+polls may look late, so every reached bracket is judged, lowest first.
 Pure functions only; reading histories and stopping processes live in ``watcher.py``.
 """
 
@@ -109,14 +111,18 @@ def clean_history(values: Sequence[Any]) -> list[float]:
 
 
 def decide(schedule: Hyperband, goal: str, own: Sequence[float], others: Sequence[Sequence[float]]) -> StopDecision | None:
-    """Whether the trial with history ``own`` must stop, given the other trials' histories."""
-    bracket = schedule.reached(len(own))
-    if bracket is None:
-        return None
+    """Whether the trial with history ``own`` must stop, given the other trials' histories.
+
+    Every bracket the trial has reached is judged, lowest first, and the first it fails
+    stops it: so the answer does not depend on how late the agent looked.
+    """
     sign = -1.0 if goal == "maximize" else 1.0  # compare as "lower is better"
-    value = own[bracket - 1]
-    at_bracket = sorted([sign * value] + [sign * h[bracket - 1] for h in others if len(h) >= bracket])
-    threshold = at_bracket[len(at_bracket) // schedule.eta]
-    if sign * value <= threshold:
-        return None
-    return StopDecision(bracket, value, sign * threshold, tuple(sign * v for v in at_bracket), goal)
+    for bracket in schedule.brackets:
+        if bracket > len(own):
+            return None
+        value = own[bracket - 1]
+        at_bracket = sorted([sign * value] + [sign * h[bracket - 1] for h in others if len(h) >= bracket])
+        threshold = at_bracket[len(at_bracket) // schedule.eta]
+        if sign * value > threshold:
+            return StopDecision(bracket, value, sign * threshold, tuple(sign * v for v in at_bracket), goal)
+    return None
