@@ -33,6 +33,8 @@ def create_command(
 
         localtrack sweep create sweep.yaml
     """
+    from rich.text import Text
+
     from localtrack.cli.output import console, safe
     from localtrack.names import validate_label
     from localtrack.sweeps.config import load_config_file
@@ -43,8 +45,8 @@ def create_command(
     sweep_id = create_sweep(layout, raw, project=validate_label(project, "project") if project else None)
     out = console()
     out.print(safe(sweep_id), soft_wrap=True)
-    out.print(f"[dim]run trials with:[/] localtrack sweep agent {safe(sweep_id)} -- python train.py", soft_wrap=True,
-              highlight=False)
+    out.print(Text(f"run trials with: localtrack sweep agent {safe(sweep_id)} -- python train.py", style="dim"),
+              soft_wrap=True)
 
 
 def agent_command(
@@ -70,6 +72,8 @@ def agent_command(
 
         localtrack sweep agent sweep-1a2b3c4d --count 20 -- python train.py --epochs 5
     """
+    from rich.text import Text
+
     from localtrack.cli.output import err_console, safe
     from localtrack.sweeps.agent import Agent
     from localtrack.sweeps.store import resolve_sweep
@@ -77,8 +81,12 @@ def agent_command(
     parts = _shard(shard)
     layout = open_layout(store)
     err = err_console()
-    runner = Agent(layout, resolve_sweep(layout, sweep), shard=parts,
-                   out=lambda line: err.print(f"[dim]localtrack:[/] {safe(line)}", soft_wrap=True, highlight=False))
+    def say(line: str) -> None:
+        text = Text("localtrack: ", style="dim")  # consoles are markup=False: style with Text
+        text.append(safe(line))
+        err.print(text, soft_wrap=True)
+
+    runner = Agent(layout, resolve_sweep(layout, sweep), shard=parts, out=say)
     if not command and not runner.sweep.config.program and not runner.sweep.config.command:
         raise typer.BadParameter("give the training command after --, e.g. -- python train.py (or set program: in the config)")
     runner.run(count, command=list(command) if command else None)

@@ -140,15 +140,15 @@ def _agent(store: Path, sweep_id: str, cwd: Path, *extra: str) -> subprocess.Pop
 
 
 def test_agents_stop_bad_trials_at_the_first_bracket_and_let_good_ones_finish(store_dir: Path, tmp_path: Path) -> None:
-    """Grid order makes it deterministic: three good trials (each better than the ones before)
+    """Grid order makes it deterministic: two good trials (the second better than the first)
     run first in one agent; then two agents in parallel get the two bad ones, which are
     far worse than the top third at iteration 2 and are stopped there."""
     (tmp_path / "train.py").write_text(TRAIN)
     config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
-              "parameters": {"q": {"values": [3, 2, 1, 50, 60]}},
+              "parameters": {"q": {"values": [2, 1, 50, 60]}},
               "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 3}}
     sweep_id = localtrack.sweep(config, dir=store_dir)
-    first = _agent(store_dir, sweep_id, tmp_path, "--count", "3")
+    first = _agent(store_dir, sweep_id, tmp_path, "--count", "2")
     first_err = first.communicate(timeout=120)[1]
     assert first.returncode == 0, first_err
     later = [_agent(store_dir, sweep_id, tmp_path) for _ in range(2)]
@@ -159,9 +159,9 @@ def test_agents_stop_bad_trials_at_the_first_bracket_and_let_good_ones_finish(st
     sweep = StoredSweep(layout, sweep_id)
     report = sweep_report(sweep)
     by_q = {row["params"]["q"]: row for row in report["trials"]}
-    assert sorted(by_q) == [1, 2, 3, 50, 60]
+    assert sorted(by_q) == [1, 2, 50, 60]
     stops = sweep.stops()
-    for q in (3, 2, 1):
+    for q in (2, 1):
         row = by_q[q]
         assert row["status"] == "finished" and row["early_terminated"] is None
         assert row["value"] == pytest.approx(q / 6)
@@ -175,9 +175,10 @@ def test_agents_stop_bad_trials_at_the_first_bracket_and_let_good_ones_finish(st
         logged = metric_history(sweep, row["run_id"], "loss")
         assert 2 <= len(logged) < 600
         record = stops[row["trial"]]
-        # at iteration 2 the good trials had 1.5, 1.0, 0.5: index floor(n/3) = 1 of the sorted values
+        # at iteration 2 the good trials had 1.0 and 0.5; with this one (and maybe the other
+        # bad one) that is 3 or 4 values, and index floor(n/3) = 1 of them sorted is 1.0
         assert record["bracket"] == 2 and record["threshold"] == 1.0 and record["value"] == q / 2
-        assert record["values_at_bracket"][:3] == [0.5, 1.0, 1.5]
+        assert record["values_at_bracket"][:2] == [0.5, 1.0] and record["trials_at_bracket"] in (3, 4)
         assert "SIGTERM" in run.manifest["error"]["message"]
     assert report["best"]["params"] == {"q": 1}
     assert report["early_terminate"]["brackets"][:3] == [2, 6, 18]
@@ -195,12 +196,12 @@ def test_function_trials_stop_at_their_next_log_and_a_trial_without_the_metric_r
 
         run = localtrack.init()
         q = run.config["q"]
-        steps = 4 if q == 1 else 60
+        steps = 4 if q == 1 else 40
         for _ in range(steps):
             calls[q] = calls.get(q, 0) + 1
             run.log({"loss": q} if q else {"accuracy": 0.1})  # q == 0 never logs the sweep metric
             run.flush()  # sealed now, so the agent sees it at its next poll
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     layout = open_store(store_dir)
     from localtrack.sweeps.agent import Agent
@@ -210,9 +211,9 @@ def test_function_trials_stop_at_their_next_log_and_a_trial_without_the_metric_r
     report = sweep_report(StoredSweep(layout, sweep_id))
     by_q = {row["params"]["q"]: row for row in report["trials"]}
     assert by_q[1]["status"] == "finished" and calls[1] == 4
-    assert by_q[0]["status"] == "finished" and by_q[0]["early_terminated"] is None and calls[0] == 60
+    assert by_q[0]["status"] == "finished" and by_q[0]["early_terminated"] is None and calls[0] == 40
     assert by_q[50]["status"] == "killed" and by_q[50]["early_terminated"]["bracket"] == 1
-    assert calls[50] < 60  # stopped at a log() call, long before its end
+    assert calls[50] < 40  # stopped at a log() call, long before its end
     assert report["best"]["params"] == {"q": 1}
 
 
