@@ -175,8 +175,8 @@ class Agent:
                 if watcher is not None:
                     watcher.close()
             decision = watcher.decision if watcher is not None else None
-            if decision is not None and result.returncode == 0:
-                decision = None  # it finished on its own before the stop reached it
+            if decision is not None and (result.returncode == 0 or watcher is None or watcher.signalled is None):
+                decision = None  # it ended on its own before the stop reached it
             if decision is not None and not result.signals:
                 result = ChildResult(result.returncode, [signal.SIGTERM])  # we sent it: the run was killed
             manifest = session.end(result, self._tag_stop(decision))

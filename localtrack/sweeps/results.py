@@ -74,7 +74,8 @@ def _early_terminated(manifest: dict[str, Any], stop: dict[str, Any] | None) -> 
     tag = tags.get(EARLY_TERMINATED_TAG) if isinstance(tags, dict) else None
     if tag is None:
         return None
-    out: dict[str, Any] = {"bracket": int(tag) if isinstance(tag, str) and tag.isdigit() else None}
+    digits = isinstance(tag, str) and tag.isdigit() and len(tag) <= 15  # from disk: bounded before int()
+    out: dict[str, Any] = {"bracket": int(tag) if digits else None}
     if stop is not None:
         for field in ("bracket", "value", "threshold", "trials_at_bracket", "decided_at", "agent"):
             if field in stop:

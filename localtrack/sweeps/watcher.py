@@ -72,6 +72,7 @@ class TrialWatcher:
         self.on_stop = on_stop
         self.poll_seconds = poll_seconds
         self.decision: StopDecision | None = None
+        self.signalled: int | None = None  # the process group sent SIGTERM, if any
         self.problem: str | None = None
         self._done = threading.Event()
         self._final: dict[str, list[float]] = {}  # histories of trials that ended: they never change
@@ -79,6 +80,8 @@ class TrialWatcher:
         self._thread = threading.Thread(target=self._loop, name="localtrack-sweep-watcher", daemon=True)
 
     def start(self) -> None:
+        import pyarrow.compute  # noqa: F401  imported here, not in the thread (never at shutdown)
+
         self._thread.start()
 
     def close(self) -> None:
@@ -98,6 +101,7 @@ class TrialWatcher:
                 self._record(decision)
                 group = self.on_stop(decision)
                 if group is not None:
+                    self.signalled = group
                     self._kill_if_still_there(group)
                 return
 
@@ -148,8 +152,9 @@ class TrialWatcher:
 def trial_process_group(sweep: StoredSweep, run_id: str) -> int | None:
     """The process group of the command that writes the trial's run (never this agent's own).
 
-    Found from the run's writer entries: a live writer on this host whose pid is not ours
-    and whose start time matches the one it recorded (so a reused pid is never signalled).
+    Found from the run's writer entries: a live writer on this host whose pid is not ours,
+    whose start time matches the one it recorded (so a reused pid is never signalled), and
+    whose process group is led by a child of this agent.
     """
     record = load_run(sweep.layout, run_id)
     writers = record.manifest.get("writers") if record.ok else None
@@ -169,9 +174,29 @@ def trial_process_group(sweep: StoredSweep, run_id: str) -> int | None:
             group = os.getpgid(pid)
         except OSError:
             continue
-        if group != mine:
+        if group != mine and _started_by_us(group):
             return group
     return None
+
+
+def _started_by_us(group: int) -> bool:
+    """Whether the group's leader is our child (exec starts the command as a new session).
+
+    A run folder can come from anywhere (a git pull): its writer pid alone is not enough
+    to signal a process. Where ``/proc`` is missing (macOS) the pid start check above is
+    skipped too, and we trust the pid of the run this agent just created.
+    """
+    try:
+        with open(f"/proc/{group}/stat", "rb") as handle:
+            stat = handle.read()
+    except FileNotFoundError:
+        return not os.path.isdir("/proc/self")
+    except OSError:
+        return False
+    try:
+        return int(stat[stat.rindex(b")") + 2 :].split()[1]) == os.getpid()
+    except (ValueError, IndexError):
+        return False
 
 
 @contextmanager

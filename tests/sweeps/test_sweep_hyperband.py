@@ -247,3 +247,18 @@ def test_sweep_show_marks_early_terminated_trials(store_dir: Path, capsys: pytes
     table = capsys.readouterr().out
     assert "stopped@1" in table and "not enforced" not in table
     assert "brackets 1, 3, 9" in table
+
+
+def test_hostile_stop_files_are_skipped(store_dir: Path, tmp_path: Path) -> None:
+    config = {"method": "grid", "metric": {"name": "loss"}, "parameters": {"q": {"values": [1, 2]}},
+              "early_terminate": {"type": "hyperband", "min_iter": 1}}
+    sweep = StoredSweep(open_store(store_dir), localtrack.sweep(config, dir=store_dir))
+    assert sweep.record_stop("grid-000000", "run-a", "agent", {"bracket": 1, "value": 2.0, "threshold": 1.0})
+    assert not sweep.record_stop("grid-000000", "run-b", "agent", {"bracket": 3})  # written once
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps({"key": "grid-000001", "bracket": 1}))
+    (sweep.stops_dir / "grid-000001.json").symlink_to(outside)
+    (sweep.stops_dir / "grid-000002.json").write_text("[1, 2]")
+    (sweep.stops_dir / "grid-000003.json").write_text(json.dumps({"key": "grid-000003", "bracket": "1" * 5000}))
+    assert list(sweep.stops()) == ["grid-000000"]
+    assert sweep.stops()["grid-000000"]["run_id"] == "run-a"
