@@ -212,8 +212,8 @@ def raise_at_log(run_id: str, stop: threading.Event) -> Iterator[None]:
 
     original = Run.log
 
-    def log(self: Run, metrics: Any, step: int | None = None, commit: bool | None = None) -> None:
-        original(self, metrics, step, commit)
+    def log(self: Run, *args: Any, **kwargs: Any) -> None:  # whatever Run.log's signature is
+        original(self, *args, **kwargs)
         if stop.is_set() and self.id == run_id:
             raise TrialEarlyTerminated(f"run {run_id} was stopped by the sweep's early_terminate (hyperband)")
 
