@@ -228,11 +228,16 @@ class Agent:
             self.out(f"trial {trial.key}: {watcher.problem}")
 
     def run_function(self, trial: Trial, function: Callable[[], Any]) -> str:
-        """Run one trial in this process: ``function()`` finds the trial's run current (or joins it with ``init()``)."""
+        """Run one trial in this process: ``function()`` joins the trial's run with ``init()``, as under wandb."""
         import localtrack
 
         run = localtrack.init(id=trial.run_id, project=self.sweep.project, group=self.sweep.id,
-                              config=nested(trial.params), tags=self._tags(trial), dir=self.layout.root)
+                              config=nested(trial.params), tags=self._tags(trial), dir=self.layout.root,
+                              reinit="create_new")
+        # Not the current run: the function's own init() joins this run as a second writer,
+        # with its config= defaults under the params (as under wandb's agent), instead of
+        # being handed this one back. This run is finished below, whatever happens.
+        lifecycle.unregister(run)
         names = (envvars.LOCALTRACK_DIR, envvars.LOCALTRACK_RUN_ID, envvars.LOCALTRACK_RUN_OVERRIDES)
         saved = {name: os.environ.get(name) for name in names}
         os.environ[envvars.LOCALTRACK_DIR] = str(self.layout.root)
