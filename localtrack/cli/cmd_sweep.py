@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from localtrack.cli.common import FormatOption, StoreOption, open_layout
-from localtrack.cli.output import OutputFormat
+from localtrack.cli.output import OutputFormat, safe_text
 
 SWEEP_HELP = """Hyperparameter sweeps from W&B's sweep config (grid, random, bayes), with no server.
 
@@ -42,8 +42,7 @@ def create_command(
     sweep_id = create_sweep(layout, raw, project=validate_label(project, "project") if project else None)
     out = console()
     out.print(safe(sweep_id), soft_wrap=True)
-    out.print(f"[dim]run trials with:[/] localtrack sweep agent {safe(sweep_id)} -- python train.py", soft_wrap=True,
-              highlight=False)
+    out.print(safe_text(f"run trials with: localtrack sweep agent {sweep_id} -- python train.py", "dim"), soft_wrap=True)
 
 
 def agent_command(
@@ -68,7 +67,7 @@ def agent_command(
 
         localtrack sweep agent sweep-1a2b3c4d --count 20 -- python train.py --epochs 5
     """
-    from localtrack.cli.output import err_console, safe
+    from localtrack.cli.output import err_console
     from localtrack.sweeps.agent import Agent
     from localtrack.sweeps.store import resolve_sweep
 
@@ -76,7 +75,7 @@ def agent_command(
     layout = open_layout(store)
     err = err_console()
     runner = Agent(layout, resolve_sweep(layout, sweep), shard=parts,
-                   out=lambda line: err.print(f"[dim]localtrack:[/] {safe(line)}", soft_wrap=True, highlight=False))
+                   out=lambda line: err.print(safe_text(f"localtrack: {line}", "dim"), soft_wrap=True))
     if not command and not runner.sweep.config.program and not runner.sweep.config.command:
         raise typer.BadParameter("give the training command after --, e.g. -- python train.py (or set program: in the config)")
     runner.run(count, command=list(command) if command else None)

@@ -134,7 +134,7 @@ class Agent:
         argv = command_for(self.sweep, user_command, trial.params)
         plan = ExecPlan(
             argv=argv, cwd=Path.cwd(), project=self.sweep.project, tags=self._tags(trial),
-            env=overrides_env(nested(trial.params)),
+            env=overrides_env([(tuple(name.split(".")), value) for name, value in trial.params.items()]),
             extra_manifest={"group": self.sweep.id, "config": nested(trial.params)},
         )
         session = ExecSession(self.layout, plan)
