@@ -130,7 +130,11 @@ def init(
         run = DisabledRun(project, name, items)
         active.disabled_runs.append(run)
         return run  # type: ignore[return-value]
-    previous = _previous_run(reinit, _RESUME_MODES[resume])
+    current = active.current()
+    joins_current = id is None and current is not None and os.environ.get(envvars.LOCALTRACK_RUN_ID) == current.id
+    # Under `localtrack exec` or a sweep agent's function, init() joins the run the launcher
+    # made (another writer of it, its config merged), even while that run is active here.
+    previous = None if joins_current else _previous_run(reinit, _RESUME_MODES[resume])
     if previous is not None:
         return previous
     resume_mode = _RESUME_MODES[resume]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from localtrack.cli.common import FormatOption, StoreOption, open_layout
-from localtrack.cli.output import OutputFormat
+from localtrack.cli.output import OutputFormat, safe_text
 
 SWEEP_HELP = """Hyperparameter sweeps from W&B's sweep config (grid, random, bayes), with no server.
 
@@ -33,7 +33,6 @@ def create_command(
 
         localtrack sweep create sweep.yaml
     """
-    from rich.text import Text
 
     from localtrack.cli.output import console, safe
     from localtrack.names import validate_label
@@ -45,8 +44,7 @@ def create_command(
     sweep_id = create_sweep(layout, raw, project=validate_label(project, "project") if project else None)
     out = console()
     out.print(safe(sweep_id), soft_wrap=True)
-    out.print(Text(f"run trials with: localtrack sweep agent {safe(sweep_id)} -- python train.py", style="dim"),
-              soft_wrap=True)
+    out.print(safe_text(f"run trials with: localtrack sweep agent {sweep_id} -- python train.py", "dim"), soft_wrap=True)
 
 
 def agent_command(
@@ -72,21 +70,15 @@ def agent_command(
 
         localtrack sweep agent sweep-1a2b3c4d --count 20 -- python train.py --epochs 5
     """
-    from rich.text import Text
-
-    from localtrack.cli.output import err_console, safe
+    from localtrack.cli.output import err_console
     from localtrack.sweeps.agent import Agent
     from localtrack.sweeps.store import resolve_sweep
 
     parts = _shard(shard)
     layout = open_layout(store)
     err = err_console()
-    def say(line: str) -> None:
-        text = Text("localtrack: ", style="dim")  # consoles are markup=False: style with Text
-        text.append(safe(line))
-        err.print(text, soft_wrap=True)
-
-    runner = Agent(layout, resolve_sweep(layout, sweep), shard=parts, out=say)
+    runner = Agent(layout, resolve_sweep(layout, sweep), shard=parts,
+                   out=lambda line: err.print(safe_text(f"localtrack: {line}", "dim"), soft_wrap=True))
     if not command and not runner.sweep.config.program and not runner.sweep.config.command:
         raise typer.BadParameter("give the training command after --, e.g. -- python train.py (or set program: in the config)")
     runner.run(count, command=list(command) if command else None)

@@ -11,7 +11,7 @@ import pytest
 import localtrack
 from localtrack.errors import InvalidNameError, LocaltrackError
 from localtrack.store.project import open_store
-from localtrack.store.reader import read_metrics
+from localtrack.store.reader import load_run, read_metrics
 
 try:
     import numpy as np
@@ -46,7 +46,6 @@ def _points(store_dir: Path, run_id: str) -> list[tuple[str, int, float]]:
 
 
 REFUSED: list[Any] = [
-    pytest.param("0.5", id="str"),
     pytest.param(b"1", id="bytes"),
     pytest.param([1.0], id="list"),  # (None is skipped and a dict flattened, as wandb: tests/api/test_wandb_steps.py)
     pytest.param((1.0,), id="tuple"),
@@ -66,7 +65,6 @@ if np is not None:
         pytest.param(np.array([1.0, 2.0]), id="numpy-vector"),
         pytest.param(np.int64(2**62), id="numpy-int64-huge"),
         pytest.param(np.uint64(2**64 - 1), id="numpy-uint64-max"),
-        pytest.param(np.str_("1.0"), id="numpy-str"),
         pytest.param(np.datetime64("2024-01-01"), id="numpy-datetime64"),
     ]
 
@@ -199,6 +197,22 @@ def test_unstorable_config_value_is_refused_at_once(store_dir: Path, value: Any)
     assert record.status == "finished" and record.manifest["config"] == {"fine": 1}
 
 
+@pytest.mark.parametrize("text", ["1.0", "warmup"])
+def test_a_logged_string_is_kept_in_the_summary_not_as_a_metric(store_dir: Path, text: str, capsys: Any) -> None:
+    """Metric columns are numbers: the latest string of a key is kept in the summary (wandb's summary
+    shows it too), with one warning, and the call's numbers are logged."""
+    values: list[Any] = [text] + ([np.str_(text)] if np is not None else [])
+    run = localtrack.init(project="v", dir=store_dir)
+    for value in values:
+        run.log({"good": 1.0, "phase": value})
+    run.finish()
+    assert [p for p in _points(store_dir, run.id) if p[0] == "phase"] == []
+    assert [p[:2] for p in _points(store_dir, run.id)] == [("good", s) for s in range(len(values))]
+    manifest = load_run(open_store(store_dir), run.id).manifest
+    assert manifest["summary_values"]["phase"] == text
+    assert capsys.readouterr().err.count("got text for 'phase'") == 1
+
+
 def test_notes_with_lone_surrogate_are_refused(store_dir: Path) -> None:
     run = localtrack.init(project="v", dir=store_dir)
     with pytest.raises((TypeError, ValueError)):
@@ -208,7 +222,7 @@ def test_notes_with_lone_surrogate_are_refused(store_dir: Path) -> None:
         localtrack.init(project="v", dir=store_dir, notes="bad \udc80")
 
 
-@pytest.mark.parametrize("bad", [2**53 + 1, -(2**53) - 1, "1", 1 + 0j])
+@pytest.mark.parametrize("bad", [2**53 + 1, -(2**53) - 1, b"1", 1 + 0j])
 def test_known_keys_do_not_skip_value_checks(store_dir: Path, bad: Any) -> None:
     """The hot path caches validated key sets; it must still refuse a bad value under known keys."""
     run = localtrack.init(project="v", dir=store_dir)
