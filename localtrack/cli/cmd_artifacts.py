@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from localtrack.cli.common import RUN_HELP, FormatOption, StoreOption
-from localtrack.cli.output import OutputFormat, size_text
+from localtrack.cli.common import RUN_HELP, FormatOption, ListFormatOption, StoreOption
+from localtrack.cli.output import ListFormat, OutputFormat, size_text
 
 if TYPE_CHECKING:
     from localtrack.store.artifacts import ArtifactHandle
@@ -137,7 +137,7 @@ def ls_command(
     run: Annotated[Optional[str], typer.Argument(help=RUN_HELP + " Default: every run.")] = None,
     type: TypeOption = None,
     latest: Annotated[bool, typer.Option("--latest", help="Only the latest version of each name.")] = False,
-    fmt: FormatOption = OutputFormat.table,
+    fmt: ListFormatOption = ListFormat.table,
     store: StoreOption = None,
 ) -> None:
     """List artifacts: name, version, type, size, hash and run.
@@ -207,7 +207,7 @@ def download_command(
         localtrack artifact download @latest model --output-dir restored/
     """
     from localtrack.cli.common import find_run, open_layout
-    from localtrack.cli.output import console, emit_rows, print_warning, safe
+    from localtrack.cli.output import console, emit_rows, print_warning, safe, status
     from localtrack.store.artifacts import list_artifacts, restore_all, select_artifacts
 
     if version is not None and name is None:
@@ -232,9 +232,9 @@ def download_command(
     if fmt != OutputFormat.table:
         emit_rows(rows, fmt)
         return
-    console().print(f"restored {len(written)} file(s), {size_text(total)} into {safe(output_dir)}")
+    status(f"restored {len(written)} file(s), {size_text(total)} into {safe(output_dir)}")
     for row in rows:
-        console().print(f"  {safe(row['name'])} v{row['version']} -> {safe(row['path'])}")
+        status(f"  {safe(row['name'])} v{row['version']} -> {safe(row['path'])}")
 
 
 def verify_command(
@@ -269,25 +269,41 @@ def verify_command(
         raise typer.Exit(1)
 
 
+def parse_duration(text: str) -> float:
+    """``--grace``: ``0`` (now), or a number with a unit, ``90s``, ``30m``, ``2h``, ``7d``; in seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value = text.strip().lower()
+    number, unit = (value[:-1], value[-1]) if value[-1:] in units else (value, "")
+    if number.isascii() and number.isdigit() and (unit or int(number) == 0) and len(number) <= 9:
+        return float(int(number) * units.get(unit, 1))
+    raise typer.BadParameter(f"{text!r}: give 0 (now) or a number with a unit: 90s, 30m, 2h, 7d", param_hint="--grace")
+
+
 def gc_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete them (default: only list).")] = False,
+    grace: Annotated[
+        Optional[str],
+        typer.Option("--grace", show_default=False,
+                     help="Keep objects and temp files younger than this: 0 (now), 30m, 2h, 7d. Default: 1h."),
+    ] = None,
     fmt: FormatOption = OutputFormat.table,
     store: StoreOption = None,
 ) -> None:
     """List objects no run references (trashed runs still count) and their size; --yes deletes them.
 
-    Objects and temp files younger than an hour are kept: they may belong to a write in flight.
+    Objects and temp files younger than the grace period (default an hour) are kept: they may belong to a write in flight. `--grace 0` (like git's --prune=now) deletes them at once, to reclaim a purged run's space now: use it only while no run is writing to the store. The "deleted" line goes to stderr.
 
     Example:
 
         localtrack gc && localtrack gc --yes
     """
     from localtrack.cli.common import open_layout
-    from localtrack.cli.output import console, emit_rows, print_warning
-    from localtrack.store.gc import plan_gc, run_gc
+    from localtrack.cli.output import console, emit_rows, print_warning, status
+    from localtrack.store.gc import GRACE_SECONDS, plan_gc, run_gc
 
+    grace_seconds = GRACE_SECONDS if grace is None else parse_duration(grace)
     layout = open_layout(store)
-    plan = plan_gc(layout)
+    plan = plan_gc(layout, grace_seconds=grace_seconds)
     for problem in plan.problems:
         print_warning(problem)
     now = time.time()
@@ -296,7 +312,7 @@ def gc_command(
         for status, entries in (("unreferenced", plan.unreferenced), ("stale temp", plan.stale_temps), ("young, kept", plan.young))
         for e in entries
     ]
-    result = run_gc(layout, plan) if yes else None
+    result = run_gc(layout, plan, grace_seconds=grace_seconds) if yes else None
     if fmt != OutputFormat.table:
         if result is not None:
             deleted = set(result.deleted)
@@ -312,7 +328,7 @@ def gc_command(
         )
     count = len(plan.unreferenced) + len(plan.stale_temps)
     if result is not None:
-        console().print(f"deleted {len(result.deleted)} file(s), {size_text(result.deleted_bytes)}")
+        status(f"deleted {len(result.deleted)} file(s), {size_text(result.deleted_bytes)}")
     elif count:
         console().print(f"{count} file(s), {size_text(plan.reclaimable_bytes)} can be deleted: run `localtrack gc --yes`")
     else:

@@ -11,7 +11,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from localtrack import envvars
-from localtrack.cli.common import StoreOption, find_run, open_layout
+from localtrack.cli.common import ReportFormatOption, StoreOption, find_run, open_layout
+from localtrack.cli.output import ReportFormat, report
 from localtrack.errors import InvalidValueError
 from localtrack.storage.manifest import MAX_DEPTH
 from localtrack.store import shell_writer
@@ -35,9 +36,12 @@ def create_command(
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="Run name.")] = None,
     tags: Annotated[Optional[str], typer.Option("--tags", help="Comma-separated labels.")] = None,
     params: Annotated[Optional[str], typer.Option("--params", help="Initial params as a JSON object.")] = None,
+    fmt: ReportFormatOption = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Create a run and print its id (for shell scripts and non-Python training code).
+
+    --format json prints {"id", "name", "project", "tags", "store"} instead of the bare id.
 
     Example:
 
@@ -47,15 +51,23 @@ def create_command(
     labels = [t.strip() for t in tags.split(",") if t.strip()] if tags else []
     config = _json_object(params, "--params") if params else None
     run_id = shell_writer.create_run(layout, project=project, name=name, tags=labels, config=config)
-    typer.echo(run_id)
+    if fmt == ReportFormat.json:
+        record = find_run(layout, run_id)
+        report(fmt, {"id": run_id, "name": record.name, "project": record.manifest.get("project"),
+                     "tags": record.manifest.get("tags"), "store": str(layout.root)}, None)
+        return
+    typer.echo(run_id)  # the id is the data: stdout, alone, for RUN=$(localtrack create)
 
 
 def log_params_command(
     run: Annotated[str, typer.Argument(help="Run id, unique id prefix or unique name.")],
     params: Annotated[str, typer.Option("--params", help="A JSON object of params.")],
+    fmt: ReportFormatOption = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Merge params (a JSON object) into a run's config.
+
+    Prints nothing; --format json prints {"run", "name", "params": the top-level keys set, "count"}.
 
     Example:
 
@@ -63,7 +75,9 @@ def log_params_command(
     """
     layout = open_layout(store)
     values = _json_object(params, "--params")
-    shell_writer.log_params(layout, find_run(layout, run).id, values)
+    record = find_run(layout, run)
+    shell_writer.log_params(layout, record.id, values)
+    report(fmt, {"run": record.id, "name": record.name, "params": sorted(values), "count": len(values)}, None)
 
 
 def log_metrics_command(
@@ -80,11 +94,14 @@ def log_metrics_command(
             '"step" is optional (default: last step + 1); every other key is a metric.',
         ),
     ] = False,
+    fmt: ReportFormatOption = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Log metrics to a run: one step with --metrics, or a stream of steps with --stdin.
 
     One call costs most of a second; a loop that logs every step should stream instead: with --stdin, each line of stdin is one step, `{"step": 3, "loss": 0.1, "acc": 0.9}` (`step` optional: the last step + 1; blank lines are skipped). Steps are saved every couple of seconds and at the end of input. A bad line stops the command with exit code 1 and an error naming its line number: the steps before it are kept, nothing after it is read.
+
+    Prints nothing; --format json prints {"run", "name", "steps": steps logged, "last_step"} (with --metrics also "step" and "metrics": the keys; with --stdin "lines" read).
 
     Example:
 
@@ -99,20 +116,24 @@ def log_metrics_command(
             "give one step with --metrics '{\"loss\": 0.1}', or stream steps with --stdin", param_hint="--metrics"
         )
     layout = open_layout(store)
-    run_id = find_run(layout, run).id
+    record = find_run(layout, run)
     if stdin:
         from localtrack.store.shell_stream import stream_metrics
 
         previous = _exit_on_sigterm()
         try:
-            stream_metrics(layout, run_id, sys.stdin.buffer, flush_seconds=_flush_seconds())
+            streamed = stream_metrics(layout, record.id, sys.stdin.buffer, flush_seconds=_flush_seconds())
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+        report(fmt, {"run": record.id, "name": record.name, "steps": streamed.steps, "last_step": streamed.last_step,
+                     "lines": streamed.lines}, None)
         return
     assert metrics is not None
     values = _json_object(metrics, "--metrics")
-    shell_writer.log_metrics(layout, run_id, values, step)
+    used = shell_writer.log_metrics(layout, record.id, values, step)
+    report(fmt, {"run": record.id, "name": record.name, "steps": 0 if used is None else 1, "last_step": used,
+                 "step": used, "metrics": sorted(values)}, None)
 
 
 def _exit_on_sigterm() -> Any:
@@ -138,9 +159,12 @@ def _flush_seconds() -> float:
 def finish_command(
     run: Annotated[str, typer.Argument(help="Run id, unique id prefix or unique name.")],
     status: Annotated[str, typer.Option("--status", help="finished, failed or killed.")] = "finished",
+    fmt: ReportFormatOption = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Mark a shell-driven run as ended.
+
+    Prints nothing; --format json prints {"run", "name", "status", "ended_at"}.
 
     Example:
 
@@ -149,7 +173,10 @@ def finish_command(
     if status not in ("finished", "failed", "killed"):
         raise typer.BadParameter(f"--status {status!r}: use finished, failed or killed")
     layout = open_layout(store)
-    shell_writer.finish_run(layout, find_run(layout, run).id, status)
+    record = find_run(layout, run)
+    manifest = shell_writer.finish_run(layout, record.id, status)
+    report(fmt, {"run": record.id, "name": record.name, "status": manifest.get("status"),
+                 "ended_at": manifest.get("ended_at")}, None)
 
 
 def register(app: typer.Typer) -> None:

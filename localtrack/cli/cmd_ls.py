@@ -7,33 +7,17 @@ with them, or when the listing cannot be had, from ``Store.runs()``. Both give t
 
 from __future__ import annotations
 
-import json
-import sys
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from localtrack.cli.common import StoreOption
+from localtrack.cli.common import ListFormatOption, StoreOption
+from localtrack.cli.output import ListFormat
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 DEFAULT_TOP = 50
-
-
-class ListFormat(str, Enum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
-    csv = "csv"
-
-
-ListFormatOption = Annotated[
-    ListFormat,
-    typer.Option("--format", "-f",
-                 help="table for people; json (an array of objects), jsonl (one run per line) or csv for scripts."),
-]
 
 
 def ls_command(
@@ -75,7 +59,7 @@ def ls_command(
         localtrack ls --filter "metrics.val/accuracy > 0.85" --sort-by "metrics.val/accuracy DESC" --top 5
     """
     from localtrack.cli import ls_render
-    from localtrack.cli.output import emit_csv, emit_json, print_warning, safe
+    from localtrack.cli.output import emit_csv, emit_json, emit_jsonl, print_warning, safe
 
     limit = top if top is not None else (None if all_runs or fmt != ListFormat.table else DEFAULT_TOP)
     found = None if filter or sort_by else _from_listing(
@@ -136,26 +120,6 @@ def _from_listing(store: Path | None, project: str | None, limit: int | None, gr
         discard(layout)  # and the next ls gets a listing written afresh
         return None
     return listing, shown, len(entries), listing.problems
-
-
-def emit_jsonl(rows: list[Any]) -> None:
-    """JSON Lines: one run per line, the objects of ``--format json``, terminal-safe the same way.
-
-    A row may come as its JSON text already (from the listing): printed as is, escapes aside."""
-    from localtrack.cli.output import _json_escape, _unsafe, jsonable
-
-    write = sys.stdout.write
-    chunk: list[str] = []
-    for row in rows:
-        line = row if isinstance(row, str) else json.dumps(jsonable(row), ensure_ascii=False)
-        if not line.isascii():
-            line = "".join(_json_escape(ch) if not ch.isascii() and _unsafe(ch) else ch for ch in line)
-        chunk.append(line)
-        if len(chunk) >= 500:
-            write("\n".join(chunk) + "\n")
-            chunk = []
-    if chunk:
-        write("\n".join(chunk) + "\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from localtrack.cli.common import RUN_HELP, FormatOption, StoreOption
-from localtrack.cli.output import OutputFormat
+from localtrack.cli.common import RUN_HELP, FormatOption, ReportFormatOption, StoreOption
+from localtrack.cli.output import OutputFormat, ReportFormat
 
 
 class TagAction(str, Enum):
@@ -22,6 +22,19 @@ class ExportWhat(str, Enum):
     runs = "runs"
 
 
+class ExportFormat(str, Enum):
+    """export's --format: text/json say what was written to a file; the others are data for --to -."""
+
+    text = "text"
+    json = "json"
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+FILE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl"}
+
+
 def _tag_line(tags: dict[str, str]) -> str:
     from localtrack.cli.output import safe
 
@@ -32,16 +45,19 @@ def tag_command(
     run: Annotated[str, typer.Argument(help=RUN_HELP)],
     action: Annotated[Optional[TagAction], typer.Argument(help="add or rm (omit to list the tags).")] = None,
     tags: Annotated[Optional[list[str]], typer.Argument(help="Labels, or key=value tags.", show_default=False)] = None,
+    fmt: ReportFormatOption = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Add or remove tags of a run (a label, or key=value); safe while the run is writing.
+
+    Prints the run's tags afterwards; --format json prints {"run", "name", "tags": {key: value}} (a label's value is "").
 
     Example:
 
         localtrack tag @latest add best-so-far stage=prod
     """
     from localtrack.cli.common import find_run, open_layout
-    from localtrack.cli.output import console, safe
+    from localtrack.cli.output import console, emit_json, safe
     from localtrack.store import manage
 
     layout = open_layout(store)
@@ -49,15 +65,16 @@ def tag_command(
     if action is None:
         if tags:
             raise typer.BadParameter("say add or rm before the tags", param_hint="ACTION")
-        current = record.manifest.get("tags") if isinstance(record.manifest.get("tags"), dict) else {}
-        console().print(f"{safe(record.name)}: {_tag_line(current)}")
-        return
-    if not tags:
+        after = record.manifest.get("tags") if isinstance(record.manifest.get("tags"), dict) else {}
+    elif not tags:
         raise typer.BadParameter(f"give at least one tag to {action.value}", param_hint="TAGS")
-    if action == TagAction.add:
+    elif action == TagAction.add:
         after = manage.change_tags(layout, record.id, add=tags)
     else:
         after = manage.change_tags(layout, record.id, remove=tags)
+    if fmt == ReportFormat.json:
+        emit_json({"run": record.id, "name": record.name, "tags": after})
+        return
     console().print(f"{safe(record.name)}: {_tag_line(after)}")
 
 
@@ -65,9 +82,12 @@ def note_command(
     run: Annotated[str, typer.Argument(help=RUN_HELP)],
     text: Annotated[Optional[str], typer.Argument(help="The note (- reads stdin; omit to print the notes).")] = None,
     append: Annotated[bool, typer.Option("--append", "-a", help="Add to the notes instead of replacing them.")] = False,
+    fmt: ReportFormatOption = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Set (or append to) a run's notes; safe while the run is writing.
+
+    Without TEXT prints the notes; --format json prints {"run", "name", "notes"} (the notes after any change).
 
     Example:
 
@@ -76,39 +96,50 @@ def note_command(
     import sys
 
     from localtrack.cli.common import find_run, open_layout
-    from localtrack.cli.output import console, safe_text
+    from localtrack.cli.output import console, emit_json, safe_text
     from localtrack.store import manage
 
     layout = open_layout(store)
     record = find_run(layout, run)
-    if text is None:
-        notes = record.manifest.get("notes")
-        console().print(safe_text(notes if isinstance(notes, str) and notes else "(no notes)", lines=True))
+    if text is not None:
+        if text == "-":
+            text = sys.stdin.read().rstrip("\n")
+        manage.set_notes(layout, record.id, text, append=append)
+        if fmt != ReportFormat.json:
+            return
+        record = find_run(layout, record.id)
+    notes = record.manifest.get("notes")
+    notes = notes if isinstance(notes, str) else ""
+    if fmt == ReportFormat.json:
+        emit_json({"run": record.id, "name": record.name, "notes": notes})
         return
-    if text == "-":
-        text = sys.stdin.read().rstrip("\n")
-    manage.set_notes(layout, record.id, text, append=append)
+    console().print(safe_text(notes or "(no notes)", lines=True))
 
 
 def rename_command(
     run: Annotated[str, typer.Argument(help=RUN_HELP)],
     name: Annotated[str, typer.Argument(help="The new name (the id does not change).")],
+    fmt: ReportFormatOption = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Rename a run (its id and folder stay the same); safe while the run is writing.
+
+    The "Renamed" line goes to stderr; --format json prints {"run", "old_name", "name"} on stdout.
 
     Example:
 
         localtrack rename brisk-river-42 bert-base-lr3e-4
     """
     from localtrack.cli.common import find_run, open_layout
-    from localtrack.cli.output import console, safe
+    from localtrack.cli.output import report, safe
     from localtrack.store import manage
 
     layout = open_layout(store)
     record = find_run(layout, run)
     manage.rename_run(layout, record.id, name)
-    console().print(f"Renamed {safe(record.id)}: {safe(record.name)} → {safe(name.strip())}")
+    new_name = find_run(layout, record.id).name
+    report(fmt, {"run": record.id, "old_name": record.name, "name": new_name},
+           f"Renamed {safe(record.id)}: {safe(record.name)} → {safe(new_name)}")
 
 
 def rm_command(
@@ -116,11 +147,12 @@ def rm_command(
     purge: Annotated[bool, typer.Option("--purge", help="Delete for good instead of moving to the trash.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Also remove runs that are still running.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --purge.")] = False,
+    fmt: ReportFormatOption = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Move runs to the trash (restore them with `localtrack restore`), or --purge them.
 
-    A run in the trash keeps its files (and its artifacts stay referenced) until purged.
+    A run in the trash keeps its files (and its artifacts stay referenced) until purged; after a purge, `localtrack gc --grace 0 --yes` reclaims their artifacts' space at once. One status line per run goes to stderr; --format json prints {"runs": [{"id", "name"}], "count", "purged": true|false} on stdout.
 
     Example:
 
@@ -129,7 +161,7 @@ def rm_command(
     import sys
 
     from localtrack.cli.common import find_run, open_layout
-    from localtrack.cli.output import console, safe
+    from localtrack.cli.output import emit_json, safe, status
     from localtrack.errors import RunNotFoundError
     from localtrack.store import manage
 
@@ -153,10 +185,14 @@ def rm_command(
     for run_id, name in targets:
         if purge:
             manage.purge_run(layout, run_id, force=force)
-            console().print(f"Deleted {safe(name)} ({safe(run_id)})")
+            line = f"Deleted {safe(name)} ({safe(run_id)})"
         else:
             manage.trash_run(layout, run_id, force=force)
-            console().print(f"Moved {safe(name)} ({safe(run_id)}) to the trash; `localtrack restore {safe(run_id)}` brings it back")
+            line = f"Moved {safe(name)} ({safe(run_id)}) to the trash; `localtrack restore {safe(run_id)}` brings it back"
+        if fmt != ReportFormat.json:
+            status(line)
+    if fmt == ReportFormat.json:
+        emit_json({"runs": [{"id": i, "name": n} for i, n in targets], "count": len(targets), "purged": purge})
 
 
 def restore_command(
@@ -166,13 +202,15 @@ def restore_command(
 ) -> None:
     """Bring runs back from the trash; without RUN, list what is in the trash.
 
+    Restoring prints one status line per run on stderr; --format json prints {"runs": [{"id", "name"}], "count"} on stdout (listing the trash, an array of the trashed runs).
+
     Example:
 
         localtrack restore brisk-river-42
     """
     from localtrack.cli.common import open_layout
     from localtrack.cli.humanize import relative_time
-    from localtrack.cli.output import console, emit_rows, safe
+    from localtrack.cli.output import console, emit_json, emit_rows, safe, status
     from localtrack.store import manage
 
     layout = open_layout(store)
@@ -190,31 +228,63 @@ def restore_command(
     targets = [manage.resolve_trashed(layout, ref) for ref in runs]
     for trashed in targets:
         manage.restore_run(layout, trashed.id)
-        console().print(f"Restored {safe(trashed.name)} ({safe(trashed.id)})")
+        if fmt == OutputFormat.table:
+            status(f"Restored {safe(trashed.name)} ({safe(trashed.id)})")
+    restored = [{"id": t.id, "name": t.name} for t in targets]
+    if fmt == OutputFormat.json:
+        emit_json({"runs": restored, "count": len(restored)})
+    elif fmt == OutputFormat.csv:
+        emit_rows(restored, fmt)
 
 
 def export_command(
     runs: Annotated[Optional[list[str]], typer.Argument(help="Runs: ids, prefixes, names, @latest or globs.")] = None,
-    to: Annotated[Path, typer.Option("--to", help="Output file: .csv, .parquet or .json.")] = ...,  # type: ignore[assignment]
+    to: Annotated[
+        Path, typer.Option("--to", help="Output file: .csv, .parquet, .json or .jsonl; - writes the data to stdout.")
+    ] = ...,  # type: ignore[assignment]
     filter: Annotated[Optional[str], typer.Option("--filter", help="Export the runs matching this filter.")] = None,
     what: Annotated[ExportWhat, typer.Option("--what", help="metrics: every point (long format); runs: one row per run.")] = ExportWhat.metrics,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Only these metrics (comma-separated).")] = None,
+    fmt: Annotated[
+        Optional[ExportFormat],
+        typer.Option("--format", "-f", show_default=False,
+                     help="With --to -: the data's format, csv (default), jsonl, json or parquet. "
+                     "With a file: text (a status line on stderr) or json (a report on stdout)."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
-    """Export runs to a file: their metric points (run, name, key, step, timestamp, value) or a run table.
+    """Export runs to a file or stdout: their metric points (run, name, key, step, timestamp, value) or a run table.
+
+    A file's format comes from its name. `--to -` writes the data to stdout as --format says (parquet only to a pipe or file, never a terminal). The "Exported" status line goes to stderr; with a file, --format json prints {"path", "format", "what", "runs", "rows", "bytes"} on stdout instead.
 
     Example:
 
         localtrack export --filter "params.optimizer = 'sgd'" --to sgd_runs.parquet
+
+        localtrack export @latest --to - --format jsonl | jq .value
     """
+    import sys
+
     from localtrack.cli.cmd_compare import split_list
     from localtrack.cli.common import open_reader
-    from localtrack.cli.output import console, safe
+    from localtrack.cli.output import emit_json, safe, status
     from localtrack.cli.selection import select_runs
 
-    suffix = to.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".json"):
-        raise typer.BadParameter(f"{to.name!r}: the file must end in .csv, .parquet or .json", param_hint="--to")
+    to_stdout = str(to) == "-"
+    if to_stdout:
+        kind = (fmt or ExportFormat.csv).value
+        if kind == ExportFormat.text.value:
+            raise typer.BadParameter("--to - writes data: pick --format csv, jsonl, json or parquet", param_hint="--format")
+        if kind == "parquet" and _is_terminal(sys.stdout):
+            raise typer.BadParameter("parquet is binary: redirect stdout (> runs.parquet) or use --format csv", param_hint="--format")
+    else:
+        found = FILE_FORMATS.get(to.suffix.lower())
+        if found is None:
+            raise typer.BadParameter(f"{to.name!r}: the file must end in .csv, .parquet, .json or .jsonl (or use --to -)", param_hint="--to")
+        if fmt not in (None, ExportFormat.text, ExportFormat.json) and fmt.value != found:
+            raise typer.BadParameter(f"--format {fmt.value} is for --to -; {to.name!r} is written as {found} (its name says so)",
+                                     param_hint="--format")
+        kind = found
     reader = open_reader(store)
     rows = select_runs(reader, runs, filter, what="runs to export")
     keys = split_list(metric)
@@ -224,8 +294,32 @@ def export_command(
     else:
         table = _runs_table(rows, keys)
         count = f"{len(rows)} run{'s' if len(rows) != 1 else ''}"
-    write_table(table, to, suffix)
-    console().print(f"Exported {count} to {safe(to)}")
+    data = table_bytes(table, kind)
+    if to_stdout:
+        if kind != "parquet" and _is_terminal(sys.stdout):  # a person reading: escape control characters
+            from localtrack.cli.output import safe_lines
+
+            data = safe_lines(data.decode("utf-8", "replace"), sys.maxsize).encode("utf-8")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        status(f"Exported {count} to stdout ({kind})")
+        return
+    from localtrack.storage.atomic import atomic_write_bytes
+
+    atomic_write_bytes(to, data, durable=False)
+    if fmt == ExportFormat.json:
+        emit_json({"path": str(to), "format": kind, "what": what.value, "runs": len(rows), "rows": table.num_rows,
+                   "bytes": len(data)})
+        return
+    status(f"Exported {count} to {safe(to)}")
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _points_table(reader: Any, rows: list[dict[str, Any]], keys: list[str] | None) -> Any:
@@ -246,29 +340,29 @@ def _runs_table(rows: list[dict[str, Any]], keys: list[str]) -> Any:
     return RunTable(rows).to_arrow()
 
 
-def write_table(table: Any, path: Path, suffix: str) -> None:
-    """Write an Arrow table as CSV, Parquet or a JSON array of objects, atomically."""
+def table_bytes(table: Any, kind: str) -> bytes:
+    """An Arrow table as the bytes of a CSV, Parquet, JSON (one array of objects) or JSON Lines file."""
     import io
     import json
 
     from localtrack.cli.output import jsonable
-    from localtrack.storage.atomic import atomic_write_bytes
 
-    if suffix == ".parquet":
+    if kind == "parquet":
         import pyarrow.parquet as pq
 
         sink = io.BytesIO()
         pq.write_table(table, sink)
-        data = sink.getvalue()
-    elif suffix == ".csv":
+        return sink.getvalue()
+    if kind == "csv":
         import pyarrow.csv as pacsv
 
         sink = io.BytesIO()
         pacsv.write_csv(table, sink)
-        data = sink.getvalue()
-    else:
-        data = (json.dumps(jsonable(table.to_pylist()), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-    atomic_write_bytes(path, data, durable=False)
+        return sink.getvalue()
+    rows = jsonable(table.to_pylist())
+    if kind == "jsonl":
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+    return (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from localtrack.cli.common import FormatOption, StoreOption
-from localtrack.cli.output import OutputFormat, emit_json, emit_rows, print_warning
+from localtrack.cli.common import ListFormatOption, StoreOption
+from localtrack.cli.output import ListFormat, emit_json, emit_jsonl, emit_rows, print_warning
 
 
 def search_command(
@@ -24,13 +24,13 @@ def search_command(
         typer.Option("--columns", "-c", help="Comma-separated columns, e.g. id,name,metrics.acc,min(metrics.loss),params.lr."),
     ] = None,
     project: Annotated[Optional[str], typer.Option("--project", "-p", help="Only runs of this project.")] = None,
-    format: FormatOption = OutputFormat.table,
+    format: ListFormatOption = ListFormat.table,
     store: StoreOption = None,
 ) -> None:
     """Search runs with an MLflow-compatible filter (plus OR, NOT, parentheses, min()/max()/mean()/count()).
 
     --format json prints an array of run objects (every field, or id, name, status and the
-    --columns asked for); csv prints the columns. See docs/FILTERS.md for the language.
+    --columns asked for), jsonl the same objects one per line; csv prints the columns. See docs/FILTERS.md for the language.
 
     Example:
 
@@ -45,16 +45,16 @@ def search_command(
     if len(table.problems) > 5:
         print_warning(f"{len(table.problems) - 5} more problems (see `localtrack verify`)")
     asked = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    if format == OutputFormat.json and asked is None:
-        emit_json(table.to_dicts())
+    if format in (ListFormat.json, ListFormat.jsonl) and asked is None:
+        (emit_json if format == ListFormat.json else emit_jsonl)(table.to_dicts())
         return
     shown = asked or [*DEFAULT_COLUMNS, *referenced_columns(filter, sort_by)]
-    if format == OutputFormat.json:
+    if format in (ListFormat.json, ListFormat.jsonl):
         shown = [*(c for c in ("id", "name", "status") if c not in shown), *shown]
     rows = flat_rows(list(table), shown)
-    if format == OutputFormat.table:
+    if format == ListFormat.table:
         rows = [{name: _cell(name, value) for name, value in row.items()} for row in rows]
-    emit_rows(rows, format, columns=shown, title=None if format != OutputFormat.table else f"{len(rows)} runs")
+    emit_rows(rows, format, columns=shown, title=None if format != ListFormat.table else f"{len(rows)} runs")
 
 
 def _cell(column: str, value: Any) -> Any:
@@ -79,11 +79,12 @@ def _cell(column: str, value: Any) -> Any:
 
 def sql_command(
     query: Annotated[str, typer.Argument(help="One SELECT over the views runs, params, tags, metrics, metric_summary, artifacts, problems.")],
-    format: FormatOption = OutputFormat.table,
+    format: ListFormatOption = ListFormat.table,
     store: StoreOption = None,
 ) -> None:
     """Run one read-only SQL query (DuckDB dialect) over the store's index.
 
+    --format json prints the rows as an array of objects, jsonl one object per line.
     Sandboxed: only SELECT; no file outside the store can be read, nothing can be written.
 
     Example:

@@ -11,9 +11,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from localtrack.cli.common import FormatOption, StoreOption, open_layout
+from localtrack.cli.common import FormatOption, ReportFormatOption, StoreOption, open_layout
 from localtrack.cli.output import (
     OutputFormat,
+    ReportFormat,
     console,
     emit_csv,
     emit_json,
@@ -49,11 +50,14 @@ def exec_command(
         Optional[list[str]], typer.Option("--tag", "-t", help="A label, or key=value; repeat for more.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the run id at the end.")] = False,
+    fmt: ReportFormatOption = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Run any command as a run: records its command line, git commit and diff, packages, output and exit status.
 
     The command's output passes through live and is saved as the run's `output.log` artifact; `--key value` arguments become params when the script logs none. A script that calls localtrack.init() joins this same run (its config, tags and notes merge in). localtrack exits with the command's exit code; the run ends finished (0), failed (other codes) or killed (Ctrl-C, which is passed on to the command).
+
+    The closing "run ... finished" line goes to stderr. With --format json the command's own output goes to stderr too, and stdout holds one object: {"id", "name", "project", "status", "exit_code"}.
 
     Example:
 
@@ -69,8 +73,11 @@ def exec_command(
     plan = ExecPlan(
         argv=list(command), cwd=Path.cwd(), name=name, project=project, tags=_tags(tag or []), fixed=fixed
     )
-    result, manifest = run_exec(layout, plan)
-    if not quiet:
+    result, manifest = run_exec(layout, plan, stdout=sys.stderr.buffer if fmt == ReportFormat.json else None)
+    if fmt == ReportFormat.json:
+        emit_json({"id": manifest.get("id"), "name": manifest.get("name"), "project": manifest.get("project"),
+                   "status": manifest.get("status"), "exit_code": result.exit_code})
+    elif not quiet:
         status = manifest.get("status") or "?"
         style = {"finished": "green", "failed": "red", "killed": "yellow"}.get(status, "red")
         line = Text("localtrack: run ", style="dim")

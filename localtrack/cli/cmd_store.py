@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from localtrack.cli.output import console, safe
+from localtrack.cli.common import ReportFormatOption
+from localtrack.cli.output import ReportFormat, report, safe
 from localtrack.storage.layout import STORE_DIRNAME
 from localtrack.store.project import create_store, locate_store
 
@@ -17,25 +18,32 @@ EXAMPLE_DIRNAME = ".localtrack.example"
 
 def init_command(
     path: Annotated[Optional[Path], typer.Argument(help="Project folder (default: here) or a store folder.")] = None,
+    fmt: ReportFormatOption = ReportFormat.text,
 ) -> None:
     """Create a store (.localtrack/) in the current folder, or in PATH.
+
+    The "Store ready" line goes to stderr; --format json prints {"store", "created": false if it existed} on stdout.
 
     Example:
 
         localtrack init
     """
     target = (path or Path.cwd()) / STORE_DIRNAME if (path is None or path.name != STORE_DIRNAME) else path
-    existing = locate_store(target)
-    layout = create_store(existing or target)
-    console().print(f"Store ready at {safe(layout.root)}")
+    folder = locate_store(target) or target
+    existed = (folder / "FORMAT").is_file()
+    layout = create_store(folder)
+    report(fmt, {"store": str(layout.root), "created": not existed}, f"Store ready at {safe(layout.root)}")
 
 
 def demo_command(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Store folder to (re)create.")
     ] = Path(EXAMPLE_DIRNAME),
+    fmt: ReportFormatOption = ReportFormat.text,
 ) -> None:
     """Regenerate the example store: a small sweep of a real logistic-regression training loop.
+
+    The "Wrote" line goes to stderr; --format json prints {"store", "runs": [ids], "count"} on stdout.
 
     Example:
 
@@ -47,8 +55,8 @@ def demo_command(
         if not (output / "FORMAT").is_file():
             raise typer.BadParameter(f"{output} exists and is not a localtrack store; refusing to replace it")
         shutil.rmtree(output)
-    ids = demo.generate(output)
-    console().print(f"Wrote {len(ids)} runs to {safe(output)}")
+    ids = list(demo.generate(output))
+    report(fmt, {"store": str(output), "runs": ids, "count": len(ids)}, f"Wrote {len(ids)} runs to {safe(output)}")
 
 
 def register(app: typer.Typer) -> None:

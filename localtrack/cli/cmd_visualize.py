@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from localtrack.cli.common import StoreOption
+from localtrack.cli.output import ReportFormat
 
 
 class PlotType(str, Enum):
@@ -36,9 +37,15 @@ def visualize_command(
     filter: Annotated[Optional[str], typer.Option("--filter", help="Plot the runs matching this filter.")] = None,
     width: Annotated[Optional[int], typer.Option("--width", min=20, help="Terminal plot width (default: the terminal's).")] = None,
     height: Annotated[Optional[int], typer.Option("--height", min=6, help="Terminal plot height in lines.")] = None,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="text: draw the plot; json: print the plot data instead (one object)."),
+    ] = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Plot metrics of runs: in the terminal, or as an offline HTML page with --html.
+
+    --format json prints the plot data, every point, as {"title", "plot_type", "x_label", "y_label", "series": [{"label", "run_id", "metric", "x", "y"}], "bars": [[label, metric, value]], "parallel": {"dimensions": [{"name", "values", "kind"}], "runs", "color_metric"}} (plus "html": the page written, with --html; its "Wrote" line goes to stderr).
 
     The HTML file needs no network (hover for values, drag to zoom, double-click to reset,
     click a legend entry to hide a run). parallel draws the params that vary across the runs
@@ -50,7 +57,7 @@ def visualize_command(
     """
     from localtrack.cli.cmd_compare import split_list
     from localtrack.cli.common import open_reader, require_logged_metrics
-    from localtrack.cli.output import console, safe
+    from localtrack.cli.output import console, emit_json, safe, status
     from localtrack.cli.selection import select_runs
     from localtrack.query import plotdata
     from localtrack.query.compare import key_metrics
@@ -80,7 +87,13 @@ def visualize_command(
         from localtrack.viz.html import render_html
 
         atomic_write_bytes(html, render_html(fig).encode("utf-8"), durable=False)
-        out.print(f"Wrote {safe(html)} ({len(rows)} run{'s' if len(rows) != 1 else ''}, {plot_type.value})")
+        status(f"Wrote {safe(html)} ({len(rows)} run{'s' if len(rows) != 1 else ''}, {plot_type.value})")
+    if fmt == ReportFormat.json:
+        import dataclasses
+
+        emit_json({**dataclasses.asdict(fig), **({"html": str(html)} if html is not None else {})})
+        return
+    if html is not None:
         return
     from localtrack.cli.output import drawing_width
     from localtrack.cli.terminal_plot import terminal_plot

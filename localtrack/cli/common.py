@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from localtrack.cli.output import OutputFormat
+from localtrack.cli.output import ListFormat, OutputFormat, ReportFormat
 
 if TYPE_CHECKING:
     from localtrack.query.store import Store
@@ -31,6 +31,18 @@ StoreOption = Annotated[
 FormatOption = Annotated[
     OutputFormat,
     typer.Option("--format", "-f", help="table for people; json (an array of objects) or csv for scripts."),
+]
+
+ListFormatOption = Annotated[
+    ListFormat,
+    typer.Option("--format", "-f",
+                 help="table for people; json (an array of objects), jsonl (one object per line) or csv for scripts."),
+]
+
+ReportFormatOption = Annotated[
+    ReportFormat,
+    typer.Option("--format", "-f",
+                 help="text: a status line on stderr; json: one object saying what was done, on stdout."),
 ]
 
 RUN_HELP = "Run id, unique id prefix, short id, unique name, or @latest."

@@ -25,9 +25,27 @@ if TYPE_CHECKING:  # rich loads on first output, so `--help` and registration st
 
 
 class OutputFormat(str, Enum):
+    """``--format`` of a command that shows data."""
+
     table = "table"
     json = "json"
     csv = "csv"
+
+
+class ListFormat(str, Enum):
+    """``--format`` of a long listing: also JSON Lines, one object per line, for streaming."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class ReportFormat(str, Enum):
+    """``--format`` of a command that does something: a status line, or one JSON object."""
+
+    text = "text"
+    json = "json"
 
 
 _ESCAPE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -237,6 +255,37 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json_text(value) + "\n")
 
 
+def emit_jsonl(rows: list[Any]) -> None:
+    """JSON Lines: one object per line, the objects of ``--format json``, terminal-safe the same way.
+
+    A row may come as its JSON text already (from the listing): printed as is, escapes aside."""
+    write = sys.stdout.write
+    chunk: list[str] = []
+    for row in rows:
+        line = row if isinstance(row, str) else json.dumps(jsonable(row), ensure_ascii=False)
+        if not line.isascii():
+            line = "".join(_json_escape(ch) if not ch.isascii() and _unsafe(ch) else ch for ch in line)
+        chunk.append(line)
+        if len(chunk) >= 500:
+            write("\n".join(chunk) + "\n")
+            chunk = []
+    if chunk:
+        write("\n".join(chunk) + "\n")
+
+
+def status(message: str) -> None:
+    """A line saying what a command did ("Exported ...", "Deleted ..."): stderr, so stdout holds only data."""
+    err_console().print(message, soft_wrap=True)
+
+
+def report(fmt: ReportFormat, data: dict[str, Any], line: str | None) -> None:
+    """The end of a command that does something: its JSON object on stdout, or its status line on stderr."""
+    if fmt == ReportFormat.json:
+        emit_json(data)
+    elif line:
+        status(line)
+
+
 def emit_csv(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
     buffer = io.StringIO()
@@ -263,14 +312,17 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def emit_rows(rows: list[dict[str, Any]], fmt: OutputFormat, *, columns: list[str] | None = None, title: str | None = None) -> None:
-    """Print rows as a rich table, a JSON array of objects, or CSV.
+def emit_rows(rows: list[dict[str, Any]], fmt: OutputFormat | ListFormat, *, columns: list[str] | None = None, title: str | None = None) -> None:
+    """Print rows as a rich table, a JSON array of objects, JSON Lines, or CSV.
 
     On a terminal a column keeps its natural width up to 28 characters (longer cells end in
     "…") and columns that do not fit are cut at its edge, never wrapped. Piped, nothing is cut.
     """
     if fmt == OutputFormat.json:
         emit_json(rows)
+        return
+    if fmt == ListFormat.jsonl:
+        emit_jsonl(rows)
         return
     if fmt == OutputFormat.csv:
         emit_csv(rows, columns)
