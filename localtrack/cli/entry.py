@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         code = getattr(exc, "exit_code", 2)
     except (KeyboardInterrupt, BrokenPipeError):
         code = 130
+    except SystemExit as exc:  # typer's --show-completion, or a stream ended by SIGTERM
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Exception as exc:
         if debug:
             raise

@@ -75,8 +75,8 @@ def test_download_file_dir_version_and_all(
     code, out, _ = cli(capsys, "artifact", "download", run_id, "data", "-o", str(tmp_path / "d"), "--format", "json", "--store", store)
     assert code == 0 and json.loads(out)[0]["path"] == str(tmp_path / "d" / "data")
     assert stat.S_IMODE((tmp_path / "d" / "data" / "bin" / "run").stat().st_mode) == 0o755
-    code, out, _ = cli(capsys, "artifact", "download", run_id, "-o", str(tmp_path / "all"), "--store", store)
-    assert code == 0 and "restored 3 file(s)" in out
+    code, _, err = cli(capsys, "artifact", "download", run_id, "-o", str(tmp_path / "all"), "--store", store)
+    assert code == 0 and "restored 3 file(s)" in err
     assert sorted(str(p.relative_to(tmp_path / "all")) for p in (tmp_path / "all").rglob("*") if p.is_file()) == [
         "data/bin/run", "data/x.csv", "model.pt",
     ]

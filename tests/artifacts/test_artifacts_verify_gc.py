@@ -150,8 +150,8 @@ def test_gc_keeps_referenced_and_trashed_and_removes_only_unreferenced(
     code, out, _ = cli(capsys, "gc", "--format", "json", "--store", str(layout.root))
     assert code == 0 and {r["hash"] for r in json.loads(out)} == purged_objects
     assert set(object_files(layout)) == before  # listing deletes nothing
-    code, out, _ = cli(capsys, "gc", "--yes", "--store", str(layout.root))
-    assert code == 0 and "deleted 3 file(s)" in out
+    code, _, err = cli(capsys, "gc", "--yes", "--store", str(layout.root))
+    assert code == 0 and "deleted 3 file(s)" in err
     assert {p.split("/")[1] for p in before - set(object_files(layout))} == purged_objects
     assert verify_store(layout).ok
     manage.restore_run(layout, trashed)

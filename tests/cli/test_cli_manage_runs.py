@@ -56,7 +56,7 @@ def test_tag_note_rename(sweep, capsys, monkeypatch) -> None:
     assert invoke(["note", "bert", "--append", "second", *s], capsys, monkeypatch).code == 0
     assert invoke(["note", "bert", *s], capsys, monkeypatch).out == "first try\nsecond\n"
     r = invoke(["rename", "bert", "bert-large", *s], capsys, monkeypatch)
-    assert r.out.startswith(f"Renamed {ids['bert']}: bert → bert-large")
+    assert r.out == "" and r.err.startswith(f"Renamed {ids['bert']}: bert → bert-large")
     m = manifest(store, ids["bert"])
     assert (m["name"], m["notes"], m["tags"]) == ("bert-large", "first try\nsecond", {"best": "", "stage": "prod"})
     info = localtrack.Store(store).run("bert-large")  # the read API sees the edits at once
@@ -69,7 +69,7 @@ def test_rm_restore_purge(sweep, capsys, monkeypatch) -> None:
     store, ids = sweep
     s = ["--store", str(store)]
     r = invoke(["rm", "bert", "distil", *s], capsys, monkeypatch)
-    assert r.code == 0 and "Moved bert" in r.out and "localtrack restore" in r.out
+    assert r.code == 0 and r.out == "" and "Moved bert" in r.err and "localtrack restore" in r.err
     assert (store / "trash" / ids["bert"] / "manifest.json").is_file()
     names = [row["name"] for row in invoke(["ls", "-f", "json", *s], capsys, monkeypatch).json()]
     assert "bert" not in names and "distil" not in names
@@ -77,12 +77,12 @@ def test_rm_restore_purge(sweep, capsys, monkeypatch) -> None:
     assert sorted(row["name"] for row in listing) == ["bert", "distil"]
     assert {"id", "name", "status", "trashed"} <= set(listing[0])
     r = invoke(["restore", "bert", *s], capsys, monkeypatch)
-    assert r.out.startswith("Restored bert")
+    assert r.out == "" and r.err.startswith("Restored bert")
     assert "bert" in [row["name"] for row in invoke(["ls", "-f", "json", *s], capsys, monkeypatch).json()]
     r = invoke(["rm", "distil", "--purge", *s], capsys, monkeypatch)  # stdin is not a terminal here
     assert r.code == 2 and "--yes" in r.err
     r = invoke(["rm", "distil", "--purge", "--yes", *s], capsys, monkeypatch)
-    assert r.code == 0 and r.out.startswith("Deleted distil")
+    assert r.code == 0 and r.out == "" and r.err.startswith("Deleted distil")
     assert not (store / "trash" / ids["distil"]).exists()
     assert invoke(["restore", *s], capsys, monkeypatch).out.strip() == "The trash is empty."
     r = invoke(["restore", "distil", *s], capsys, monkeypatch)
@@ -107,7 +107,7 @@ def test_export_points_in_three_formats(sweep, tmp_path, capsys, monkeypatch) ->
         target = tmp_path / f"points.{suffix}"
         r = invoke(["export", "roberta", "distil", "-m", "val_accuracy", "--to", str(target), *s], capsys, monkeypatch)
         assert r.code == 0, r.err
-        assert r.out.strip() == f"Exported 6 points of 2 runs to {target}"
+        assert r.out == "" and r.err.strip() == f"Exported 6 points of 2 runs to {target}"
         if suffix == "parquet":
             rows = pq.read_table(target).to_pylist()
             assert [{k: v for k, v in row.items() if k != "name"} for row in rows] == api
@@ -129,12 +129,12 @@ def test_export_runs_table_and_mistakes(sweep, tmp_path, capsys, monkeypatch) ->
     target = tmp_path / "runs.json"
     r = invoke(["export", "--filter", "params.epochs = 3", "--what", "runs", "--to", str(target), *s],
                capsys, monkeypatch)
-    assert r.code == 0 and "Exported 3 runs" in r.out
+    assert r.code == 0 and "Exported 3 runs" in r.err
     rows = json.loads(target.read_text())
     api = localtrack.Store(store).runs(filter="params.epochs = 3")
     assert rows == plain_json(api.to_arrow().to_pylist())
     r = invoke(["export", "bert", "--to", str(tmp_path / "x.xlsx"), *s], capsys, monkeypatch)
-    assert r.code == 2 and ".csv, .parquet or .json" in r.err
+    assert r.code == 2 and ".csv, .parquet, .json or .jsonl" in r.err
     r = invoke(["export", "bert", *s], capsys, monkeypatch)
     assert r.code == 2 and "--to" in r.err
     assert not (tmp_path / "x.xlsx").exists()

@@ -38,7 +38,7 @@ MISTAKES = [
     (["report"], 1, "give RUN arguments"),
     (["tag", "bert", "add", ""], 1, "empty"),
     (["rename", "bert", "a\nb"], 1, "control or invisible character"),
-    (["export", "bert", "--to", "x.txt"], 2, ".csv, .parquet or .json"),
+    (["export", "bert", "--to", "x.txt"], 2, ".csv, .parquet, .json or .jsonl"),
     (["restore", "bert"], 1, "no run matches 'bert'"),
 ]
 

@@ -91,7 +91,7 @@ def test_html_draws_offline_in_chromium(sweep, browser, tmp_path, capsys, monkey
     page_file = tmp_path / f"{name}.html"
     r = invoke(["visualize", *args, "--html", str(page_file), "--store", str(store)], capsys, monkeypatch)
     assert r.code == 0, r.err
-    assert r.out.startswith(f"Wrote {page_file}")
+    assert r.out == "" and r.err.startswith(f"Wrote {page_file}")
     html = page_file.read_text(encoding="utf-8")
     assert "<script src" not in html and "<link rel=\"stylesheet\"" not in html  # everything inline
     page = browser.new_page(width=1100, height=800)

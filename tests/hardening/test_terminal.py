@@ -199,8 +199,8 @@ def test_show_every_field_is_visible(hostile, capsys, monkeypatch) -> None:
 def test_rm_then_restore_of_a_markup_name_moves_nothing_half_way(hostile, capsys, monkeypatch) -> None:
     """Issue 10: `[/oops]` crashed rm after the run had already moved; now both complete and say so."""
     store, run, _ = hostile
-    code, out, _ = _run(["rm", run, "--force", "--store", str(store)], capsys, monkeypatch)
-    assert code == 0 and "to the trash" in STRIP_SGR.sub("", out)
-    code, out, _ = _run(["restore", run, "--store", str(store)], capsys, monkeypatch)
-    assert code == 0 and "Restored" in STRIP_SGR.sub("", out)
+    code, _, err = _run(["rm", run, "--force", "--store", str(store)], capsys, monkeypatch)
+    assert code == 0 and "to the trash" in STRIP_SGR.sub("", err)
+    code, _, err = _run(["restore", run, "--store", str(store)], capsys, monkeypatch)
+    assert code == 0 and "Restored" in STRIP_SGR.sub("", err)
     assert (store / "runs" / run).is_dir()
