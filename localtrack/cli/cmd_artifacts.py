@@ -170,7 +170,7 @@ def ls_command(
                     newest[h.name] = h
             handles = list(newest.values())
         rows.extend(_artifact_row(h, record.name) for h in handles)
-    if fmt != OutputFormat.table:
+    if fmt != ListFormat.table:
         emit_rows(rows, fmt)
         return
     from localtrack.ids import short_id

@@ -65,7 +65,8 @@ def tag_command(
     if action is None:
         if tags:
             raise typer.BadParameter("say add or rm before the tags", param_hint="ACTION")
-        after = record.manifest.get("tags") if isinstance(record.manifest.get("tags"), dict) else {}
+        current = record.manifest.get("tags")
+        after: dict[str, str] = current if isinstance(current, dict) else {}
     elif not tags:
         raise typer.BadParameter(f"give at least one tag to {action.value}", param_hint="TAGS")
     elif action == TagAction.add:

@@ -14,6 +14,8 @@ ROOT_OPTIONS = (
     ("--version", "Print the version and exit."),
     ("--width N", "Draw tables and plots N columns wide (default: the terminal's; unlimited when piped)."),
     ("--debug", "Show the full traceback when a command fails."),
+    ("--install-completion", "Install tab completion for the current shell."),
+    ("--show-completion", "Print the completion script for the current shell (or SHELL), to install it by hand."),
 )
 
 
@@ -35,7 +37,7 @@ class QuickHelpGroup(TyperGroup):
         from rich.table import Table
         from rich.text import Text
 
-        from localtrack.cli.output import console
+        from localtrack.cli.output import console, drawing_width
 
         out = console()
         usage = Text.assemble(("Usage: ", "yellow"), (f"{ctx.command_path} [OPTIONS] COMMAND [ARGS]...", "bold"))
@@ -59,4 +61,4 @@ class QuickHelpGroup(TyperGroup):
                 commands.append((name, short_help(command)))
         blocks.append(panel("Commands", commands))
         blocks.append(Text(f" Run `{ctx.command_path} COMMAND --help` for a command's options and an example.", style="dim"))
-        out.print(Group(*blocks))
+        out.print(Group(*blocks), width=drawing_width())  # piped help is not "unlimited": panels fill the width

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from cli_views_support import copy_store, git_project, invoke, write_sweep
 
 import localtrack
+from localtrack.cli import output
 from localtrack.cli.entry import main
 from localtrack.cli.reference import command_paths, help_text
 
@@ -311,3 +312,13 @@ def test_exec_json_sends_the_commands_output_to_stderr(store_dir, tmp_path, caps
     done = r.json()
     assert (done["status"], done["exit_code"]) == ("finished", 0)
     assert localtrack.Store(store_dir).run(done["id"]).status == "finished"
+
+
+def test_root_help_lists_completion_and_fits_when_piped(capsys, monkeypatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(output, "_console", None)
+    capsys.readouterr()
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--install-completion" in out and "--show-completion" in out
+    assert max(len(line) for line in out.splitlines()) <= 100  # piped: not the "unlimited" table width
