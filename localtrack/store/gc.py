@@ -5,7 +5,9 @@ restored, so its artifacts stay), including the files listed by tree listings. g
 to delete anything while a manifest or listing cannot be read: what it would reference is
 unknown. A writer stores an object before recording it, so an object younger than the
 grace period (default one hour; logging a duplicate refreshes the object's time) is never
-deleted, and neither is a temp file young enough to belong to a write in flight.
+deleted, and neither is a temp file young enough to belong to a write in flight (under ten
+minutes old, whatever ``--grace`` says: ``--grace 0`` reclaims unreferenced objects now, as
+git's ``--prune=now``, but never a write in progress).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from localtrack.store.artifacts import read_records, referenced_digests
 from localtrack.store.verify import run_folders
 
 GRACE_SECONDS = 3600.0
+TEMP_FLOOR_SECONDS = 600.0  # a temp file this young may be a write in flight: kept whatever the grace
 
 
 @dataclass
@@ -85,7 +88,7 @@ def plan_gc(layout: StoreLayout, *, grace_seconds: float = GRACE_SECONDS, now: f
                 plan.unreferenced.append(entry)
             else:
                 plan.young.append(entry)
-        elif entry.kind == "temp" and entry.age(now) >= grace_seconds:
+        elif entry.kind == "temp" and entry.age(now) >= max(grace_seconds, TEMP_FLOOR_SECONDS):
             plan.stale_temps.append(entry)
     return plan
 
@@ -100,12 +103,14 @@ def run_gc(layout: StoreLayout, plan: GcPlan, *, grace_seconds: float = GRACE_SE
             plan.problems,
         )
     result = GcResult()
+    temps = {id(entry) for entry in plan.stale_temps}
     for entry in [*plan.unreferenced, *plan.stale_temps]:
         try:
             info = os.lstat(entry.path)
         except FileNotFoundError:
             continue
-        if not stat.S_ISREG(info.st_mode) or time.time() - info.st_mtime < grace_seconds:
+        floor = max(grace_seconds, TEMP_FLOOR_SECONDS) if id(entry) in temps else grace_seconds
+        if not stat.S_ISREG(info.st_mode) or time.time() - info.st_mtime < floor:
             result.kept.append(str(entry.path))  # used again (dedupe refreshed it) or replaced
             continue
         try:
