@@ -21,7 +21,7 @@ from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
 from localtrack.storage.lease import run_lock
 from localtrack.storage.manifest import read_manifest, write_manifest
 from localtrack.storage.segments import SegmentName, parse_segment_name, write_segment
-from localtrack.store import timefmt, world
+from localtrack.store import timefmt, values, world
 from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.status import end_run_if_no_writer_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries
@@ -129,13 +129,8 @@ class StepPoint:
 
 
 def check_step(step: Any, what: str = "--step") -> int:
-    """``step`` as an on-disk step (int64, >= 0), or an error naming it and the range."""
-    if type(step) is not int:
-        raise InvalidValueError(f"{what} {str(step)[:40]!r}: a step is a whole number (0, 1, 2, ...)", step)
-    if not 0 <= step <= MAX_STEP:
-        shown = str(step) if len(str(step)) <= 40 else f"{str(step)[:20]}... ({len(str(step))} digits)"
-        raise InvalidValueError(f"{what} {shown}: a step is between 0 and {MAX_STEP} (2**63-1)", step)
-    return step
+    """A step from the shell, checked by the one rule every writer uses."""
+    return values.check_step(step, what)
 
 
 def _blocks(points: list[StepPoint], last: int) -> tuple[list[Block], bool, int]:

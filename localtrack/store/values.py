@@ -13,6 +13,31 @@ from localtrack.errors import InvalidValueError, InvalidValueTypeError, Localtra
 from localtrack.names import validate_key, validate_keys
 
 MAX_EXACT_INT = 2**53
+MAX_STEP = 2**63 - 1  # steps are int64 on disk
+
+
+def check_step(step: Any, what: str = "step") -> int:
+    """``step`` as stored (int64, >= 0), or an error naming it and the range.
+
+    The one rule for every writer: the Python writer, wandb-style history, the shell writer
+    and its stream. ints and numpy integers (through ``.item()``) are accepted; bools,
+    floats and strings are not.
+    """
+    if type(step) is not int:
+        if not isinstance(step, bool) and not isinstance(step, (str, bytes, float)):
+            item = getattr(step, "item", None)
+            if callable(item):
+                try:
+                    step = item()
+                except (ValueError, TypeError, RuntimeError):
+                    pass
+        if not isinstance(step, int) or isinstance(step, bool):
+            raise InvalidValueTypeError(f"{what} {str(step)[:40]!r}: a step is a whole number (0, 1, 2, ...)", step)
+        step = int(step)
+    if not 0 <= step <= MAX_STEP:
+        shown = str(step) if len(str(step)) <= 40 else f"{str(step)[:20]}... ({len(str(step))} digits)"
+        raise InvalidValueError(f"{what} {shown}: a step is between 0 and {MAX_STEP} (2**63-1)", step)
+    return step
 MAX_NESTING = 16  # nested dicts in one log() call
 
 

@@ -50,7 +50,7 @@ from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.flusher import FLUSHER
 from localtrack.store.status import end_run_if_no_writer_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries
-from localtrack.store.values import MAX_EXACT_INT, clean_metrics
+from localtrack.store.values import MAX_EXACT_INT, MAX_STEP, check_step, clean_metrics
 
 log = logging.getLogger("localtrack")
 
@@ -58,7 +58,6 @@ DEFAULT_FLUSH_SECONDS = 2.0
 HEARTBEAT_SECONDS = 15.0
 SOFT_BUFFER_POINTS = 500_000  # ask the flusher to seal (about 20 MB of Python floats)
 HARD_BUFFER_POINTS = 1_000_000  # the caller seals itself: the buffer never grows past this
-MAX_STEP = 2**63 - 1  # steps are int64 on disk
 MERGE_FANIN = 8  # size-tiered compaction: 8 segments of one tier become one of the next
 MAX_MERGED_ROWS = 1 << 21  # compaction never writes a bigger segment: the writer's memory stays bounded
 LOCK_PATIENCE_SECONDS = 30.0  # finishing waits this long for a seal in progress, then goes ahead
@@ -233,7 +232,7 @@ class RunWriter:
                 raise ValueError(f"step {step} would overflow int64; pass a smaller step explicitly")
         else:
             if type(step) is not int or step < 0 or step > MAX_STEP:
-                step = _check_step(step)
+                step = check_step(step)
             if step < self.next_step - 1:
                 self._steps_ordered = False
         self.next_step = step + 1
@@ -507,17 +506,6 @@ def _exact_ints_and_floats(metrics: dict[str, Any]) -> bool:
     return all(-MAX_EXACT_INT <= v <= MAX_EXACT_INT for v in metrics.values() if type(v) is int)
 
 
-def _check_step(step: Any) -> int:
-    if isinstance(step, bool):
-        raise TypeError(f"step must be a non-negative int, got bool {step!r}")
-    item = getattr(step, "item", None)
-    if not isinstance(step, int) and callable(item):
-        step = item()
-    if not isinstance(step, int) or isinstance(step, bool):
-        raise TypeError(f"step must be a non-negative int, got {type(step).__name__} {step!r}")
-    if step < 0 or step > MAX_STEP:
-        raise ValueError(f"step must be between 0 and 2**63-1, got {step}")
-    return int(step)
 
 
 def _remove_tree_quietly(path: Any) -> None:

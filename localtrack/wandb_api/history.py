@@ -19,27 +19,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from localtrack.errors import InvalidValueError, InvalidValueTypeError
-from localtrack.store.values import split_metrics
+from localtrack.store.values import check_step, split_metrics
 
 if TYPE_CHECKING:
     from localtrack.store.writer import RunWriter
     from localtrack.wandb_api.metric_defs import MetricTracker
 
-_MAX_STEP = 2**63 - 1
-
-
-def check_step(step: Any) -> int:
-    """``step`` as a non-negative int64, or a clear error (numpy ints accepted)."""
-    if isinstance(step, bool):
-        raise TypeError(f"step must be a non-negative int, got bool {step!r}")
-    item = getattr(step, "item", None)
-    if not isinstance(step, int) and callable(item):
-        step = item()
-    if not isinstance(step, int) or isinstance(step, bool):
-        raise TypeError(f"step must be a non-negative int, got {type(step).__name__} {step!r}")
-    if step < 0 or step > _MAX_STEP:
-        raise ValueError(f"step must be between 0 and 2**63-1, got {step}")
-    return int(step)
 
 
 class StepHistory:
