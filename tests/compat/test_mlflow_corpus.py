@@ -74,10 +74,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 
 def _local_runs(corpus: dict[str, Any]) -> dict[tuple[str, str | None], dict[str, Any]]:
-    mlflow = corpus["mlflow"]
-    client = mlflow.MlflowClient()
-    named = {i["script"] for i in EXPECTED["invocations"] if i["named"]}
-    return {(r["script"], r["name"]): r for r in RECORDER.record_runs(client, named)}
+    """What localtrack recorded, read back through the MLflow client once per module (the store
+    does not change after the scripts ran)."""
+    if "local_runs" not in corpus:
+        client = corpus["mlflow"].MlflowClient()
+        named = {i["script"] for i in EXPECTED["invocations"] if i["named"]}
+        corpus["local_runs"] = {(r["script"], r["name"]): r for r in RECORDER.record_runs(client, named)}
+    return corpus["local_runs"]
 
 
 def _expected_runs() -> dict[tuple[str, str | None], dict[str, Any]]:
