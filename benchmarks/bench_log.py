@@ -27,6 +27,7 @@ TARGET_POINTS_PER_S = 2_000_000
 TARGET_BYTES_PER_POINT = 1.0
 TARGET_IMPORT_MS = 80.0
 TARGET_MANY_RUNS_S = 0.7
+TARGET_FINISH_S = 0.05  # issue 12: finish() of a 100k-point run
 
 # The value patterns, written once and used by both the tracker loop and the floor loop, so the
 # cost of making the dict is the same in both. Each builds one step's dict of 10 metrics.
@@ -81,7 +82,9 @@ c0 = time.process_time()
 run = localtrack.init(project="bench", config={{"steps": steps}})
 for step in range(steps):
     run.log(make(step))
+t_finish = time.perf_counter()
 run.finish()
+cold_finish = time.perf_counter() - t_finish
 cold = time.perf_counter() - t0
 cold_cpu = time.process_time() - c0
 # Warm: a second run in the same process (pyarrow imported, allocator primed).
@@ -89,13 +92,18 @@ t0 = time.perf_counter()
 run2 = localtrack.init(project="bench")
 for step in range(steps):
     run2.log(make(step))
+t_finish = time.perf_counter()
 run2.finish()
+warm_finish = time.perf_counter() - t_finish
 warm = time.perf_counter() - t0
+import resource
+peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 def size(run):
     return sum(p.stat().st_size for p in (run.dir / "metrics").iterdir())
 files = len(list((run.dir / "metrics").iterdir()))
 print(json.dumps({{"floor": floor, "cold": cold, "cold_cpu": cold_cpu, "warm": warm, "import": t0 - t_import,
-                   "bytes": size(run), "files": files, "points": steps * 10}}))
+                   "bytes": size(run), "files": files, "points": steps * 10, "cold_finish": cold_finish,
+                   "warm_finish": warm_finish, "peak_rss_mb": peak_rss_mb}}))
 """
 
 SINGLE_LOG = """
@@ -207,6 +215,9 @@ def main() -> None:
             print(f"  run.log, warm (2nd run)         {warm_rate:>12,.0f} points/s   ratio to floor {warm_rate / floor_rate:.2f}")
             print(f"  cold run's CPU time (all threads) {points / out['cold_cpu']:>10,.0f} points per CPU-second"
                   f"   ({out['cold_cpu']:.3f} s CPU for {out['cold']:.3f} s wall)")
+            print(f"  finish() latency                {out['cold_finish'] * 1000:>9.1f} ms cold, {out['warm_finish'] * 1000:.1f} ms warm"
+                  f"   [{_mark(out['warm_finish'] <= TARGET_FINISH_S)}] target <= {TARGET_FINISH_S * 1000:.0f} ms (at 100k steps = 1M points: see --steps)")
+            print(f"  peak RSS of the process          {out['peak_rss_mb']:>9.0f} MB (includes the floor's lists, built first; benchmarks/bench_memory.py measures the writer alone)")
             bpp = out["bytes"] / points
             print(f"  on disk after finish            {bpp:>12.3f} bytes/point ({out['bytes']:,} bytes in {out['files']} file(s))"
                   f"   [{_mark(bpp < TARGET_BYTES_PER_POINT)}] target < {TARGET_BYTES_PER_POINT}")
