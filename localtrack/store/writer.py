@@ -94,8 +94,11 @@ class RunWriter:
         self._soft = soft_buffer_points
         self._hard = max(hard_buffer_points, soft_buffer_points)
 
-        self._lock = threading.Lock()  # guards the buffer
-        self._seal_lock = threading.Lock()  # one seal / manifest write at a time
+        # Reentrant on purpose: a signal can unwind the main thread between acquiring one of
+        # these and the `try` that releases it; the exit hook then runs on that same thread and
+        # must get the lock at once instead of waiting for a release that never comes.
+        self._lock = threading.RLock()  # guards the buffer
+        self._seal_lock = threading.RLock()  # one seal / manifest write at a time
         self._blocks: dict[tuple[str, ...], Block] = {}
         self._signatures: set[tuple[str, ...] | None] = set()  # key tuples already validated
         self._buffered = 0
@@ -517,7 +520,7 @@ def _describe(exc: BaseException) -> str:
 
 
 @contextmanager
-def _held(lock: threading.Lock, timeout: float) -> Iterator[None]:
+def _held(lock: threading.RLock, timeout: float) -> Iterator[None]:
     """Hold ``lock``, waiting at most ``timeout`` seconds, then going ahead without it.
 
     Only the seal path uses this: a signal can unwind the main thread while it holds a lock
