@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from hardening_support import cli
 
 import localtrack
-from localtrack.cli import output
-from localtrack.cli.entry import main
 from localtrack.errors import LocaltrackError
 from localtrack.storage.layout import StoreLayout
 from localtrack.store import shell_writer
@@ -36,19 +33,6 @@ HOSTILE_NAMES = [
 ]
 
 
-def cli(args: list[str]) -> tuple[int, str]:
-    """The CLI in this process (typer's CliRunner isolation); returns (exit code, stdout+stderr)."""
-    output._console = None
-    output._err_console = None
-    runner = CliRunner()
-    with runner.isolation() as (out, err, _):
-        code = main(args)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        text = out.getvalue().decode() + err.getvalue().decode()
-    output._console = None
-    output._err_console = None
-    return code, text
 
 
 def snapshot(folder: Path, skip: Path) -> dict[str, bytes | None]:

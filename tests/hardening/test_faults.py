@@ -19,11 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from hardening_support import cli
 
 import localtrack
-from localtrack.cli import output
-from localtrack.cli.entry import main
 from localtrack.errors import ArtifactError, CorruptRunError, StoreFormatError
 from localtrack.store import manage, shell_writer
 from localtrack.store.artifacts import artifact_handle
@@ -34,18 +32,6 @@ from localtrack.store.verify import verify_store
 REPO = Path(__file__).resolve().parents[2]
 
 
-def cli(args: list[str]) -> tuple[int, str]:
-    """The CLI in this process (typer's CliRunner isolation); returns (exit code, stdout+stderr)."""
-    output._console = None
-    output._err_console = None
-    with CliRunner().isolation() as (out, err, _):
-        code = main(args)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        text = out.getvalue().decode() + err.getvalue().decode()
-    output._console = None
-    output._err_console = None
-    return code, text
 
 
 def one_line(text: str) -> str:

@@ -12,36 +12,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from hardening_support import cli
 
 import localtrack
-from localtrack.cli import output
-from localtrack.cli.entry import main
 from localtrack.errors import LocaltrackError, StoreLinkError
 from localtrack.storage.layout import StoreLayout
 from localtrack.store import manage, shell_writer
 from localtrack.store.artifacts import artifact_handle
 from localtrack.store.project import open_store
 from localtrack.store.verify import verify_store
-
-
-def cli(args: list[str]) -> tuple[int, str]:
-    """The CLI in this process (typer's CliRunner isolation); returns (exit code, stdout+stderr)."""
-    output._console = None
-    output._err_console = None
-    with CliRunner().isolation() as (out, err, _):
-        code = main(args)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        text = out.getvalue().decode() + err.getvalue().decode()
-    output._console = None
-    output._err_console = None
-    return code, text
 
 
 def snapshot(folder: Path) -> dict[str, object]:
