@@ -15,6 +15,7 @@ in logging order, as docs/FORMAT.md promises.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,7 +116,7 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
     if not parts:
         return columns_of.empty_table(schema()), summary
     names = columns_of.strings(sorted(parts))
-    key_column = pc.take(names, _repeat_indices(pa, [len(a) for a in columns[0]]), memory_pool=pool)
+    key_column = pc.take(names, _repeat_indices([len(a) for a in columns[0]]), memory_pool=pool)
     seconds = pa.concat_arrays(columns[1], memory_pool=pool)
     micros = pc.cast(pc.round(pc.multiply(seconds, columns_of.float64_scalar(1e6), memory_pool=pool), memory_pool=pool), pa.int64(), memory_pool=pool)
     table = pa.Table.from_arrays(
@@ -130,14 +131,14 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
     return table, summary
 
 
-def _repeat_indices(pa: Any, counts: list[int]) -> Any:
+def _repeat_indices(counts: list[int]) -> Any:
     """[0]*counts[0] + [1]*counts[1] + ... as an Arrow int32 array, built without a Python loop per row."""
-    from array import array
+    from localtrack.storage import arrow_columns
 
     out = array("i")
     for index, count in enumerate(counts):
         out.extend(array("i", [index]) * count)
-    return pa.Array.from_buffers(pa.int32(), len(out), [None, pa.py_buffer(out)])
+    return arrow_columns.int32(out)
 
 
 def _complete_calls(block: Block) -> int:
