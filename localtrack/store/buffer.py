@@ -163,6 +163,7 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
     conversion per column (short runs seal a few hundred points; kernels cost more than that).
     Same rows, same order, same summary as the Arrow path."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from localtrack.storage import arrow_columns as columns_of
     from localtrack.storage.segments import schema
@@ -183,7 +184,7 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
         return columns_of.empty_table(schema()), {}
     step_col: list[int] = []
     time_col: list[int] = []
-    key_col: list[str] = []
+    key_counts: list[int] = []  # rows per key, in key order (the key column is built from these)
     value_col: list[float] = []
     summary: dict[str, dict[str, Any]] = {}
     for key in sorted(parts):
@@ -210,12 +211,12 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
         }
         step_col.extend(steps)
         time_col.extend(micros)
-        key_col.extend([key] * len(steps))
+        key_counts.append(len(steps))
         value_col.extend(floats)
     arrays = [
         columns_of.int64(step_col),
         columns_of.int64(time_col, pa.timestamp("us", tz="UTC")),
-        columns_of.strings(key_col),
+        pc.take(columns_of.strings(sorted(parts)), _repeat_indices(key_counts)),
         columns_of.float64(value_col),
     ]
     return pa.Table.from_arrays(arrays, schema=schema()), summary
