@@ -147,7 +147,7 @@ print(json.dumps({"seconds": total, "fsyncs": spent[0], "fsync_seconds": spent[1
 """
 
 IMPORT = "import time; t0 = time.perf_counter(); import localtrack; print((time.perf_counter() - t0) * 1000)"
-IMPORT_API = "import time; t0 = time.perf_counter(); import localtrack.api; print((time.perf_counter() - t0) * 1000)"
+IMPORT_API = "import time; t0 = time.perf_counter(); import localtrack.api.session; print((time.perf_counter() - t0) * 1000)"
 IMPORT_PYARROW = (
     "import time; t0 = time.perf_counter(); import pyarrow.parquet, pyarrow.compute; print((time.perf_counter() - t0) * 1000)"
 )
@@ -243,7 +243,7 @@ def main() -> None:
               f"   (import json, threading: {statistics.median(baseline):.1f} ms)")
         api = statistics.median(float(_python(IMPORT_API, project, store)) for _ in range(5))
         arrow = statistics.median(float(_python(IMPORT_PYARROW, project, store)) for _ in range(5))
-        print(f"  (lazy: the write path loads at init(): import localtrack.api {api:.1f} ms; pyarrow, loaded by the"
+        print(f"  (lazy: the write path loads at init(): import localtrack.api.session {api:.1f} ms; pyarrow, loaded by the"
               f" flusher thread at the first init(), {arrow:.1f} ms)")
 
 

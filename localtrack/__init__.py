@@ -33,11 +33,11 @@ _PLACEHOLDERS = (
 )
 _LAZY = {
     **{name: "localtrack.errors" for name in _ERRORS},
-    "init": "localtrack.api",
-    "log": "localtrack.api",
-    "finish": "localtrack.api",
-    **{name: "localtrack.api" for name in _WANDB_NAMES},
-    "Run": "localtrack.run_handle",
+    "init": "localtrack.api.session",
+    "log": "localtrack.api.session",
+    "finish": "localtrack.api.session",
+    **{name: "localtrack.api.session" for name in _WANDB_NAMES},
+    "Run": "localtrack.api.run",
     "Store": "localtrack.query.store",
     "sweep": "localtrack.sweeps.api",
     "agent": "localtrack.sweeps.api",
@@ -66,7 +66,7 @@ def __getattr__(name: str) -> Any:
             globals()[name] = value
         return value
     if name in ("run", "config", "summary"):
-        from localtrack.wandb_api import active
+        from localtrack.api import active
 
         current = active.current()
         if name == "run":
@@ -85,11 +85,11 @@ def __dir__() -> list[str]:
 
 class _LocaltrackModule(types.ModuleType):
     """``localtrack.config = {...}`` (wandb scripts do it) updates the current run's config
-    instead of replacing the lazy attribute; see localtrack/wandb_api/module_attrs.py."""
+    instead of replacing the lazy attribute; see localtrack/api/module_attrs.py."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("config", "summary", "run"):
-            from localtrack.wandb_api.module_attrs import assign
+            from localtrack.api.module_attrs import assign
 
             assign(name, value)
             return

@@ -24,7 +24,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     monkeypatch.setenv("TERM", "dumb")
     monkeypatch.chdir(tmp_path)
     yield
-    from localtrack import lifecycle
+    from localtrack.api import lifecycle
 
     for run in list(lifecycle._active):  # never leak a running writer thread into the next test
         run.finish()

@@ -49,7 +49,7 @@ def demo_command(
 
         localtrack demo -o .localtrack.example
     """
-    from localtrack import demo
+    from localtrack.cli import demo_runs as demo
 
     if output.exists():
         if not (output / "FORMAT").is_file():

@@ -20,7 +20,7 @@ from localtrack.integrations.binding import RunBinding
 from localtrack.integrations.model_files import log_saved_file
 
 if TYPE_CHECKING:
-    from localtrack.run_handle import Run
+    from localtrack.api.run import Run
 
 _SCALARS = (int, float, str, bool, type(None))
 

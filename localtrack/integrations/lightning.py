@@ -26,7 +26,7 @@ except ImportError:  # the pre-2.0 package name
 from localtrack.integrations.binding import RunBinding, global_rank
 
 if TYPE_CHECKING:
-    from localtrack.run_handle import Run
+    from localtrack.api.run import Run
 
 _STATUS = {"success": "finished", "finished": "finished", "failed": "failed", "interrupted": "killed"}
 _SCALARS = (int, float, str, bool, type(None))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from localtrack.run_handle import Run
+    from localtrack.api.run import Run
 
 
 def log_saved_file(

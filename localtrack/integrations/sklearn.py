@@ -18,7 +18,7 @@ from localtrack.integrations.binding import RunBinding
 from localtrack.integrations.model_files import log_saved_file
 
 if TYPE_CHECKING:
-    from localtrack.run_handle import Run
+    from localtrack.api.run import Run
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 

@@ -21,7 +21,7 @@ import transformers
 from localtrack.integrations.binding import RunBinding
 
 if TYPE_CHECKING:
-    from localtrack.run_handle import Run
+    from localtrack.api.run import Run
 
 _SCALARS = (int, float, str, bool, type(None))
 _PREFIXES = (("eval_", "eval/"), ("test_", "test/"))

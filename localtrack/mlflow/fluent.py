@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from localtrack.api.run import Run as LocalRun
 from localtrack.mlflow import tracking_uri
 from localtrack.mlflow.entities import (
     DEFAULT_EXPERIMENT,
@@ -28,7 +29,6 @@ from localtrack.mlflow.entities import (
     mlflow_status,
 )
 from localtrack.mlflow.exceptions import MlflowException
-from localtrack.run_handle import Run as LocalRun
 
 _active: list[ActiveRun] = []
 _experiment: str | None = None

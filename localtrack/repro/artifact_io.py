@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localtrack.run_handle import Run
+from localtrack.api.run import Run
 from localtrack.storage.layout import StoreLayout
 from localtrack.store import world_artifacts
 from localtrack.store.artifacts import artifact_handle, read_records, record_artifact

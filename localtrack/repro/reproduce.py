@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from localtrack import capture, envvars
+from localtrack.api import overrides
 from localtrack.errors import ReproduceError
-from localtrack.repro import artifact_io, drift, overrides, verdict
+from localtrack.repro import artifact_io, drift, verdict
 from localtrack.repro.argv_params import Rewrite, parse_assignment, parse_value, rewrite_argv
 from localtrack.repro.runner import ChildResult
 from localtrack.repro.session import ExecPlan, argv_of, exec_command, overrides_env

@@ -23,17 +23,18 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from localtrack import capture, envvars
+from localtrack.api import overrides
+from localtrack.api.run import Run
 from localtrack.errors import LaunchError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_label
-from localtrack.repro import artifact_io, overrides
+from localtrack.repro import artifact_io
 from localtrack.repro.argv_params import params_from_argv
 from localtrack.repro.runner import ChildResult, run_child
-from localtrack.run_fields import clean_config_value, clean_tags
-from localtrack.run_handle import Run
 from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
 from localtrack.storage.manifest import read_manifest
 from localtrack.store import timefmt, world
+from localtrack.store.config_values import clean_config_value, clean_tags
 from localtrack.store.writer import RunWriter
 
 EXIT_CANNOT_LAUNCH = 127  # what a shell returns for "command not found"

@@ -168,7 +168,7 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     """Atomically replace the manifest at ``path`` (never through a linked run folder).
 
     A manifest readers would refuse (over ``MAX_MANIFEST_BYTES``) is never written: the old
-    one stays, and the error names the limit. (The per-field limits in localtrack/limits.py
+    one stays, and the error names the limit. (The per-field limits in localtrack/store/limits.py
     keep a run far below it; this is the last line.)
     """
     refuse_link(path.parent)

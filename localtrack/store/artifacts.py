@@ -28,7 +28,6 @@ from localtrack.errors import (
     InvalidNameError,
 )
 from localtrack.names import validate_label, validate_relpath
-from localtrack.run_fields import clean_config_value, clean_text
 from localtrack.storage.atomic import make_dirs
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.objects import HASH_BUFFER, ObjectStore, PutResult
@@ -48,6 +47,7 @@ from localtrack.store.artifact_tree import (
     parse_tree,
     walk_folder,
 )
+from localtrack.store.config_values import clean_config_value, clean_text
 from localtrack.store.restore import OutputDir, Progress, check_targets
 
 MAX_DESCRIPTION = 100_000

@@ -15,7 +15,6 @@ from typing import Any
 from localtrack.errors import InvalidValueError, RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_label, validate_writer_id
-from localtrack.run_fields import clean_config_value, clean_tags, clean_text
 from localtrack.storage.atomic import make_dirs
 from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
 from localtrack.storage.lease import run_lock
@@ -23,6 +22,7 @@ from localtrack.storage.manifest import read_manifest, write_manifest
 from localtrack.storage.segments import SegmentName, parse_segment_name, write_segment
 from localtrack.store import timefmt, values, world
 from localtrack.store.buffer import Block, build_table_and_summary
+from localtrack.store.config_values import clean_config_value, clean_tags, clean_text
 from localtrack.store.status import end_run_if_no_writer_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries
 from localtrack.store.values import clean_metrics

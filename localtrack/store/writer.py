@@ -27,7 +27,6 @@ from localtrack.errors import (
     RunNotFoundError,
     RunStateError,
 )
-from localtrack.limits import MAX_METRIC_KEYS
 from localtrack.storage.arrow_columns import warm_up
 from localtrack.storage.atomic import (
     explain_os_error,
@@ -48,6 +47,7 @@ from localtrack.storage.segments import (
 from localtrack.store import timefmt
 from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.flusher import FLUSHER
+from localtrack.store.limits import MAX_METRIC_KEYS
 from localtrack.store.status import end_run_if_no_writer_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries
 from localtrack.store.values import MAX_EXACT_INT, MAX_STEP, check_step, clean_metrics

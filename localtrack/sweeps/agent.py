@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from localtrack import envvars, lifecycle
+from localtrack import envvars
+from localtrack.api import lifecycle, overrides
 from localtrack.errors import LocaltrackError
 from localtrack.ids import new_run_id
-from localtrack.repro import overrides
 from localtrack.storage.layout import StoreLayout
 from localtrack.sweeps import sampling
 from localtrack.sweeps.hyperband import Hyperband, StopDecision, hyperband_of

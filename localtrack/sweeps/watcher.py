@@ -208,7 +208,7 @@ def raise_at_log(run_id: str, stop: threading.Event) -> Iterator[None]:
     thread asynchronously, which can land in the middle of anything.) Patches ``Run.log``
     for the duration of the trial; other runs' ``log()`` are unaffected.
     """
-    from localtrack.run_handle import Run
+    from localtrack.api.run import Run
 
     original = Run.log
 

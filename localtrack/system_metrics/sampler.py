@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from localtrack.errors import InvalidValueError
 from localtrack.ids import new_writer_id
@@ -28,10 +28,19 @@ from localtrack.store.writer import RunWriter
 from localtrack.system_metrics.probes import ProbeSet
 
 if TYPE_CHECKING:
-    from localtrack.run_handle import Run
     from localtrack.storage.layout import StoreLayout
 
 log = logging.getLogger("localtrack")
+
+
+class SampledRun(Protocol):
+    """What the sampler needs of a run (``localtrack.api.run.Run`` is one). A Protocol, so this
+    package stays below the run API and never imports it."""
+
+    id: str
+    status: str
+    _layout: StoreLayout
+    _on_finish: list[Any]
 
 LOCALTRACK_SYSTEM_METRICS = "LOCALTRACK_SYSTEM_METRICS"
 """``0``/``false``/``off`` turns system metrics off for runs that do not pass ``system_metrics=``."""
@@ -126,7 +135,7 @@ class SystemSampler:
                 probes = ProbeSet()
             self._probes = probes
 
-    def attach(self, run: Run, interval: float) -> None:
+    def attach(self, run: SampledRun, interval: float) -> None:
         self.prepare()
         with self._lock:
             self._sinks[id(run)] = _RunSink(run._layout, run.id)
@@ -139,7 +148,7 @@ class SystemSampler:
                 )
                 self._thread.start()
 
-    def detach(self, run: Run) -> None:
+    def detach(self, run: SampledRun) -> None:
         """Stop sampling for ``run`` and finish its system writer; the thread ends with the last run."""
         with self._lock:
             sink = self._sinks.pop(id(run), None)
@@ -197,7 +206,7 @@ def resolve_settings(enabled: bool | None, interval: float | None) -> tuple[bool
     return bool(enabled), float(interval)
 
 
-def start_for_run(run: Run, enabled: bool | None = None, interval: float | None = None,
+def start_for_run(run: SampledRun, enabled: bool | None = None, interval: float | None = None,
                   sampler: SystemSampler | None = None) -> bool:
     """Sample system metrics into ``run`` until it finishes; returns whether sampling started."""
     on, seconds = resolve_settings(enabled, interval)

@@ -7,9 +7,9 @@ import enum
 import sys
 from typing import TYPE_CHECKING, Any
 
-from localtrack.config_values import clean_text
-from localtrack.limits import MAX_ALERT_TEXT, MAX_ALERT_TITLE, MAX_ALERTS
 from localtrack.store import timefmt
+from localtrack.store.config_values import clean_text
+from localtrack.store.limits import MAX_ALERT_TEXT, MAX_ALERT_TITLE, MAX_ALERTS
 
 if TYPE_CHECKING:
     from localtrack.store.writer import RunWriter

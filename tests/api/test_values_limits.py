@@ -8,9 +8,9 @@ import pytest
 from wandb_helpers import manifest_of
 
 import localtrack
-from localtrack import limits
 from localtrack.errors import InvalidValueError, LocaltrackError
 from localtrack.storage.manifest import MAX_MANIFEST_BYTES
+from localtrack.store import limits
 
 
 def test_huge_config_integer_is_refused_at_set_time(store_dir: Path) -> None:

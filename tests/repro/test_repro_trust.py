@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from localtrack.api import overrides
 from localtrack.errors import InvalidValueError
-from localtrack.repro import confirm, overrides
+from localtrack.repro import confirm
 from localtrack.storage.manifest import read_manifest, write_manifest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -15,23 +15,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localtrack import envvars, lifecycle
+from localtrack import envvars
+from localtrack.api import active, lifecycle
+from localtrack.api.disabled import DisabledRun
+from localtrack.api.fields import Config
+from localtrack.api.module_attrs import take_pending_config
+from localtrack.api.run import Run
 from localtrack.errors import InvalidValueError, LocaltrackError, RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_id, validate_label
-from localtrack.run_fields import Config, clean_tags, clean_text
-from localtrack.run_handle import Run
 from localtrack.storage.layout import FORMAT_VERSION, MANIFEST_FILENAME
 from localtrack.storage.manifest import VALUE_ENCODING, read_manifest
 from localtrack.store import timefmt, world, world_artifacts
+from localtrack.store.config_values import clean_tags, clean_text
 from localtrack.store.project import open_store
 from localtrack.store.writer import DEFAULT_FLUSH_SECONDS, RunWriter
 from localtrack.system_metrics import sampler as system_sampler
-from localtrack.wandb_api import active
 from localtrack.wandb_api.alerts import AlertLevel
 from localtrack.wandb_api.config_source import config_dict
-from localtrack.wandb_api.disabled import DisabledRun
-from localtrack.wandb_api.module_attrs import take_pending_config
 from localtrack.wandb_api.settings import Settings, login, setting_of
 
 __all__ = ["AlertLevel", "Run", "Settings", "alert", "define_metric", "finish", "init", "join", "log", "login"]
@@ -83,7 +84,7 @@ def _with_reproduce_overrides(config: dict[str, Any]) -> dict[str, Any]:
     raw = os.environ.get(envvars.LOCALTRACK_RUN_OVERRIDES)
     if not raw:
         return config
-    from localtrack.repro import overrides
+    from localtrack.api import overrides
 
     return overrides.apply(config, overrides.decode(raw, envvars.LOCALTRACK_RUN_OVERRIDES))
 

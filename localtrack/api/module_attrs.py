@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localtrack.wandb_api import active
+from localtrack.api import active
 
 pending_config: dict[str, Any] = {}  # assigned before init(): the next init() takes it in
 

@@ -7,27 +7,27 @@ writers of one run never lose each other's changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from localtrack.config_values import (
+from localtrack.errors import InvalidValueError
+from localtrack.names import validate_keys
+from localtrack.storage.manifest import decode_value
+from localtrack.store.config_values import (
     MAX_STRING,
     DottedNames,
     check_value_size,
     clean_config_value,
-    clean_text,
+    clean_tags,
     encoded_size,
 )
-from localtrack.errors import InvalidValueError, InvalidValueTypeError
-from localtrack.limits import MAX_CONFIG_BYTES, MAX_SUMMARY_VALUES_BYTES
-from localtrack.names import validate_key, validate_keys, validate_tag_value
-from localtrack.storage.manifest import decode_value
+from localtrack.store.limits import MAX_CONFIG_BYTES, MAX_SUMMARY_VALUES_BYTES
 from localtrack.wandb_api.config_source import config_dict
 
 if TYPE_CHECKING:
     from localtrack.store.writer import RunWriter
 
-__all__ = ["MAX_STRING", "Config", "Summary", "Tags", "clean_config_value", "clean_tags", "clean_text"]
+__all__ = ["MAX_STRING", "Config", "Summary", "Tags"]
 
 class _SizedValues:
     """Cleaned values by key, with the byte budget of the manifest field they go to."""
@@ -235,19 +235,6 @@ class Summary(MutableMapping[str, Any]):
     def explicit_keys(self) -> set[str]:
         """The keys the script set itself (they win over define_metric summaries)."""
         return set(self._store.data)
-
-
-def clean_tags(tags: Any) -> dict[str, str]:
-    """Tags as given (a list of labels or a dict of key -> value) as the stored dict."""
-    if tags is None:
-        return {}
-    if isinstance(tags, str):
-        tags = [tags]
-    if isinstance(tags, Mapping):
-        return {n: validate_tag_value(v) for n, v in zip(validate_keys(tags, "tag"), tags.values(), strict=True)}
-    if isinstance(tags, Iterable):
-        return {validate_key(t, "tag"): "" for t in tags}
-    raise InvalidValueTypeError(f"tags must be a list of labels or a dict, got {type(tags).__name__}", tags)
 
 
 class Tags(MutableMapping[str, str]):

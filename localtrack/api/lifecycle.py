@@ -18,12 +18,19 @@ import signal
 import sys
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from localtrack.run_handle import Run
 
-_active: list[Run] = []
+class LiveRun(Protocol):
+    """What the exit hooks need of a run (``localtrack.api.run.Run`` is one). A Protocol, so
+    this module never imports the run module that registers with it (no import cycle)."""
+
+    id: str
+
+    def finish(self, status: str = ..., exit_code: int | None = ..., error: BaseException | None = ...) -> None: ...
+
+
+_active: list[LiveRun] = []
 _owner: dict[int, int] = {}  # id(run) -> pid of the process that started it
 _installed = False
 _uncaught: BaseException | None = None
@@ -33,7 +40,7 @@ _previous_excepthook = sys.excepthook
 _original_exit = sys.exit
 
 
-def register(run: Run) -> None:
+def register(run: LiveRun) -> None:
     """Make ``run`` the current run, ended by the exit hooks if the script does not finish it."""
     _install()
     if run not in _active:
@@ -41,13 +48,13 @@ def register(run: Run) -> None:
     _owner.setdefault(id(run), os.getpid())
 
 
-def unregister(run: Run) -> None:
+def unregister(run: LiveRun) -> None:
     if run in _active:
         _active.remove(run)
     _owner.pop(id(run), None)
 
 
-def current() -> Run | None:
+def current() -> LiveRun | None:
     """The most recently started run of this process that is still running."""
     return _active[-1] if _active else None
 

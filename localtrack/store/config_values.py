@@ -1,7 +1,7 @@
 """Config and summary values: validated and encoded the moment they are set.
 
 A value is refused here, with its key named, if a reader could not take it back: integers
-beyond int64, strings or values past the limits of ``localtrack.limits``, lone surrogates.
+beyond int64, strings or values past the limits of ``localtrack.store.limits``, lone surrogates.
 Non-finite floats get the tagged encoding of docs/FORMAT.md (``{"$float": "NaN"}``), so a
 string ``"NaN"`` stays a string. Dotted-name clashes (``{"opt": {"lr": 1}, "opt.lr": 2}``)
 are refused: both spell the parameter ``opt.lr`` in queries and ``reproduce --set``.
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from localtrack.errors import InvalidValueError, InvalidValueTypeError
-from localtrack.limits import MAX_CONFIG_VALUE_BYTES, MAX_JSON_INT
-from localtrack.names import validate_keys
+from localtrack.names import validate_key, validate_keys, validate_tag_value
 from localtrack.storage.manifest import FLOAT_TAG, MAX_DEPTH, encode_value_float
+from localtrack.store.limits import MAX_CONFIG_VALUE_BYTES, MAX_JSON_INT
 
 MAX_STRING = 1_000_000
 
@@ -165,3 +165,16 @@ class DottedNames:
         for old in self._names.pop(key, []):
             if self._owner.get(old) == key:
                 del self._owner[old]
+
+
+def clean_tags(tags: Any) -> dict[str, str]:
+    """Tags as given (a list of labels or a dict of key -> value) as the stored dict."""
+    if tags is None:
+        return {}
+    if isinstance(tags, str):
+        tags = [tags]
+    if isinstance(tags, Mapping):
+        return {n: validate_tag_value(v) for n, v in zip(validate_keys(tags, "tag"), tags.values(), strict=True)}
+    if isinstance(tags, Iterable):
+        return {validate_key(t, "tag"): "" for t in tags}
+    raise InvalidValueTypeError(f"tags must be a list of labels or a dict, got {type(tags).__name__}", tags)

@@ -10,12 +10,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from localtrack.api.fields import Config, Summary, Tags
 from localtrack.errors import InvalidValueError, InvalidValueTypeError, RunStateError
 from localtrack.names import validate_label
-from localtrack.run_fields import Config, Summary, Tags, clean_tags, clean_text
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.manifest import is_legacy_values
 from localtrack.store import timefmt
+from localtrack.store.config_values import clean_tags, clean_text
 from localtrack.store.writer import RunWriter
 from localtrack.wandb_api import unsupported
 from localtrack.wandb_api.alerts import AlertRecorder
@@ -266,7 +267,7 @@ class Run:
         except BaseException:
             # Not finished: the points are still buffered (the writer retries them), and the
             # run stays the current one, so a later finish() or the exit hook completes it.
-            from localtrack import lifecycle
+            from localtrack.api import lifecycle
 
             self.status = "running"
             lifecycle.register(self)
@@ -292,7 +293,7 @@ class Run:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        from localtrack import lifecycle
+        from localtrack.api import lifecycle
 
         if exc is None:
             self.finish()

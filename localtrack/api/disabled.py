@@ -13,9 +13,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from localtrack.api import active
+from localtrack.api.fields import Config, Summary, Tags
 from localtrack.ids import new_run_id
-from localtrack.run_fields import Config, Summary, Tags
-from localtrack.wandb_api import active
 
 
 def _noop(*args: Any, **kwargs: Any) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localtrack import lifecycle
+from localtrack.api import lifecycle
 
 disabled_runs: list[Any] = []
 
