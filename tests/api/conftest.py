@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # wandb_helpers under any import
 def _no_disabled_run_or_pending_config_leaks() -> Iterator[None]:
     """A disabled run (not in lifecycle) or a module-level ``config =`` before init must not leak."""
     yield
-    from localtrack.wandb_api import active, module_attrs
+    from localtrack.api import active, module_attrs
 
     active.disabled_runs.clear()
     module_attrs.pending_config.clear()
