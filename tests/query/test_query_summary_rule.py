@@ -105,3 +105,24 @@ def test_equal_step_and_time_break_by_writer_id_then_logging_order() -> None:
         "c": {"summary": {"x": {"last": 3.0, "count": 1, "step": 6, "timestamp": "2025-01-01T00:00:09.000000Z"}}},
     }
     assert merge_writer_summaries(writers)["x"]["last"] == 1.0
+
+
+@pytest.mark.parametrize("arrow_path", [False, True])
+def test_a_seal_picks_last_by_the_rule_from_its_own_rows(arrow_path: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary a seal records is the row the rule picks from the sealed table itself."""
+    from localtrack.store import buffer
+
+    block = buffer.Block(("acc",))
+    # (step, time, value): the clock steps back at step 4; two points share step 4 and a time
+    for step, seconds, value in [(1, 10.0, 0.1), (4, 30.0, 0.2), (4, 20.0, 0.3), (4, 30.0, 0.4), (2, 40.0, 0.5)]:
+        block.steps.append(step)
+        block.times.append(1_700_000_000 + seconds)
+        block.values.append(value)
+    if arrow_path:
+        monkeypatch.setattr(buffer, "SMALL_SEAL_POINTS", -1)
+    table, summary = buffer.build_table_and_summary([block], steps_ordered=False)
+    rows = table.to_pylist()
+    best = max(range(len(rows)), key=lambda i: (rows[i]["step"], rows[i]["timestamp"], i))
+    assert summary["acc"]["last"] == rows[best]["value"] == 0.4
+    assert summary["acc"]["step"] == 4
+    assert summary["acc"]["timestamp"] == rows[best]["timestamp"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
