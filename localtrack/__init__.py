@@ -22,6 +22,7 @@ _ERRORS = (
     "AmbiguousRunError", "ArtifactError", "ArtifactNotFoundError", "CorruptRunError", "FilterSyntaxError", "InvalidNameError",
     "InvalidValueError", "InvalidValueTypeError", "LaunchError", "LocaltrackError", "ReproduceError", "RunExistsError",
     "RunNotFoundError", "RunStateError", "StoreFormatError", "StoreLinkError", "StoreNotFoundError", "StoreReadOnlyError",
+    "InvalidArgumentError", "InvalidArgumentTypeError", "UnsupportedFeatureError",
 )
 _WANDB_NAMES = (
     "define_metric", "alert", "watch", "unwatch", "join", "login", "Settings", "log_artifact", "mark_preempting",
@@ -47,10 +48,12 @@ _LAZY = {
 # _PLACEHOLDERS and the wandb-style attributes, so adding a name is a deliberate act).
 __all__ = [
     "AlertLevel", "AmbiguousRunError", "Api", "Artifact", "ArtifactError", "ArtifactNotFoundError", "Audio", "Bokeh",
-    "CorruptRunError", "FilterSyntaxError", "Graph", "Histogram", "Html", "Image", "InvalidNameError",
+    "CorruptRunError", "FilterSyntaxError", "Graph", "Histogram", "Html", "Image", "InvalidArgumentError",
+    "InvalidArgumentTypeError", "InvalidNameError",
     "InvalidValueError", "InvalidValueTypeError", "LaunchError", "LocaltrackError", "Molecule", "Object3D", "Plotly",
     "ReproduceError", "Run", "RunExistsError", "RunNotFoundError", "RunStateError", "Settings", "Store",
-    "StoreFormatError", "StoreLinkError", "StoreNotFoundError", "StoreReadOnlyError", "Table", "Video", "__version__",
+    "StoreFormatError", "StoreLinkError", "StoreNotFoundError", "StoreReadOnlyError", "Table", "UnsupportedFeatureError",
+    "Video", "__version__",
     "agent", "alert", "config", "define_metric", "finish", "init", "join", "link_model", "log", "log_artifact",
     "log_code", "log_model", "login", "mark_preempting", "restore", "run", "save", "setup", "summary", "sweep",
     "teardown", "termerror", "termlog", "termwarn", "unwatch", "use_artifact", "use_model", "watch",

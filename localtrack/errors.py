@@ -4,6 +4,9 @@
     ├── InvalidNameError (ValueError)       a run/metric/param/tag/artifact name that is unsafe
     ├── InvalidValueError (ValueError)      a logged value that cannot be stored losslessly
     ├── InvalidValueTypeError (TypeError)   a logged value of a type we do not store
+    ├── InvalidArgumentError (ValueError)   an argument value a function does not accept (finish(status=...))
+    ├── InvalidArgumentTypeError (TypeError)  an argument of the wrong type, or an unknown keyword
+    ├── UnsupportedFeatureError (NotImplementedError)  a wandb/mlflow feature localtrack does not offer
     ├── StoreNotFoundError                  no .localtrack/ here or above
     ├── StoreFormatError                    a store written by a newer (or unknown) format version
     ├── StoreReadOnlyError                  the store cannot be written (permissions, read-only fs)
@@ -16,8 +19,14 @@
     ├── FilterSyntaxError (ValueError)      a malformed search filter, order_by or SQL statement
     ├── LaunchError                         `localtrack exec`: the command cannot be started
     ├── ReproduceError                      `localtrack reproduce`: the run cannot be re-run (commit gone, diff fails)
-    └── ArtifactError                       artifact logging / lookup problems
-        └── ArtifactNotFoundError (LookupError)
+    ├── ArtifactError                       artifact logging / lookup problems
+    │   └── ArtifactNotFoundError (LookupError)
+    ├── SweepConfigError (ValueError)       a sweep configuration that cannot be run (localtrack.sweeps.config)
+    ├── HyperbandConfigError (ValueError)   bad early-termination settings (localtrack.sweeps.hyperband)
+    ├── SweepNotFoundError (LookupError)    no sweep of that id (localtrack.sweeps.store)
+    └── MlflowException                     what localtrack.mlflow raises where MLflow would (localtrack.mlflow.exceptions)
+
+The last four live beside the code that raises them; every one is a ``LocaltrackError``.
 
 Each error carries the offending value in ``.value`` so callers and the CLI can name it.
 """
@@ -45,6 +54,18 @@ class InvalidValueError(LocaltrackError, ValueError):
 
 class InvalidValueTypeError(LocaltrackError, TypeError):
     """A value of a type localtrack does not store."""
+
+
+class InvalidArgumentError(LocaltrackError, ValueError):
+    """An argument value a public function does not accept; the message lists the accepted ones."""
+
+
+class InvalidArgumentTypeError(LocaltrackError, TypeError):
+    """An argument of a type a public function does not take (or a keyword it does not know)."""
+
+
+class UnsupportedFeatureError(LocaltrackError, NotImplementedError):
+    """A wandb- or MLflow-shaped call that localtrack does not offer; the message says what to use."""
 
 
 class StoreNotFoundError(LocaltrackError):

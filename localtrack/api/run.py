@@ -11,7 +11,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from localtrack.api.fields import Config, Summary, Tags
-from localtrack.errors import InvalidValueError, InvalidValueTypeError, RunStateError
+from localtrack.errors import (
+    InvalidArgumentError,
+    InvalidValueError,
+    InvalidValueTypeError,
+    RunStateError,
+)
 from localtrack.names import validate_label
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.manifest import is_legacy_values
@@ -120,7 +125,7 @@ class Run:
     @notes.setter
     def notes(self, value: str) -> None:
         if not isinstance(value, str) or len(value) > 1_000_000:
-            raise TypeError("notes must be a string of at most 1,000,000 characters")
+            raise InvalidValueTypeError("notes must be a string of at most 1,000,000 characters")
         clean_text(value, "notes")
         self._notes = value
         self._writer.patch_manifest(lambda m: m.__setitem__("notes", value))
@@ -249,7 +254,7 @@ class Run:
         if exit_code not in (None, 0):
             status = "failed"
         if status not in ("finished", "failed", "killed"):
-            raise ValueError(f"finish(status={status!r}): use 'finished', 'failed' or 'killed'")
+            raise InvalidArgumentError(f"finish(status={status!r}): use 'finished', 'failed' or 'killed'")
         self._finish_history()
         record = None
         if error is not None:

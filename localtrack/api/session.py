@@ -21,7 +21,13 @@ from localtrack.api.disabled import DisabledRun
 from localtrack.api.fields import Config
 from localtrack.api.module_attrs import take_pending_config
 from localtrack.api.run import Run
-from localtrack.errors import InvalidValueError, LocaltrackError, RunStateError
+from localtrack.errors import (
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    InvalidValueError,
+    LocaltrackError,
+    RunStateError,
+)
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_id, validate_label
 from localtrack.storage.layout import FORMAT_VERSION, MANIFEST_FILENAME
@@ -115,16 +121,16 @@ def init(
     """
     unknown = set(wandb_kwargs) - _WANDB_ONLY_KWARGS
     if unknown:
-        raise TypeError(f"init() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        raise InvalidArgumentTypeError(f"init() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
     if resume not in _RESUME_MODES:
-        raise ValueError(f"resume={resume!r}: use None, 'allow', 'must' or 'never'")
+        raise InvalidArgumentError(f"resume={resume!r}: use None, 'allow', 'must' or 'never'")
     settings = wandb_kwargs.get("settings")
     mode = wandb_kwargs.get("mode") or setting_of(settings, "mode") or os.environ.get("WANDB_MODE") or None
     if mode not in _MODES:
-        raise ValueError(f"mode={mode!r}: use 'online', 'offline' or 'disabled' (localtrack is always local)")
+        raise InvalidArgumentError(f"mode={mode!r}: use 'online', 'offline' or 'disabled' (localtrack is always local)")
     reinit = wandb_kwargs.get("reinit", setting_of(settings, "reinit"))
     if reinit not in _REINIT:
-        raise ValueError(f"reinit={reinit!r}: use 'return_previous', 'finish_previous' or 'create_new'")
+        raise InvalidArgumentError(f"reinit={reinit!r}: use 'return_previous', 'finish_previous' or 'create_new'")
     items = config_dict(config, wandb_kwargs.get("config_include_keys"), wandb_kwargs.get("config_exclude_keys"))
     items = {**take_pending_config(), **items}
     if mode == "disabled":

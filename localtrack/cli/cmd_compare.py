@@ -98,10 +98,6 @@ def flat_comparison_row(row: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _label(run: dict[str, Any], labels: dict[str, str]) -> str:
-    return labels[str(run["id"])]
-
-
 def winner_line(comparison: Comparison, labels: dict[str, str]) -> str:
     """``Winner: roberta (best val_accuracy), distil (best inference_time)``."""
     parts = [f"{labels[run_id]} (best {', '.join(keys)})" for run_id, keys in comparison.winners()]

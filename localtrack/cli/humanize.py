@@ -22,7 +22,6 @@ STATUS_STYLES = {
     "killed": "yellow",
     "crashed": "bold magenta",
 }
-STATUS_SYMBOLS = {"running": "●", "finished": "✓", "failed": "✗", "killed": "■", "crashed": "!"}
 
 
 def status_text(status: Any) -> Text:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
+from localtrack.errors import InvalidArgumentError
 from localtrack.integrations.binding import RunBinding
 from localtrack.integrations.model_files import log_saved_file
 
@@ -71,7 +72,7 @@ class LocaltrackCallback(keras.callbacks.Callback):
                  log_model: bool = False, all_ranks: bool = False, **init_kwargs: Any) -> None:
         super().__init__()
         if not (log_freq in ("epoch", "batch") or (isinstance(log_freq, int) and not isinstance(log_freq, bool) and log_freq > 0)):
-            raise ValueError(f"log_freq={log_freq!r}: use 'epoch', 'batch' or a positive number of batches")
+            raise InvalidArgumentError(f"log_freq={log_freq!r}: use 'epoch', 'batch' or a positive number of batches")
         self._binding = RunBinding(run, init_kwargs, all_ranks=all_ranks)
         self._every = 0 if log_freq == "epoch" else 1 if log_freq == "batch" else int(log_freq)
         self.log_checkpoints = log_checkpoints

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from localtrack.errors import InvalidArgumentError
+
 try:
     from lightning.pytorch.loggers import Logger
     from lightning.pytorch.utilities import rank_zero_only
@@ -57,7 +59,7 @@ class LocaltrackLogger(Logger):
                  **init_kwargs: Any) -> None:
         super().__init__()
         if log_model not in (False, True, "all"):
-            raise ValueError(f"log_model={log_model!r}: use False, True or 'all'")
+            raise InvalidArgumentError(f"log_model={log_model!r}: use False, True or 'all'")
         self._binding = RunBinding(run, init_kwargs, all_ranks=True)
         self._all_ranks = all_ranks
         self.log_model = log_model

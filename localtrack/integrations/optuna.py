@@ -19,6 +19,7 @@ from typing import Any
 
 import optuna
 
+from localtrack.errors import InvalidArgumentTypeError
 from localtrack.integrations.binding import global_rank
 
 _STATUS = {"COMPLETE": "finished", "PRUNED": "finished", "FAIL": "failed"}
@@ -29,7 +30,7 @@ class LocaltrackCallback:
 
     def __init__(self, metric_name: str | Sequence[str] = "value", *, all_ranks: bool = False, **init_kwargs: Any) -> None:
         if "run" in init_kwargs:
-            raise TypeError("optuna LocaltrackCallback makes one run per trial; pass init() arguments, not run=")
+            raise InvalidArgumentTypeError("optuna LocaltrackCallback makes one run per trial; pass init() arguments, not run=")
         self.metric_names = [metric_name] if isinstance(metric_name, str) else list(metric_name)
         self._init_kwargs = init_kwargs
         self._active = all_ranks or global_rank() == 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from localtrack.errors import UnsupportedFeatureError
 from localtrack.mlflow.artifacts import (
     log_artifact,
     log_artifacts,
@@ -74,7 +75,7 @@ class _UnsupportedModule:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
-        raise NotImplementedError(
+        raise UnsupportedFeatureError(
             f"localtrack.mlflow has no mlflow.{self._name} ({self._name}.{attr} is not supported; "
             "see docs/MLFLOW.md): log files with log_artifact instead"
         )
@@ -92,7 +93,7 @@ def get_run(run_id: str) -> Run:
 def __getattr__(name: str) -> Any:
     if name in _NOT_SUPPORTED:
         def unsupported(*_args: Any, **_kwargs: Any) -> Any:
-            raise NotImplementedError(
+            raise UnsupportedFeatureError(
                 f"localtrack.mlflow.{name} is not supported (see docs/MLFLOW.md for what is); "
                 "log files with log_artifact instead"
             )

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from localtrack.errors import UnsupportedFeatureError
 from localtrack.mlflow.exceptions import MlflowException
 from localtrack.mlflow.fluent import active_local_run
 
@@ -91,11 +92,11 @@ def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] |
 
 
 def log_image(*_args: Any, **_kwargs: Any) -> None:
-    raise NotImplementedError("localtrack.mlflow.log_image is not supported; save the image and use log_artifact")
+    raise UnsupportedFeatureError("localtrack.mlflow.log_image is not supported; save the image and use log_artifact")
 
 
 def log_input(*_args: Any, **_kwargs: Any) -> None:
-    raise NotImplementedError(
+    raise UnsupportedFeatureError(
         "localtrack.mlflow.log_input (MLflow datasets) is not supported; record the dataset's name and "
         "digest with log_param or set_tag"
     )

@@ -73,15 +73,6 @@ def metric_value(row: Mapping[str, Any], key: str, which: str = "last") -> float
     return None
 
 
-def best_value(row: Mapping[str, Any], key: str, direction: Direction | None) -> float | None:
-    """The best value a run reached for ``key`` (its min or max), else its last value."""
-    if direction == "min":
-        return metric_value(row, key, "min")
-    if direction == "max":
-        return metric_value(row, key, "max")
-    return metric_value(row, key, "last")
-
-
 @dataclass
 class MetricVerdict:
     """One metric across the compared runs: its direction, each run's value, the best runs."""

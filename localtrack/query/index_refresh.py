@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import xxhash
-
 from localtrack.query import duck
 from localtrack.query.index_rows import (
     artifact_rows,
@@ -38,9 +36,10 @@ from localtrack.query.index_scan import (
 )
 from localtrack.query.index_schema import ID_TABLES, RK_TABLES
 from localtrack.storage.layout import StoreLayout
-from localtrack.storage.segments import has_parquet_footer, live_segments
+from localtrack.storage.segments import live_segments, segment_problem
 from localtrack.store.reader import load_run
 from localtrack.store.status import derive_status
+from localtrack.store.summary import LAST_ORDER_SQL
 
 TABLE_ORDER = ("runs_t", "params_t", "tags_t", "summary_t", "artifacts_t", "problems_t", "files_t")
 
@@ -141,14 +140,14 @@ class Refresher:
         con = self.con
         next_rk = int(con.execute("SELECT value FROM meta WHERE key = 'next_rk'").fetchone()[0])
         rows: dict[str, list[tuple[Any, ...]]] = {}
-        files: list[tuple[str, int]] = []
+        files: list[tuple[str, int, int]] = []  # (path, rk, place among the run's files)
         rks: list[int] = []
         for entry in plan.values():
             rk = None
             if entry.rows["runs_t"]:
                 rk, next_rk = next_rk, next_rk + 1
                 rks.append(rk)
-                files.extend((f, rk) for f in entry.files)
+                files.extend((f, rk, place) for place, f in enumerate(entry.files))  # live_segments' order
             for table, table_rows in entry.rows.items():
                 if table in ID_TABLES:
                     rows.setdefault(table, []).extend(table_rows)
@@ -260,9 +259,10 @@ class Refresher:
             entry.problem(f"{metrics_dir} is a symbolic link; not followed")
         recorded = recorded_segments(manifest)
         for path in live:
-            problem = check_segment(path, recorded.get(path.name))
+            # a file sealed but not yet recorded (a writer killed in between): footer check only
+            problem = segment_problem(path, *recorded.get(path.name, (None, None)))
             if problem:
-                entry.problem(problem)
+                entry.problem(f"{path}: {problem}")
             else:
                 entry.files.append(str(path))
         entry.remember(fingerprint, signature, deep=running, racy=racy, digest=digest)
@@ -311,19 +311,20 @@ class Refresher:
             self.con.unregister("_lt_rows")
 
     # ------------------------------------------------------------------ points
-    def _insert_files(self, batch: list[tuple[str, int]]) -> None:
+    def _insert_files(self, batch: list[tuple[str, int, int]]) -> None:
         import pyarrow as pa
 
         con = self.con
-        mapping = pa.table({"file": pa.array([p for p, _ in batch], pa.string()),
-                            "rk": pa.array([r for _, r in batch], pa.int64())})
+        mapping = pa.table({"file": pa.array([p for p, _, _ in batch], pa.string()),
+                            "rk": pa.array([r for _, r, _ in batch], pa.int64()),
+                            "base": pa.array([place << 32 for _, _, place in batch], pa.int64())})
         con.register("_lt_files", mapping)
         try:
             con.execute(
-                'INSERT INTO points_t SELECT f.rk, p.key, p.step, p."timestamp", p.value '
-                "FROM read_parquet(?, filename = true) p JOIN _lt_files f ON p.filename = f.file "
+                'INSERT INTO points_t SELECT f.rk, p.key, p.step, p."timestamp", p.value, f.base + p.file_row_number '
+                "FROM read_parquet(?, filename = true, file_row_number = true) p JOIN _lt_files f ON p.filename = f.file "
                 "ORDER BY f.rk",
-                [[p for p, _ in batch]],
+                [[p for p, _, _ in batch]],
             )
         finally:
             con.unregister("_lt_files")
@@ -333,7 +334,7 @@ class Refresher:
         if not rks:
             return
         self.con.execute(
-            'INSERT INTO msum_t SELECT rk, key, arg_max(value, (step, "timestamp")), '
+            f'INSERT INTO msum_t SELECT rk, key, arg_max(value, {LAST_ORDER_SQL}), '
             "min(value) FILTER (WHERE NOT isnan(value)), max(value) FILTER (WHERE NOT isnan(value)), "
             "avg(value) FILTER (WHERE NOT isnan(value)), count(*), max(step) FROM points_t "
             "WHERE rk BETWEEN ? AND ? GROUP BY rk, key ORDER BY rk, key",
@@ -349,23 +350,3 @@ class Refresher:
             if status != old:
                 self.con.execute("UPDATE runs_t SET status = ? WHERE id = ?", [status, run_id])
                 self.running[run_id] = (live, status)
-
-
-def check_segment(path: Path, recorded: tuple[int | None, str | None] | None) -> str | None:
-    """Why a segment file must not be read (truncated, wrong size, digest mismatch), or None."""
-    if not has_parquet_footer(path):
-        return f"{path}: not a complete Parquet file (truncated or damaged)"
-    if recorded is None:
-        return None  # sealed but not yet recorded (a writer killed in between): footer check only
-    size, digest = recorded
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return f"{path}: cannot read ({exc.strerror})"
-    if size is not None and len(data) != size:
-        return f"{path}: {len(data)} bytes, the manifest recorded {size}"
-    if digest is not None and xxhash.xxh3_128_hexdigest(data) != digest:
-        return f"{path}: content does not match its recorded digest (bit rot or tampering)"
-    return None
-
-

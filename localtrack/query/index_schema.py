@@ -7,7 +7,7 @@ folder looked like when indexed (``files_t``) and the damage seen (``problems_t`
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3  # 2: files_t.m_digest (racy runs are checked by manifest digest); 3: summary_t (run.summary values)
+SCHEMA_VERSION = 4  # 2: files_t.m_digest (racy runs are checked by manifest digest); 3: summary_t (run.summary values); 4: points_t.ord
 INDEX_FILENAME = f"index-v{SCHEMA_VERSION}.duckdb"
 LOCK_FILENAME = ".index.lock"
 
@@ -34,7 +34,8 @@ TABLES = {
         'rk BIGINT, key VARCHAR, "last" DOUBLE, "min" DOUBLE, "max" DOUBLE, "mean" DOUBLE, '
         '"count" BIGINT, "step" BIGINT'
     ),
-    "points_t": 'rk BIGINT, key VARCHAR, step BIGINT, "timestamp" TIMESTAMPTZ, value DOUBLE',
+    # ord: the point's place in its run's (writer id, seal, row) order, the tie-break of store.summary's rule
+    "points_t": 'rk BIGINT, key VARCHAR, step BIGINT, "timestamp" TIMESTAMPTZ, value DOUBLE, ord BIGINT',
     "problems_t": "run_id VARCHAR, message VARCHAR",
 }
 

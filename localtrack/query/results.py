@@ -25,7 +25,6 @@ ATTRIBUTE_COLUMNS = (
     "git_commit", "git_branch", "git_dirty", "notes",
 )
 ROW_KEYS = (*ATTRIBUTE_COLUMNS[:9], "tags", *ATTRIBUTE_COLUMNS[9:], "params", "metrics", "summary")
-METRIC_STATS = ("last", "min", "max", "mean", "count", "step")
 
 
 class RunTable:

@@ -6,7 +6,13 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from localtrack.errors import AmbiguousRunError, CorruptRunError, RunNotFoundError
+from localtrack.errors import (
+    AmbiguousRunError,
+    CorruptRunError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    RunNotFoundError,
+)
 from localtrack.ids import short_id
 from localtrack.query import duck
 from localtrack.query.filter_parser import parse_filter, parse_order_by
@@ -55,7 +61,7 @@ def search(index: Index, filter: str | None = None, order_by: Any = None, limit:
     node = parse_filter(filter)
     keys = parse_order_by(order_by)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
+        raise InvalidArgumentError(f"limit must be a non-negative int or None, got {limit!r}")
     where = compile_filter(node, filter or "")
     joins, join_params, terms = compile_order(keys)
     sql = f"{_SELECT_RUNS} {' '.join(joins)} WHERE {where.sql}"
@@ -236,7 +242,7 @@ def _ref_of(item: Any) -> str:
     run_id = getattr(item, "id", None)
     if isinstance(run_id, str):
         return run_id
-    raise TypeError(f"runs must be run ids, names, RunInfo or rows, got {type(item).__name__}")
+    raise InvalidArgumentTypeError(f"runs must be run ids, names, RunInfo or rows, got {type(item).__name__}")
 
 
 def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
@@ -271,5 +277,5 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
             keys = [str(k) for k in keys]
             sql += " AND p.key IN (SELECT unnest(?::VARCHAR[]))"
             params.append(keys)
-        sql += ' ORDER BY run, p.key, p.step, p."timestamp"'
+        sql += ' ORDER BY run, p.key, p.step, p."timestamp", p.ord'
         return duck.arrow(con, sql, params)

@@ -27,7 +27,7 @@ from localtrack.names import validate_writer_id
 from localtrack.storage.atomic import atomic_write_bytes
 from localtrack.storage.layout import FORMAT_VERSION
 from localtrack.storage.links import refuse_link
-from localtrack.storage.segments import parse_segment_name
+from localtrack.storage.segments import recorded_segment_name
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
@@ -264,8 +264,7 @@ def check_path_names(manifest: dict[str, Any], where: str) -> None:
         if not isinstance(segments, dict):
             raise CorruptRunError(f"{where}: writer {writer_id!r} 'segments' is not an object", where)
         for filename in segments:
-            name = parse_segment_name(filename)
-            if name is None or name.writer != writer_id:
+            if recorded_segment_name(filename, writer_id) is None:
                 raise CorruptRunError(
                     f"{where}: writer {writer_id!r} records an invalid segment file name {filename[:80]!r} "
                     f"(expected {writer_id}-<first>-<last>.parquet)",

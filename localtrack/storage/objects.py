@@ -33,7 +33,6 @@ from localtrack.storage.atomic import TMP_SUFFIX, explain_os_error, fsync_dir
 
 HASH_BUFFER = 1 << 20  # 1 MiB: fits L2/L3, faster than bigger reads from the page cache
 COPY_CHUNK = 16 << 20  # kernel copy step; writeback starts after each one
-DIGEST_LENGTH = 32
 DIGEST_RE = re.compile(r"[0-9a-f]{32}\Z")
 SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
 OBJECT_MODE = 0o444

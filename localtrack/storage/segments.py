@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 SEGMENT_RE = re.compile(r"([a-z0-9]{1,32})-(\d{6,12})-(\d{6,12})\.parquet\Z")
 PARQUET_MAGIC = b"PAR1"
-COLUMNS = ("step", "timestamp", "key", "value")
 
 
 @dataclass(frozen=True, order=True)
@@ -61,6 +60,13 @@ def parse_segment_name(filename: str) -> SegmentName | None:
     return SegmentName(match.group(1), first, last)
 
 
+def recorded_segment_name(filename: Any, writer_id: str) -> SegmentName | None:
+    """The segment a writer's manifest record names, or None unless it is a segment name of
+    that writer (``<writer_id>-<first>-<last>.parquet``): the one rule for recorded names."""
+    name = parse_segment_name(filename) if isinstance(filename, str) else None
+    return name if name is not None and name.writer == writer_id else None
+
+
 def live_segments(metrics_dir: Path) -> list[Path]:
     """The segment files a reader should read: every sealed file not covered by another."""
     if metrics_dir.is_symlink():
@@ -81,7 +87,7 @@ def live_segments(metrics_dir: Path) -> list[Path]:
             if not any(k.contains(name) for k in kept):
                 kept.append(name)
         live.extend(metrics_dir / n.filename for n in kept)
-    live.sort()
+    live.sort(key=lambda path: parse_segment_name(path.name))  # (writer, seal): logging order per writer
     return live
 
 
@@ -161,6 +167,44 @@ def segment_record(data: bytes, table: pa.Table) -> dict[str, Any]:
         "min_step": steps["min"].as_py(),
         "max_step": steps["max"].as_py(),
     }
+
+
+def segment_problem(
+    path: Path, size: int | None = None, digest: str | None = None, buffer: bytearray | None = None
+) -> str | None:
+    """Why a segment file is not sound, or None: the one check every reader, the index and
+    ``verify`` make. A regular file (never a link) that is complete Parquet (``PAR1`` at both
+    ends) and, when the manifest recorded them, of the recorded ``size`` and xxh3-128 ``digest``
+    (streamed, so a large file is not held in memory)."""
+    import os
+    import stat
+
+    from localtrack.storage.objects import hash_fd
+
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return "segment is missing"
+    except OSError as exc:
+        return f"segment cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(info.st_mode):
+        return "segment is not a regular file (a link?); refusing to read it"
+    if digest is not None or size is not None:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                actual, actual_size = hash_fd(fd, buffer)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            return f"segment cannot be read ({exc.strerror or exc})"
+        if digest is not None and actual != digest:
+            return f"segment content hashes to {actual}, the manifest records {digest[:40]} (bit rot or tampering)"
+        if size is not None and actual_size != size:
+            return f"segment is {actual_size} bytes, the manifest records {size}"
+    if not has_parquet_footer(path):
+        return "segment is not a complete Parquet file (truncated or damaged)"
+    return None
 
 
 def has_parquet_footer(path: Path) -> bool:

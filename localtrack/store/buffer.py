@@ -19,6 +19,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from localtrack.store.summary import iso_from_micros, last_index
+
 
 @dataclass
 class Block:
@@ -102,12 +104,14 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
             step_array, time_array, value_array = (pc.take(a, indices, memory_pool=pool) for a in (step_array, time_array, value_array))
         count = len(step_array)
         extremes = pc.min_max(value_array, memory_pool=pool)
+        last, last_micros = _arrow_last(step_array, time_array)
         summary[key] = {
-            "last": value_array[count - 1].as_py(),
+            "last": value_array[last].as_py(),
             "min": _comparable(extremes["min"].as_py()),
             "max": _comparable(extremes["max"].as_py()),
             "count": count,
-            "step": step_array[count - 1].as_py(),
+            "step": step_array[last].as_py(),
+            "timestamp": iso_from_micros(last_micros),
         }
         columns[0].append(step_array)
         columns[1].append(time_array)
@@ -129,6 +133,21 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
         schema=schema(),
     )
     return table, summary
+
+
+def _arrow_last(step_array: Any, time_array: Any) -> tuple[int, int]:
+    """:func:`last_index` over Arrow columns (step-sorted), and that point's microseconds;
+    only the run of points at the last step is converted to Python."""
+    import pyarrow.compute as pc
+
+    count = len(step_array)
+    top = step_array[count - 1].as_py()
+    start = count - 1
+    if count > 1 and step_array[count - 2].as_py() == top:
+        start = pc.index(step_array, top).as_py()
+    micros = [round(t * 1e6) for t in time_array[start:].to_pylist()]
+    best = last_index(step_array[start:].to_pylist(), micros)
+    return start + best, micros[best]
 
 
 def _repeat_indices(counts: list[int]) -> Any:
@@ -202,12 +221,14 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
             values = [row[3] for row in rows]
         floats = [float(v) for v in values]
         finite = [v for v in floats if v == v]
+        last = last_index(steps, micros)
         summary[key] = {
-            "last": floats[-1],
+            "last": floats[last],
             "min": min(finite) if finite else None,
             "max": max(finite) if finite else None,
             "count": len(floats),
-            "step": steps[-1],
+            "step": steps[last],
+            "timestamp": iso_from_micros(micros[last]),
         }
         step_col.extend(steps)
         time_col.extend(micros)

@@ -25,7 +25,7 @@ from localtrack.names import validate_id
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
 from localtrack.storage.links import is_link, link_error
 from localtrack.storage.manifest import read_manifest
-from localtrack.storage.segments import has_parquet_footer, live_segments
+from localtrack.storage.segments import live_segments, segment_problem
 from localtrack.store.status import derive_status
 
 
@@ -137,10 +137,11 @@ def metric_files(layout: StoreLayout, run_id: str) -> tuple[list[Path], list[str
     except StoreLinkError as exc:
         return [], [str(exc)]
     for path in live_segments(metrics_dir):
-        if has_parquet_footer(path):
+        problem = segment_problem(path)  # the footer check; verify also compares recorded digests
+        if problem is None:
             good.append(path)
         else:
-            problems.append(f"{path}: not a complete Parquet file (truncated or damaged)")
+            problems.append(f"{path}: {problem}")
     return good, problems
 
 

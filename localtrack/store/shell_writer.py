@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import InvalidValueError, RunStateError
+from localtrack.errors import InvalidArgumentError, InvalidValueError, RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_label, validate_writer_id
 from localtrack.storage.atomic import make_dirs
@@ -196,7 +196,7 @@ def log_metrics(layout: StoreLayout, run_id: str, metrics: dict[str, Any], step:
 def finish_run(layout: StoreLayout, run_id: str, status: str = "finished") -> dict[str, Any]:
     """End the shell's part of a run; the run ends when no live writer remains."""
     if status not in ("finished", "failed", "killed"):
-        raise ValueError(f"status {status!r}: use finished, failed or killed")
+        raise InvalidArgumentError(f"status {status!r}: use finished, failed or killed")
 
     def change(manifest: dict[str, Any], _writer_id: str, entry: dict[str, Any]) -> None:
         now = timefmt.now_iso()

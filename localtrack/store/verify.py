@@ -12,7 +12,6 @@ listings and the files they list) is present and intact. Links are reported, nev
 from __future__ import annotations
 
 import os
-import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,7 +37,12 @@ from localtrack.storage.layout import (
 from localtrack.storage.links import is_link
 from localtrack.storage.manifest import read_manifest
 from localtrack.storage.objects import HASH_BUFFER, ObjectStore, hash_fd
-from localtrack.storage.segments import has_parquet_footer, live_segments, parse_segment_name
+from localtrack.storage.segments import (
+    live_segments,
+    parse_segment_name,
+    recorded_segment_name,
+    segment_problem,
+)
 from localtrack.store.artifact_tree import MAX_TREE_BYTES, check_paths, parse_tree
 from localtrack.store.artifacts import read_records
 from localtrack.store.status import writer_is_alive
@@ -167,33 +171,22 @@ def _check_segments(run_dir: Path, manifest: dict[str, Any], report: VerifyRepor
         if not isinstance(segments, dict):
             continue
         for filename, record in segments.items():
-            if parse_segment_name(filename) is None:
+            if recorded_segment_name(filename, str(writer_id)) is None:
                 report.add("damaged", manifest_path, f"writer {str(writer_id)[:40]!r} records an invalid segment file name {filename[:80]!r}")
                 continue
             recorded[filename] = record if isinstance(record, dict) else {}
     for filename, record in sorted(recorded.items()):
         path = metrics_dir / filename
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            report.add("damaged", path, "segment recorded in the manifest is missing")
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            report.add("damaged", path, "segment is not a regular file (a link?); refusing to read it")
-            continue
-        report.segments += 1
-        try:
-            digest, size = _hash_path(path, buffer)
-        except OSError as exc:
-            report.add("damaged", path, f"segment cannot be read ({exc.strerror or exc})")
-            continue
-        want = record.get("digest")
-        if isinstance(want, str) and want != digest:
-            report.add("damaged", path, f"segment content hashes to {digest}, the manifest records {want[:40]} (bit rot or tampering)")
-        elif isinstance(record.get("bytes"), int) and record["bytes"] != size:
-            report.add("damaged", path, f"segment is {size} bytes, the manifest records {record['bytes']}")
-        elif not has_parquet_footer(path):
-            report.add("damaged", path, "segment is not a complete Parquet file")
+        size, digest = record.get("bytes"), record.get("digest")
+        problem = segment_problem(
+            path, size if type(size) is int else None, digest if isinstance(digest, str) else None, buffer
+        )
+        if problem == "segment is missing":
+            problem = "segment recorded in the manifest is missing"
+        elif problem is None or not problem.startswith("segment is not a regular file"):
+            report.segments += 1
+        if problem is not None:
+            report.add("damaged", path, problem)
     for path in live_segments(metrics_dir):
         if path.name in recorded:
             continue
@@ -206,7 +199,7 @@ def _check_segments(run_dir: Path, manifest: dict[str, Any], report: VerifyRepor
         else:
             # Readers read it like any other segment, so it can add to or (its seal range
             # covering the recorded ones) replace the run's metrics: that is damage.
-            complete = "" if has_parquet_footer(path) else " and is not a complete Parquet file"
+            complete = "" if segment_problem(path) is None else " and is not a complete Parquet file"
             report.add(
                 "damaged", path,
                 f"segment is not recorded in the manifest and no live writer owns it{complete}; readers would "

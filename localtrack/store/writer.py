@@ -22,6 +22,7 @@ from typing import Any
 
 from localtrack.errors import (
     InvalidValueError,
+    InvalidValueTypeError,
     LocaltrackError,
     RunExistsError,
     RunNotFoundError,
@@ -232,7 +233,7 @@ class RunWriter:
         if step is None:
             step = self.next_step
             if step > MAX_STEP:
-                raise ValueError(f"step {step} would overflow int64; pass a smaller step explicitly")
+                raise InvalidValueError(f"step {step} would overflow int64; pass a smaller step explicitly")
         else:
             if type(step) is not int or step < 0 or step > MAX_STEP:
                 step = check_step(step)
@@ -279,7 +280,7 @@ class RunWriter:
 
     def _admit(self, metrics: Mapping[str, Any]) -> dict[str, float]:
         if not isinstance(metrics, Mapping):
-            raise TypeError(f"log() takes a dict of metric name -> number, got {type(metrics).__name__}")
+            raise InvalidValueTypeError(f"log() takes a dict of metric name -> number, got {type(metrics).__name__}")
         clean = clean_metrics(metrics, wandb_shape=True)
         known: set[str] | None = self.__dict__.get("_metric_keys")
         if known is None:

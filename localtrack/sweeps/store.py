@@ -23,7 +23,7 @@ import string
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import LocaltrackError
+from localtrack.errors import InvalidNameError, LocaltrackError
 from localtrack.storage.atomic import fsync_dir, make_dirs, write_new_file
 from localtrack.storage.layout import StoreLayout
 from localtrack.store import timefmt
@@ -190,7 +190,7 @@ class StoredSweep:
     def claim(self, key: str, params: dict[str, Any], run_id: str, agent: str) -> bool:
         """Create ``trials/<key>.json``; False when another agent created it first."""
         if not TRIAL_KEY_RE.match(key):
-            raise ValueError(f"bad trial key {key!r}")
+            raise InvalidNameError(f"bad trial key {key!r}")
         record = {
             "key": key, "params": params, "run_id": run_id, "agent": agent,
             "host": socket.gethostname(), "pid": os.getpid(), "claimed_at": timefmt.now_iso(),
@@ -204,7 +204,7 @@ class StoredSweep:
     def record_stop(self, key: str, run_id: str, agent: str, decision: dict[str, Any]) -> bool:
         """Create ``stops/<key>.json``: the early-termination decision and the values it was made on."""
         if not TRIAL_KEY_RE.match(key):
-            raise ValueError(f"bad trial key {key!r}")
+            raise InvalidNameError(f"bad trial key {key!r}")
         record = {"key": key, "run_id": run_id, "agent": agent, "decided_at": timefmt.now_iso(), **decision}
         return _create_once(self.stops_dir, key, record, "stops folder")
 

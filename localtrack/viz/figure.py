@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
+from localtrack.errors import InvalidArgumentError
+
 PlotType = Literal["line", "scatter", "bar", "parallel"]
 DimensionKind = Literal["number", "category"]
 DimensionValue = Union[float, str, None]
@@ -34,7 +36,7 @@ class Series:
 
     def __post_init__(self) -> None:
         if len(self.x) != len(self.y):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"series {self.label!r}: x has {len(self.x)} values, y has {len(self.y)}"
             )
 
@@ -53,7 +55,7 @@ class Dimension:
 
     def __post_init__(self) -> None:
         if self.kind not in ("number", "category"):
-            raise ValueError(f"dimension {self.name!r}: unknown kind {self.kind!r}")
+            raise InvalidArgumentError(f"dimension {self.name!r}: unknown kind {self.kind!r}")
 
 
 @dataclass
@@ -67,7 +69,7 @@ class ParallelData:
     def __post_init__(self) -> None:
         for dim in self.dimensions:
             if len(dim.values) != len(self.runs):
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"dimension {dim.name!r} has {len(dim.values)} values for {len(self.runs)} runs"
                 )
 
@@ -77,15 +79,6 @@ class ParallelData:
             if dim.name == self.color_metric:
                 return dim
         return self.dimensions[-1] if self.dimensions else None
-
-
-@dataclass
-class Bar:
-    """A run's final value of a metric, for `bar` plots (a plain tuple works too)."""
-
-    label: str
-    metric: str
-    value: float
 
 
 @dataclass
@@ -102,7 +95,7 @@ class Figure:
 
     def __post_init__(self) -> None:
         if self.plot_type not in PLOT_TYPES:
-            raise ValueError(f"unknown plot type {self.plot_type!r}; expected one of {PLOT_TYPES}")
+            raise InvalidArgumentError(f"unknown plot type {self.plot_type!r}; expected one of {PLOT_TYPES}")
         if self.bars is not None:
             self.bars = [(str(b[0]), str(b[1]), float(b[2])) for b in self.bars]
 
@@ -134,9 +127,9 @@ def downsample(
     result is a subsequence, so the original x order (monotonic or not) is preserved.
     """
     if max_points < 1:
-        raise ValueError(f"max_points must be >= 1, got {max_points}")
+        raise InvalidArgumentError(f"max_points must be >= 1, got {max_points}")
     if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} values, y has {len(y)}")
+        raise InvalidArgumentError(f"x has {len(x)} values, y has {len(y)}")
     pts = [(float(a), float(b)) for a, b in zip(x, y, strict=True) if _finite(a) and _finite(b)]
     n = len(pts)
     if n <= max_points:

@@ -7,6 +7,7 @@ import enum
 import sys
 from typing import TYPE_CHECKING, Any
 
+from localtrack.errors import InvalidArgumentError, InvalidArgumentTypeError
 from localtrack.store import timefmt
 from localtrack.store.config_values import clean_text
 from localtrack.store.limits import MAX_ALERT_TEXT, MAX_ALERT_TITLE, MAX_ALERTS
@@ -28,7 +29,7 @@ def _level(level: Any) -> str:
         return "INFO"
     text = str(getattr(level, "value", level)).upper()
     if text not in ("INFO", "WARN", "ERROR"):
-        raise ValueError(f"alert level {level!r}: use 'INFO', 'WARN' or 'ERROR' (wandb.AlertLevel)")
+        raise InvalidArgumentError(f"alert level {level!r}: use 'INFO', 'WARN' or 'ERROR' (wandb.AlertLevel)")
     return text
 
 
@@ -42,7 +43,7 @@ class AlertRecorder:
     def alert(self, title: Any, text: Any, level: Any = None, wait_duration: Any = None) -> None:
         """Record one alert and print it (``wait_duration`` is accepted; nothing is rate-limited)."""
         if not isinstance(title, str) or not isinstance(text, str):
-            raise TypeError("alert(title, text): title and text must be strings")
+            raise InvalidArgumentTypeError("alert(title, text): title and text must be strings")
         record = {
             "title": clean_text(title[:MAX_ALERT_TITLE], "alert title"),
             "text": clean_text(text[:MAX_ALERT_TEXT], "alert text"),

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from localtrack.errors import InvalidValueTypeError
+from localtrack.errors import InvalidArgumentError, InvalidValueTypeError
 
 
 def config_dict(
@@ -20,7 +20,7 @@ def config_dict(
 ) -> dict[Any, Any]:
     """``params`` as a dict of top-level keys, filtered like wandb's ``parse_config``."""
     if include is not None and exclude is not None:
-        raise ValueError("pass config_include_keys or config_exclude_keys, not both")
+        raise InvalidArgumentError("pass config_include_keys or config_exclude_keys, not both")
     items = _as_mapping(params)
     if include is not None:
         wanted = set(include)

@@ -43,7 +43,7 @@ class StepHistory:
 
     def log(self, data: Any, step: Any = None, commit: bool | None = None) -> None:
         if not isinstance(data, Mapping):
-            raise TypeError(f"log() takes a dict of metric name -> number, got {type(data).__name__}")
+            raise InvalidValueTypeError(f"log() takes a dict of metric name -> number, got {type(data).__name__}")
         writer = self.writer
         if step is None and commit is None and self.pending is None:  # a plain step
             try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from localtrack.errors import UnsupportedFeatureError
+
 FEATURE = "the coming 'media and artifacts' feature"
 
 MEDIA_CLASSES = (
@@ -18,7 +20,7 @@ FUNCTIONS = ("use_artifact", "save", "log_code", "restore", "log_model", "use_mo
 
 
 def refuse(name: str) -> NoReturn:
-    raise NotImplementedError(
+    raise UnsupportedFeatureError(
         f"wandb.{name} is not supported by localtrack yet: it comes with {FEATURE}. "
         "Log numbers with log(), keep files with run.log_artifact(path)"
     )

@@ -16,6 +16,8 @@ import math
 import sys
 from typing import Any
 
+from localtrack.errors import InvalidArgumentError
+
 _STATS = ("mean", "std", "min", "max", "norm")
 _warned: set[str] = set()
 _handles: dict[int, list[Any]] = {}  # id(model) -> hook handles, for unwatch
@@ -72,9 +74,9 @@ def watch(
     training metrics of that batch. ``log_graph`` is accepted; no graph is recorded.
     """
     if log not in (None, "gradients", "parameters", "all"):
-        raise ValueError(f"watch(log={log!r}): use 'gradients', 'parameters', 'all' or None")
+        raise InvalidArgumentError(f"watch(log={log!r}): use 'gradients', 'parameters', 'all' or None")
     if not isinstance(log_freq, int) or isinstance(log_freq, bool) or log_freq < 1:
-        raise ValueError(f"watch(log_freq={log_freq!r}): use a positive number of batches")
+        raise InvalidArgumentError(f"watch(log_freq={log_freq!r}): use a positive number of batches")
     if log is None or models is None:
         return
     many = isinstance(models, (list, tuple))
