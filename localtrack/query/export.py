@@ -126,7 +126,7 @@ def write_to(to: Any, data: bytes, kind: str) -> str | None:
     if isinstance(to, (str, os.PathLike)):
         write_file(to, data)
         return str(to)
-    if isinstance(to, io.TextIOBase) or (not hasattr(to, "buffer") and hasattr(to, "encoding")):
+    if isinstance(to, io.TextIOBase):
         if kind == "parquet":
             raise InvalidValueError("parquet is binary: export it to a path or a binary stream (e.g. io.BytesIO)", kind)
         to.write(data.decode("utf-8"))
