@@ -79,14 +79,14 @@ def runs_table(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> Any:
     return RunTable(chosen).to_arrow()
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """A value JSON can hold: non-finite floats spelled as the manifest does, times as ISO text."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02X}" for b in bytes(value))
     if hasattr(value, "isoformat"):
@@ -108,7 +108,7 @@ def table_bytes(table: Any, kind: str) -> bytes:
         sink = io.BytesIO()
         pacsv.write_csv(table, sink)
         return sink.getvalue()
-    rows = _plain(table.to_pylist())
+    rows = json_ready(table.to_pylist())
     if kind == "jsonl":
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
     return (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")

@@ -278,7 +278,8 @@ def build_report(
 class Report:
     """What ``Store.report`` returns: per run its params, final/best metrics and checks, plus winners.
 
-    ``to_dict()`` is the JSON document ``localtrack report -o`` writes (``localtrack_report``: 1).
+    ``to_dict()`` is the document ``localtrack report -o`` writes (``localtrack_report``: 1; times
+    as datetime), ``to_json()`` its JSON text.
     """
 
     runs: list[dict[str, Any]]
@@ -312,6 +313,14 @@ class Report:
             "winners": self.winners,
             "summary": self.summary,
         }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as JSON text (times in ISO 8601, non-finite numbers as "NaN"/"Infinity")."""
+        import json
+
+        from localtrack.query.export import json_ready
+
+        return json.dumps(json_ready(self.to_dict()), indent=indent, ensure_ascii=False)
 
     @property
     def complete(self) -> bool:
