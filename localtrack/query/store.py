@@ -203,7 +203,8 @@ class Store:
         ids = [str(r["id"]) for r in self._rows(runs)] if runs is not None else None
         if ids == []:
             return []
-        return metric_series(self.metrics(runs=ids, keys=keys))
+        wanted = None if keys is None else [keys] if isinstance(keys, str) else list(keys)
+        return metric_series(self.metrics(runs=ids, keys=wanted))
 
     def _rows(self, runs: Runs) -> list[dict[str, Any]]:
         """Read-API rows of ``runs`` in the order given, each run once."""
