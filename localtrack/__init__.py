@@ -42,20 +42,28 @@ _LAZY = {
     "Store": "localtrack.query.store",
     "sweep": "localtrack.sweeps.api",
     "agent": "localtrack.sweeps.api",
+    "exec_run": "localtrack.repro.public",
+    "reproduce": "localtrack.repro.public",
+    "ExecResult": "localtrack.repro.public",
+    "Reproduction": "localtrack.repro.public",
+    "ExportReport": "localtrack.query.export",
+    "Report": "localtrack.query.report",
+    "Comparison": "localtrack.query.compare",
+    "MetricSeries": "localtrack.query.series",
 }
 
 # The public names, spelled out (tests/api/test_api_exports.py pins this list against _LAZY,
 # _PLACEHOLDERS and the wandb-style attributes, so adding a name is a deliberate act).
 __all__ = [
     "AlertLevel", "AmbiguousRunError", "Api", "Artifact", "ArtifactError", "ArtifactNotFoundError", "Audio", "Bokeh",
-    "CorruptRunError", "FilterSyntaxError", "Graph", "Histogram", "Html", "Image", "InvalidArgumentError",
-    "InvalidArgumentTypeError", "InvalidNameError",
-    "InvalidValueError", "InvalidValueTypeError", "LaunchError", "LocaltrackError", "Molecule", "Object3D", "Plotly",
-    "ReproduceError", "Run", "RunExistsError", "RunNotFoundError", "RunStateError", "Settings", "Store",
-    "StoreFormatError", "StoreLinkError", "StoreNotFoundError", "StoreReadOnlyError", "Table", "UnsupportedFeatureError",
-    "Video", "__version__",
-    "agent", "alert", "config", "define_metric", "finish", "init", "join", "link_model", "log", "log_artifact",
-    "log_code", "log_model", "login", "mark_preempting", "restore", "run", "save", "setup", "summary", "sweep",
+    "Comparison", "CorruptRunError", "ExecResult", "ExportReport", "FilterSyntaxError", "Graph", "Histogram",
+    "Html", "Image", "InvalidArgumentError", "InvalidArgumentTypeError", "InvalidNameError", "InvalidValueError",
+    "InvalidValueTypeError", "LaunchError", "LocaltrackError", "MetricSeries", "Molecule", "Object3D", "Plotly",
+    "Report", "ReproduceError", "Reproduction", "Run", "RunExistsError", "RunNotFoundError", "RunStateError",
+    "Settings", "Store", "StoreFormatError", "StoreLinkError", "StoreNotFoundError", "StoreReadOnlyError", "Table",
+    "UnsupportedFeatureError", "Video", "__version__", "agent", "alert", "config", "define_metric", "exec_run",
+    "finish", "init", "join", "link_model", "log", "log_artifact", "log_code", "log_model", "login",
+    "mark_preempting", "reproduce", "restore", "run", "save", "setup", "summary", "sweep",
     "teardown", "termerror", "termlog", "termwarn", "unwatch", "use_artifact", "use_model", "watch",
 ]
 

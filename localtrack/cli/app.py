@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "localtrack.cli.cmd_visualize",
     "localtrack.cli.cmd_report",
     "localtrack.cli.cmd_manage",
+    "localtrack.cli.cmd_export",
     "localtrack.cli.cmd_repro",
     "localtrack.cli.cmd_artifacts",
     "localtrack.cli.cmd_query",

@@ -49,7 +49,6 @@ def compare_command(
     from localtrack.cli.common import open_reader, require_logged_metrics
     from localtrack.cli.output import console, emit_csv, emit_json
     from localtrack.cli.selection import select_runs
-    from localtrack.query.compare import compare
 
     reader = open_reader(store)
     rows = select_runs(reader, runs, filter, what="runs to compare")
@@ -57,7 +56,7 @@ def compare_command(
         raise typer.BadParameter(f"compare needs at least two runs, got {len(rows)}", param_hint="RUNS")
     wanted = split_list(metrics)
     require_logged_metrics(rows, wanted, who="compared", option="--metrics")
-    comparison = compare(rows, wanted or None, maximize=split_list(maximize), minimize=split_list(minimize))
+    comparison = reader.compare(rows, wanted or None, maximize=split_list(maximize), minimize=split_list(minimize))
     out_rows = comparison_rows(comparison)
     if fmt == OutputFormat.json:
         emit_json(out_rows)
@@ -108,7 +107,7 @@ def render_comparison(comparison: Comparison, width: int) -> list[RenderableType
     """The comparison table (runs as columns, or as rows when too many to fit), then verdicts."""
     from localtrack.cli.humanize import param_text
     from localtrack.cli.output import PROSE_LIMIT, safe, safe_text
-    from localtrack.query.plotdata import run_labels
+    from localtrack.viz.plotdata import run_labels
 
     labels = {k: safe(v) for k, v in run_labels(comparison.runs).items()}
     keys = [p.key for p in comparison.differing_params()[:MAX_PARAM_ROWS]] + [v.key + "  " for v in comparison.metrics] + ["status"]

@@ -1,10 +1,9 @@
-"""Editing and moving runs: tag, note, rename, rm (to the trash), restore, export."""
+"""Editing and moving runs: tag, note, rename, rm (to the trash), restore."""
 
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -15,24 +14,6 @@ from localtrack.cli.output import OutputFormat, ReportFormat
 class TagAction(str, Enum):
     add = "add"
     rm = "rm"
-
-
-class ExportWhat(str, Enum):
-    metrics = "metrics"
-    runs = "runs"
-
-
-class ExportFormat(str, Enum):
-    """export's --format: text/json say what was written to a file; the others are data for --to -."""
-
-    text = "text"
-    json = "json"
-    csv = "csv"
-    jsonl = "jsonl"
-    parquet = "parquet"
-
-
-FILE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl"}
 
 
 def _tag_line(tags: dict[str, str]) -> str:
@@ -238,138 +219,9 @@ def restore_command(
         emit_rows(restored, fmt)
 
 
-def export_command(
-    runs: Annotated[Optional[list[str]], typer.Argument(help="Runs: ids, prefixes, names, @latest or globs.")] = None,
-    to: Annotated[
-        Path, typer.Option("--to", help="Output file: .csv, .parquet, .json or .jsonl; - writes the data to stdout.")
-    ] = ...,  # type: ignore[assignment]
-    filter: Annotated[Optional[str], typer.Option("--filter", help="Export the runs matching this filter.")] = None,
-    what: Annotated[ExportWhat, typer.Option("--what", help="metrics: every point (long format); runs: one row per run.")] = ExportWhat.metrics,
-    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Only these metrics (comma-separated).")] = None,
-    fmt: Annotated[
-        Optional[ExportFormat],
-        typer.Option("--format", "-f", show_default=False,
-                     help="With --to -: the data's format, csv (default), jsonl, json or parquet. "
-                     "With a file: text (a status line on stderr) or json (a report on stdout)."),
-    ] = None,
-    store: StoreOption = None,
-) -> None:
-    """Export runs to a file or stdout: their metric points (run, name, key, step, timestamp, value) or a run table.
-
-    A file's format comes from its name. `--to -` writes the data to stdout as --format says (parquet only to a pipe or file, never a terminal). The "Exported" status line goes to stderr; with a file, --format json prints {"path", "format", "what", "runs", "rows", "bytes"} on stdout instead.
-
-    Example:
-
-        localtrack export --filter "params.optimizer = 'sgd'" --to sgd_runs.parquet
-
-        localtrack export @latest --to - --format jsonl | jq .value
-    """
-    import sys
-
-    from localtrack.cli.cmd_compare import split_list
-    from localtrack.cli.common import open_reader
-    from localtrack.cli.output import emit_json, safe, status
-    from localtrack.cli.selection import select_runs
-
-    to_stdout = str(to) == "-"
-    if to_stdout:
-        kind = (fmt or ExportFormat.csv).value
-        if kind == ExportFormat.text.value:
-            raise typer.BadParameter("--to - writes data: pick --format csv, jsonl, json or parquet", param_hint="--format")
-        if kind == "parquet" and _is_terminal(sys.stdout):
-            raise typer.BadParameter("parquet is binary: redirect stdout (> runs.parquet) or use --format csv", param_hint="--format")
-    else:
-        found = FILE_FORMATS.get(to.suffix.lower())
-        if found is None:
-            raise typer.BadParameter(f"{to.name!r}: the file must end in .csv, .parquet, .json or .jsonl (or use --to -)", param_hint="--to")
-        if fmt not in (None, ExportFormat.text, ExportFormat.json) and fmt.value != found:
-            raise typer.BadParameter(f"--format {fmt.value} is for --to -; {to.name!r} is written as {found} (its name says so)",
-                                     param_hint="--format")
-        kind = found
-    reader = open_reader(store)
-    rows = select_runs(reader, runs, filter, what="runs to export")
-    keys = split_list(metric)
-    if what == ExportWhat.metrics:
-        table = _points_table(reader, rows, keys or None)
-        count = f"{table.num_rows} points of {len(rows)} run{'s' if len(rows) != 1 else ''}"
-    else:
-        table = _runs_table(rows, keys)
-        count = f"{len(rows)} run{'s' if len(rows) != 1 else ''}"
-    data = table_bytes(table, kind)
-    if to_stdout:
-        if kind != "parquet" and _is_terminal(sys.stdout):  # a person reading: escape control characters
-            from localtrack.cli.output import safe_lines
-
-            data = safe_lines(data.decode("utf-8", "replace"), sys.maxsize).encode("utf-8")
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        status(f"Exported {count} to stdout ({kind})")
-        return
-    from localtrack.storage.atomic import atomic_write_bytes
-
-    atomic_write_bytes(to, data, durable=False)
-    if fmt == ExportFormat.json:
-        emit_json({"path": str(to), "format": kind, "what": what.value, "runs": len(rows), "rows": table.num_rows,
-                   "bytes": len(data)})
-        return
-    status(f"Exported {count} to {safe(to)}")
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
-def _points_table(reader: Any, rows: list[dict[str, Any]], keys: list[str] | None) -> Any:
-    import pyarrow as pa
-
-    points = reader.metrics(runs=[str(r["id"]) for r in rows], keys=keys)
-    names = {str(r["id"]): str(r.get("name")) for r in rows}
-    table = points.select(["run", "key", "step", "timestamp", "value"])
-    name_col = pa.array([names.get(r, r) for r in table.column("run").to_pylist()], pa.string())
-    return table.add_column(1, "name", name_col)
-
-
-def _runs_table(rows: list[dict[str, Any]], keys: list[str]) -> Any:
-    from localtrack.query.results import RunTable
-
-    if keys:
-        rows = [{**r, "metrics": {k: v for k, v in (r.get("metrics") or {}).items() if k in keys}} for r in rows]
-    return RunTable(rows).to_arrow()
-
-
-def table_bytes(table: Any, kind: str) -> bytes:
-    """An Arrow table as the bytes of a CSV, Parquet, JSON (one array of objects) or JSON Lines file."""
-    import io
-    import json
-
-    from localtrack.cli.output import jsonable
-
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        sink = io.BytesIO()
-        pq.write_table(table, sink)
-        return sink.getvalue()
-    if kind == "csv":
-        import pyarrow.csv as pacsv
-
-        sink = io.BytesIO()
-        pacsv.write_csv(table, sink)
-        return sink.getvalue()
-    rows = jsonable(table.to_pylist())
-    if kind == "jsonl":
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
-    return (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-
-
 def register(app: typer.Typer) -> None:
     app.command("tag")(tag_command)
     app.command("note")(note_command)
     app.command("rename")(rename_command)
     app.command("rm")(rm_command)
     app.command("restore")(restore_command)
-    app.command("export")(export_command)

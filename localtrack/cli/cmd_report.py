@@ -46,17 +46,16 @@ def report_command(
     from localtrack.cli.common import open_reader
     from localtrack.cli.output import console, emit_csv, emit_json, json_text, jsonable, safe
     from localtrack.cli.selection import select_runs
-    from localtrack.query.report import report_for, report_markdown
-    from localtrack.storage.atomic import atomic_write_bytes
+    from localtrack.query.export import write_file
+    from localtrack.viz.markdown import report_markdown
 
     reader = open_reader(store)
     rows = select_runs(reader, runs, filter, what="runs to report on")
     wanted = split_list(metrics)
     selection = filter if filter else " ".join(runs or [])
-    report = report_for(
-        reader, rows, metrics=wanted or None, maximize=split_list(maximize), minimize=split_list(minimize),
-        selection=selection,
-    )
+    report = reader.report(
+        rows, metrics=wanted or None, maximize=split_list(maximize), minimize=split_list(minimize), selection=selection,
+    ).to_dict()
     wrote: list[str] = []
     to_stdout = False
     if output is not None:
@@ -66,7 +65,7 @@ def report_command(
             to_stdout = True
         else:
             text = json.dumps(jsonable(report), indent=2, ensure_ascii=False) + "\n"
-            atomic_write_bytes(output, text.encode("utf-8", "surrogatepass"), durable=False)
+            write_file(output, text.encode("utf-8", "surrogatepass"))
             wrote.append(f"report {safe(output)}")
     if markdown is not None:
         text = report_markdown(report)
@@ -74,7 +73,7 @@ def report_command(
             sys.stdout.write(text)
             to_stdout = True
         else:
-            atomic_write_bytes(markdown, text.encode("utf-8"), durable=False)
+            write_file(markdown, text.encode("utf-8"))
             wrote.append(f"markdown {safe(markdown)}")
     if fmt == OutputFormat.json:
         emit_json(report["runs"])

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import shlex
 import sys
-from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from localtrack.cli.common import FormatOption, ReportFormatOption, StoreOption, open_layout
+from localtrack.cli.common import FormatOption, ReportFormatOption, StoreOption
 from localtrack.cli.output import (
     OutputFormat,
     ReportFormat,
@@ -26,18 +25,15 @@ from localtrack.cli.output import (
     safe_text,
 )
 from localtrack.errors import InvalidNameError, LocaltrackError
-from localtrack.names import validate_key, validate_tag_value
 
 
 def _tags(values: list[str]) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for raw in values:
-        key, eq, value = raw.partition("=")
-        try:
-            tags[validate_key(key.strip(), "tag")] = validate_tag_value(value) if eq else ""
-        except InvalidNameError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--tag") from None
-    return tags
+    from localtrack.repro.public import parse_tags
+
+    try:
+        return parse_tags(values)
+    except InvalidNameError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tag") from None
 
 
 def exec_command(
@@ -63,25 +59,19 @@ def exec_command(
 
         localtrack exec --project mnist --tag baseline -- python train.py --lr 0.01 --epochs 5
     """
-    from localtrack.repro.session import ExecPlan
-    from localtrack.repro.session import exec_command as run_exec
+    from localtrack.repro.public import exec_run
 
     if not command:
         raise typer.BadParameter("give the command to run after --, e.g. localtrack exec -- python train.py")
-    layout = open_layout(store, create=True)
-    fixed = tuple(f for f, v in (("name", name), ("project", project)) if v)
-    plan = ExecPlan(
-        argv=list(command), cwd=Path.cwd(), name=name, project=project, tags=_tags(tag or []), fixed=fixed
-    )
-    result, manifest = run_exec(layout, plan, stdout=sys.stderr.buffer if fmt == ReportFormat.json else None)
+    result = exec_run(list(command), store=store, name=name, project=project, tags=_tags(tag or []),
+                      stdout=sys.stderr.buffer if fmt == ReportFormat.json else None)
     if fmt == ReportFormat.json:
-        emit_json({"id": manifest.get("id"), "name": manifest.get("name"), "project": manifest.get("project"),
-                   "status": manifest.get("status"), "exit_code": result.exit_code})
+        emit_json(result.to_dict())
     elif not quiet:
-        status = manifest.get("status") or "?"
+        status = result.status
         style = {"finished": "green", "failed": "red", "killed": "yellow"}.get(status, "red")
         line = Text("localtrack: run ", style="dim")
-        line.append(safe(manifest.get("id")), style="bold")
+        line.append(safe(result.run_id), style="bold")
         line.append(f" {status}", style=style)
         line.append(f" (exit code {result.exit_code})", style="dim")
         err_console().print(line, soft_wrap=True)
@@ -152,41 +142,41 @@ def reproduce_command(
 
         localtrack reproduce 3f9k2a --tolerance 1% --set lr=0.02 --yes
     """
-    from localtrack.repro import reproduce as repro
+    from localtrack.repro.public import reproduce
+    from localtrack.repro.reproduce import EXIT_ERROR
 
-    try:
-        layout = open_layout(store)
-        plan = repro.plan(layout, run, set_ or [], tolerance)
-        if dry_run:
-            described = repro.describe(layout, plan)
-            if fmt == OutputFormat.table:
-                _print_plan(described)
-            else:
-                emit_json(described)
-            raise typer.Exit(0)
+    def go_ahead(plan: Any) -> bool:
         for warning in plan.warnings:
             print_warning(warning)
-        if not yes and not _confirmed(plan):
-            raise typer.Exit(repro.EXIT_ERROR)
-        notes: list[str] = []
-        stdout = sys.stdout.buffer if fmt == OutputFormat.table else sys.stderr.buffer
-        outcome = repro.execute(layout, plan, stdout=stdout, stderr=sys.stderr.buffer, notes=notes)
-    except typer.Exit:
-        raise
+        return yes or _confirmed(plan)
+
+    try:
+        outcome = reproduce(
+            run, store=store, overrides=set_ or [], tolerance=tolerance, dry_run=dry_run, confirm=go_ahead,
+            stdout=sys.stdout.buffer if fmt == OutputFormat.table else sys.stderr.buffer, stderr=sys.stderr.buffer,
+        )
     except LocaltrackError as exc:
         print_error(str(exc))
-        raise typer.Exit(repro.EXIT_ERROR) from None
-    for note in notes:
+        raise typer.Exit(EXIT_ERROR) from None
+    if outcome.plan is not None:  # --dry-run
+        if fmt == OutputFormat.table:
+            _print_plan(outcome.plan)
+        else:
+            emit_json(outcome.plan)
+        raise typer.Exit(0)
+    if outcome.verdict == "declined":
+        raise typer.Exit(outcome.exit_code)
+    for note in outcome.notes:
         print_warning(note)
     for warning in outcome.warnings:
         print_warning(warning)
-    rows = [{"id": outcome.run_id, "of": plan.original.id, "verdict": outcome.verdict, **r.as_row()} for r in outcome.rows]
+    rows = outcome.rows()
     if fmt == OutputFormat.json:
         emit_json(rows)
     elif fmt == OutputFormat.csv:
         emit_csv(rows, ["id", "of", "verdict", "metric", "original", "reproduced", "rel_diff", "within_tolerance"])
     else:
-        _print_verdict(outcome, plan.original.id, plan.tolerance)
+        _print_verdict(outcome, outcome.of, outcome.tolerance)
     if outcome.verdict == "error":
         print_error(outcome.message)
     raise typer.Exit(outcome.exit_code)
@@ -229,7 +219,7 @@ def _print_verdict(outcome: Any, original_id: str, tolerance: float) -> None:
     table = Table(title=f"Reproduction {safe(outcome.run_id)} of {safe(original_id)}", header_style="bold")
     for column in ("metric", "original", "reproduced", "rel. diff", f"within {tolerance:g}"):
         table.add_column(column, overflow="fold")
-    for row in outcome.rows:
+    for row in outcome.metrics:
         table.add_row(
             safe_text(row.metric),
             safe_text(format_cell(row.original) if row.original is not None else "missing"),
@@ -237,7 +227,7 @@ def _print_verdict(outcome: Any, original_id: str, tolerance: float) -> None:
             safe_text(_fmt_diff(row.rel_diff)),
             Text("yes", style="green") if row.within else Text("NO", style="bold red"),
         )
-    if outcome.rows:
+    if outcome.metrics:
         out.print(table)
     if outcome.verdict == "match":
         line = Text("match: ", style="bold green")

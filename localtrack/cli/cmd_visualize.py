@@ -59,8 +59,8 @@ def visualize_command(
     from localtrack.cli.common import open_reader, require_logged_metrics
     from localtrack.cli.output import console, emit_json, safe, status
     from localtrack.cli.selection import select_runs
-    from localtrack.query import plotdata
     from localtrack.query.compare import key_metrics
+    from localtrack.viz import plotdata
 
     reader = open_reader(store)
     rows = select_runs(reader, runs, filter, what="runs to plot")
@@ -79,14 +79,14 @@ def visualize_command(
         fig = plotdata.bar_figure(rows, metrics)
     else:
         keys = list(dict.fromkeys([*metrics, *([x] if x not in ("step", "time") else [])]))
-        points = reader.metrics(runs=[str(r["id"]) for r in rows], keys=keys)
-        fig = plotdata.series_figure(rows, points, metrics, x=x, plot_type=plot_type.value)
+        series = reader.series(rows, keys)
+        fig = plotdata.series_figure(rows, series, metrics, x=x, plot_type=plot_type.value)
     out = console()
     if html is not None:
-        from localtrack.storage.atomic import atomic_write_bytes
+        from localtrack.query.export import write_file
         from localtrack.viz.html import render_html
 
-        atomic_write_bytes(html, render_html(fig).encode("utf-8"), durable=False)
+        write_file(html, render_html(fig).encode("utf-8"))
         status(f"Wrote {safe(html)} ({len(rows)} run{'s' if len(rows) != 1 else ''}, {plot_type.value})")
     if fmt == ReportFormat.json:
         import dataclasses

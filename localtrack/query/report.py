@@ -13,8 +13,8 @@ A report answers "can a colleague trust and rerun this?" per run:
 - reproduced and verified (informational): some run records ``reproduction.of`` = this run
   with ``verdict: "match"``
 
-``complete`` is true when the first five pass. Pure data in and out; rendering (JSON file,
-Markdown, terminal) is the caller's.
+``complete`` is true when the first five pass. Pure data in and out (``Store.report`` returns
+a :class:`Report`); rendering is the views' (``localtrack.viz.markdown``, the CLI's terminal view).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from localtrack.query.compare import compare, metric_direction
@@ -153,9 +154,6 @@ def reproductions(manifests: Iterable[Mapping[str, Any]]) -> dict[str, list[tupl
             of, verdict = repro.get("of"), repro.get("verdict")
             if repro.get("overrides") and verdict == "match":
                 verdict = "variant"
-        tags = manifest.get("tags")
-        if of is None and isinstance(tags, Mapping):
-            of, verdict = tags.get("reproduction_of"), tags.get("reproduction_verdict")
         if isinstance(of, str) and of:
             found.setdefault(of, []).append((str(manifest.get("id")), str(verdict) if verdict else "unknown"))
     return found
@@ -276,76 +274,58 @@ def build_report(
     }
 
 
-def _md(text: Any) -> str:
-    """A table cell: pipes and newlines escaped, control characters made visible."""
-    from localtrack.viz.text import printable
+@dataclass(frozen=True)
+class Report:
+    """What ``Store.report`` returns: per run its params, final/best metrics and checks, plus winners.
 
-    return printable("" if text is None else text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    ``to_dict()`` is the document ``localtrack report -o`` writes (``localtrack_report``: 1; times
+    as datetime), ``to_json()`` its JSON text.
+    """
 
+    runs: list[dict[str, Any]]
+    winners: list[dict[str, Any]]
+    summary: dict[str, int]
+    differing_params: list[str]
+    equal_params: dict[str, Any]
+    selection: str | None
+    generated_at: str | None
+    version: int = REPORT_VERSION
 
-def _md_num(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return _md(value)
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Report:
+        """A Report from a document :func:`build_report` made."""
+        return cls(
+            runs=list(document["runs"]), winners=list(document["winners"]), summary=dict(document["summary"]),
+            differing_params=list(document["differing_params"]), equal_params=dict(document["equal_params"]),
+            selection=document.get("selection"), generated_at=document.get("generated_at"),
+            version=int(document.get("localtrack_report", REPORT_VERSION)),
+        )
 
+    def to_dict(self) -> dict[str, Any]:
+        """The report document, keys in the order the JSON file has them."""
+        return {
+            "localtrack_report": self.version,
+            "generated_at": self.generated_at,
+            "selection": self.selection,
+            "runs": self.runs,
+            "differing_params": self.differing_params,
+            "equal_params": self.equal_params,
+            "winners": self.winners,
+            "summary": self.summary,
+        }
 
-def report_markdown(report: Mapping[str, Any]) -> str:
-    """A Markdown version of the report, short enough for a pull-request description."""
-    runs = report["runs"]
-    summary = report["summary"]
-    lines = [
-        "## Experiment report",
-        "",
-        f"{summary['runs']} run(s), {summary['complete']} complete, {summary['reproduced']} reproduced and verified"
-        + (f" · selection: `{_md(report['selection'])}`" if report.get("selection") else ""),
-        "",
-    ]
-    winners = [w for w in report["winners"] if w.get("winner")]
-    if winners:
-        lines += ["### Winners", ""]
-        for w in winners:
-            arrow = "higher" if w["direction"] == "max" else "lower"
-            lines.append(
-                f"- **{_md(w['metric'])}** ({arrow} is better): {_md(w['winner']['name'])} "
-                f"(`{_md(w['winner']['id'])}`) = {_md_num(w['winner']['value'])}"
-            )
-        lines.append("")
-    metric_keys = [w["metric"] for w in report["winners"]][:6]
-    if runs:
-        lines += ["### Runs", ""]
-        header = ["run", "status", *report["differing_params"][:6], *(f"{k} (final)" for k in metric_keys)]
-        lines.append("| " + " | ".join(_md(h) for h in header) + " |")
-        lines.append("|" + "---|" * len(header))
-        for run in runs:
-            cells = [f"{_md(run['name'])} `{_md(str(run['id'])[-6:])}`", _md(run["status"])]
-            cells += [_md_num(run["params"].get(p)) for p in report["differing_params"][:6]]
-            for key in metric_keys:
-                value = run["metrics"].get(key, {}).get("final")
-                cell = _md_num(value) if value is not None else "–"
-                cells.append(f"**{cell}**" if key in run["best_for"] else cell)
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-        if report["equal_params"]:
-            shown = ", ".join(f"{_md(k)}={_md_num(v)}" for k, v in list(report["equal_params"].items())[:12])
-            lines += [f"Same in every run: {shown}", ""]
-        lines += ["### Completeness", ""]
-        names = list(CHECK_TITLES)
-        lines.append("| run | " + " | ".join(CHECK_TITLES[n] for n in names) + " |")
-        lines.append("|" + "---|" * (len(names) + 1))
-        marks = {True: "✅", False: "❌", None: "–"}
-        for run in runs:
-            cells = [marks[run["checks"][n]["ok"]] for n in names]
-            lines.append(f"| {_md(run['name'])} | " + " | ".join(cells) + " |")
-        lines.append("")
-        problems = [
-            f"- {_md(run['name'])}: {CHECK_TITLES[n]}: {_md(run['checks'][n]['detail'])}"
-            for run in runs
-            for n in REQUIRED_CHECKS
-            if run["checks"][n]["ok"] is False
-        ]
-        if problems:
-            lines += ["<details><summary>What is missing</summary>", "", *problems, "", "</details>", ""]
-    return "\n".join(lines)
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as JSON text (times in ISO 8601, non-finite numbers as "NaN"/"Infinity")."""
+        import json
+
+        from localtrack.query.export import json_ready
+
+        return json.dumps(json_ready(self.to_dict()), indent=indent, ensure_ascii=False)
+
+    @property
+    def complete(self) -> bool:
+        """Every run passes every required check."""
+        return all(run["complete"] for run in self.runs)
 
 
 def steps_by_run(points: Any) -> dict[str, dict[str, list[int]]]:
@@ -365,8 +345,8 @@ def report_for(
     maximize: Iterable[str] = (),
     minimize: Iterable[str] = (),
     selection: str | None = None,
-) -> dict[str, Any]:
-    """:func:`build_report` for runs of a :class:`localtrack.Store` (reads what the checks need)."""
+) -> Report:
+    """The :class:`Report` on runs of a :class:`localtrack.Store` (reads what the checks need)."""
     from localtrack.store.reader import list_runs
     from localtrack.store.timefmt import now_iso
 
@@ -374,7 +354,7 @@ def report_for(
     infos = {run_id: store.run(run_id).to_dict() for run_id in ids}
     steps = steps_by_run(store.metrics(runs=ids)) if ids else {}
     manifests = [r.manifest for r in list_runs(store.layout) if r.ok]
-    return build_report(
+    return Report.from_dict(build_report(
         rows, infos, steps, manifests, metrics=metrics, maximize=maximize, minimize=minimize,
         generated_at=now_iso(), selection=selection,
-    )
+    ))

@@ -1,4 +1,5 @@
-"""Short trend series for sparklines: each (run, metric) history averaged into N buckets.
+"""Metric series: short trends for sparklines (each history averaged into N buckets), and
+the full per-(run, key) series a plot draws (:class:`MetricSeries`, via ``Store.series``).
 
 ``ls`` draws a sparkline per run and metric. Going through ``Store.metrics()`` would
 import pyarrow (a quarter of a second cold) and move every point into Python; here DuckDB
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 _BUCKETED = """
@@ -78,3 +80,37 @@ def _from_points(
 def _mean(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return sum(finite) / len(finite) if finite else math.nan
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """Every point one run logged for one metric key, in step order (what a plot draws).
+
+    ``timestamps`` are epoch seconds (NaN where a point has none); ``values`` hold NaN for a
+    point logged without a value.
+    """
+
+    run: str
+    key: str
+    steps: list[int]
+    timestamps: list[float]
+    values: list[float]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def metric_series(points: Any) -> list[MetricSeries]:
+    """One :class:`MetricSeries` per (run, key) of a long metric table (run, key, step, timestamp, value)."""
+    data = points.select(["run", "key", "step", "timestamp", "value"]).to_pydict()
+    grouped: dict[tuple[str, str], list[tuple[int, float, float]]] = {}
+    for run, key, step, ts, value in zip(
+        data["run"], data["key"], data["step"], data["timestamp"], data["value"], strict=True
+    ):
+        seconds = ts.timestamp() if ts is not None else math.nan
+        grouped.setdefault((run, key), []).append((int(step), seconds, math.nan if value is None else float(value)))
+    out = []
+    for (run, key), pts in grouped.items():
+        pts.sort(key=lambda p: (p[0], p[1]))
+        out.append(MetricSeries(run, key, [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts]))
+    return out

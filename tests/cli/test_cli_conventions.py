@@ -244,7 +244,7 @@ def test_export_parquet_to_a_binary_stdout(sweep, capsysbinary, monkeypatch) -> 
 def test_export_mistakes_are_one_line(sweep, tmp_path, capsys, monkeypatch) -> None:
     store, _ = sweep
     s = ["--store", str(store)]
-    monkeypatch.setattr("localtrack.cli.cmd_manage._is_terminal", lambda stream: True)
+    monkeypatch.setattr("localtrack.cli.cmd_export._is_terminal", lambda stream: True)
     r = invoke(["export", "bert", "--to", "-", "--format", "parquet", *s], capsys, monkeypatch)
     assert r.code == 2 and r.out == "" and "parquet is binary" in r.err and len(r.err.strip().splitlines()) == 1
     r = invoke(["export", "bert", "--to", str(tmp_path / "x.csv"), "--format", "parquet", *s], capsys, monkeypatch)

@@ -12,10 +12,10 @@ from localtrack.query.report import (
     check_environment,
     check_git,
     check_metric_steps,
-    report_markdown,
     reproductions,
     step_gaps,
 )
+from localtrack.viz.markdown import report_markdown
 
 
 @pytest.mark.parametrize(
@@ -56,18 +56,18 @@ def test_checkpoint_environment_git_checks() -> None:
     assert check_git(None)["ok"] is False
 
 
-def test_reproductions_from_manifest_field_or_tags() -> None:
+def test_reproductions_from_the_manifest_field_only() -> None:
     found = reproductions(
         [
             {"id": "r2", "reproduction": {"of": "r1", "verdict": "match", "tolerance": 1e-6}},
-            {"id": "r3", "tags": {"reproduction_of": "r1", "reproduction_verdict": "differ"}},
+            {"id": "r3", "tags": {"reproduction_of": "r1", "reproduction_verdict": "differ"}},  # tags say nothing
             {"id": "r4", "reproduction": "garbage"},
             {"id": "r6", "reproduction": {"of": "r1", "verdict": "match", "overrides": {"lr": 0.2}}},
             {"id": "r7", "reproduction": {"of": "r8", "verdict": "error"}},
             {"id": "r5"},
         ]
     )
-    assert found == {"r1": [("r2", "match"), ("r3", "differ"), ("r6", "variant")], "r8": [("r7", "error")]}
+    assert found == {"r1": [("r2", "match"), ("r6", "variant")], "r8": [("r7", "error")]}
     from localtrack.query.report import check_reproduced
 
     assert check_reproduced("r1", found)["ok"] is True

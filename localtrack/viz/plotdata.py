@@ -1,4 +1,4 @@
-"""From runs and their metric points to a :class:`~localtrack.viz.figure.Figure` to draw.
+"""From runs and their metric series (``Store.series``) to a :class:`~localtrack.viz.figure.Figure` to draw.
 
 The x quantity of a curve is ``step``, ``time`` (seconds since the run started), ``epoch`` or
 any other metric: a point at step s takes the x metric's latest value at or before s (so a
@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localtrack.errors import LocaltrackError
 from localtrack.ids import short_id
 from localtrack.viz.figure import Dimension, Figure, ParallelData, Series
+
+if TYPE_CHECKING:
+    from localtrack.query.series import MetricSeries
 
 MAX_PARALLEL_PARAMS = 12
 
@@ -29,18 +32,9 @@ def run_labels(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return labels
 
 
-def group_points(points: Any) -> dict[tuple[str, str], list[tuple[int, float, float]]]:
-    """(run, key) -> [(step, epoch seconds, value)] sorted by step, from a long Arrow table."""
-    data = points.select(["run", "key", "step", "timestamp", "value"]).to_pydict()
-    out: dict[tuple[str, str], list[tuple[int, float, float]]] = {}
-    for run, key, step, ts, value in zip(
-        data["run"], data["key"], data["step"], data["timestamp"], data["value"], strict=True
-    ):
-        seconds = ts.timestamp() if ts is not None else math.nan
-        out.setdefault((run, key), []).append((int(step), seconds, math.nan if value is None else float(value)))
-    for series in out.values():
-        series.sort(key=lambda p: (p[0], p[1]))
-    return out
+def group_series(series: Sequence[MetricSeries]) -> dict[tuple[str, str], list[tuple[int, float, float]]]:
+    """(run, key) -> [(step, epoch seconds, value)] in step order, from ``Store.series``."""
+    return {(s.run, s.key): list(zip(s.steps, s.timestamps, s.values, strict=True)) for s in series}
 
 
 def _as_of(xs: list[tuple[int, float, float]], step: int) -> float:
@@ -57,15 +51,18 @@ def _as_of(xs: list[tuple[int, float, float]], step: int) -> float:
 
 def series_figure(
     rows: Sequence[Mapping[str, Any]],
-    points: Any,
+    points: Sequence[MetricSeries],
     metrics: Sequence[str],
     *,
     x: str = "step",
     plot_type: str = "line",
     title: str | None = None,
 ) -> Figure:
-    """Line or scatter curves: one series per (run, metric) against ``x``."""
-    grouped = group_points(points)
+    """Line or scatter curves: one series per (run, metric) against ``x``.
+
+    ``points`` is what ``Store.series(rows, keys)`` returns for the metrics (and the x metric).
+    """
+    grouped = group_series(points)
     labels = run_labels(rows)
     if x not in ("step", "time") and not any(key == x for _, key in grouped):
         raise LocaltrackError(
@@ -107,12 +104,13 @@ def _start_seconds(row: Mapping[str, Any], grouped: Mapping[tuple[str, str], lis
     created = row.get("created_at")
     if hasattr(created, "timestamp"):
         return float(created.timestamp())
-    if isinstance(created, str):
-        from localtrack.store.timefmt import parse_iso
+    if isinstance(created, str):  # a manifest's ISO text
+        from datetime import datetime
 
-        parsed = parse_iso(created)
-        if parsed is not None:
-            return parsed
+        try:
+            return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
     firsts = [pts[0][1] for (rid, _), pts in grouped.items() if rid == run_id and pts]
     return min(firsts) if firsts else 0.0
 
