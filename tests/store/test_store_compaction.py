@@ -18,13 +18,21 @@ pytestmark = pytest.mark.slow
 
 SEALS = 160
 
+# After each tier of 8 seals the writer waits (up to 60 s) until the reader has finished one
+# more read, so on a loaded machine the reader still overlaps every tier instead of a lucky few;
+# within a tier the two race freely.
 WRITER = """
+import os, time
 import localtrack
 run = localtrack.init(project="compact", id="compacted")
 print("started", flush=True)
 for step in range({seals}):
     run.log({{"a": float(step), "b": -float(step)}}, step=step)
     run.flush()  # one seal per step: tiered merges run every 8 seals
+    if step % 8 == 7:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(f"read-{{step // 8 + 1}}") and time.monotonic() < deadline:
+            time.sleep(0.002)
 run.finish()
 print("finished", flush=True)
 """
@@ -55,6 +63,7 @@ def test_reader_during_compaction_never_sees_a_point_twice_or_misses_one(store_d
             last = count
             live_counts.add(len(live_segments(metrics)))
             reads += 1
+            (tmp_path / f"read-{reads}").touch()  # the writer may start its next tier
         assert child.finish() == 0, child.stderr
     assert reads > 20, "the reader did not overlap the writer"
     assert len(live_counts) > 3, "the reader never saw compaction change the file set"

@@ -88,9 +88,8 @@ def _check_survivors(store_dir: Path, run_id: str, acknowledged: int) -> int:
 def test_sigkill_at_random_points_keeps_every_sealed_step(store_dir: Path, tmp_path: Path) -> None:
     seed = int(os.environ.get("LT_CRASH_SEED", "0")) or random.randrange(1 << 30)
     rng = random.Random(seed)
-    started = time.monotonic()
     rounds = 0
-    while rounds < 8 and time.monotonic() - started < 6:
+    while rounds < 5:  # a fixed count, not a time budget: a loaded machine must not make it fewer
         run_id = f"victim{rounds}"
         every = rng.choice([1, 2, 7, 50, 400])  # every=1: seals and merges back to back
         lines, stderr, _ = _run_then_signal(
@@ -104,7 +103,6 @@ def test_sigkill_at_random_points_keeps_every_sealed_step(store_dir: Path, tmp_p
         assert record.status == "crashed", f"seed {seed}: {record.manifest.get('status')}"
         assert derive_status(record.manifest) == "crashed"
         rounds += 1
-    assert rounds >= 4
     records = list_runs(open_store(store_dir))
     assert len(records) == rounds and all(r.ok and r.status == "crashed" for r in records)
 
