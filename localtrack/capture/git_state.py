@@ -222,9 +222,9 @@ def read_git_info(start: Path) -> dict[str, Any] | None:
         root, gitdir = located
         cached = _cache.get(root)
         if cached is not None:
-            signature, watched, info = cached
+            signature, watched, cached_info = cached
             if tuple(_stat_key(p) for p in watched) == signature:
-                return dict(info)
+                return dict(cached_info)
         common = _common_dir(gitdir)
         extra = [os.path.join(common, "config"), os.path.join(root, ".git")]
         # Learn which files HEAD goes through, stat them, then read for real: a change
@@ -421,8 +421,8 @@ def dirty_state(root: Path, timeout: float = 10.0, exclude: Sequence[Path | str]
         if tracked_changes:
             base = "HEAD"
             if unborn:
-                base = _run_git(root, ["hash-object", "-t", "tree", "--stdin"], deadline, b"")
-                base = base.decode("ascii").strip()
+                empty_tree = _run_git(root, ["hash-object", "-t", "tree", "--stdin"], deadline, b"")
+                base = empty_tree.decode("ascii").strip()
             result["diff"] = _run_git(
                 root,
                 [

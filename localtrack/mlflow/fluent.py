@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from localtrack.api.run import Run as LocalRun
 from localtrack.mlflow import tracking_uri
@@ -67,7 +67,7 @@ class ActiveRun:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+                 tb: TracebackType | None) -> Literal[False]:
         if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):
             status = "FINISHED"
         elif isinstance(exc, KeyboardInterrupt):

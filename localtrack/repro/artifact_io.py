@@ -16,7 +16,8 @@ from typing import Any
 from localtrack.api.run import Run
 from localtrack.storage.layout import StoreLayout
 from localtrack.store import world_artifacts
-from localtrack.store.artifacts import artifact_handle, read_records, record_artifact
+from localtrack.store.artifact_records import read_records
+from localtrack.store.artifacts import artifact_handle, record_artifact
 
 LOG_NAME = "output.log"
 LOG_TYPE = "log"

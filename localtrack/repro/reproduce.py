@@ -23,6 +23,7 @@ from localtrack.repro import artifact_io, drift, verdict
 from localtrack.repro.argv_params import Rewrite, parse_assignment, parse_value, rewrite_argv
 from localtrack.repro.runner import ChildResult
 from localtrack.repro.session import ExecPlan, argv_of, exec_command, overrides_env
+from localtrack.repro.verdict import MetricVerdict
 from localtrack.repro.worktree import (
     apply_diff,
     diff_stat,
@@ -71,11 +72,17 @@ class Outcome:
 
     verdict: str  # match | differ | error
     run_id: str
-    rows: list[verdict.MetricVerdict]
+    rows: list[MetricVerdict]  # (the field ``verdict`` hides the module in this class body)
     result: ChildResult
     warnings: list[str]
     exit_code: int
     message: str = ""
+
+
+def _section(manifest: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``manifest[key]`` when it is an object, else empty (a manifest from disk may hold anything)."""
+    value = manifest.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def _within(path: str, root: str) -> str | None:
@@ -105,15 +112,15 @@ def plan(
         raise ReproduceError(f"run {record.id} cannot be read: {record.error}", record.id)
     manifest = record.manifest
     refuse_shell_driven(record)
-    recorded_config = manifest.get("config") if isinstance(manifest.get("config"), Mapping) else {}
+    recorded_config = _section(manifest, "config")
     paths = {key: overrides.resolve_path(recorded_config, key) for key in assignments}
-    git = manifest.get("git") if isinstance(manifest.get("git"), Mapping) else None
-    commit = git.get("commit") if git else None
+    git = _section(manifest, "git")
+    commit = git.get("commit")
     if not isinstance(commit, str) or not commit:
         raise ReproduceError(f"run {record.id} recorded no git commit (it did not run inside a git repository)", record.id)
     if not _COMMIT.match(commit):
         raise ReproduceError(f"run {record.id}: the recorded commit {commit[:80]!r} is not a git commit id", commit)
-    command = manifest.get("command") if isinstance(manifest.get("command"), Mapping) else {}
+    command = _section(manifest, "command")
     argv = argv_of(command)
     if argv is None:
         raise ReproduceError(f"run {record.id} recorded no command line that can be re-run", record.id)
@@ -164,8 +171,8 @@ def refuse_shell_driven(record: RunRecord) -> None:
     that produced its results, only the ``localtrack create`` call: re-running that would make
     an empty run, so it is refused."""
     manifest = record.manifest
-    command = manifest.get("command") if isinstance(manifest.get("command"), Mapping) else {}
-    writers = manifest.get("writers") if isinstance(manifest.get("writers"), Mapping) else {}
+    command = _section(manifest, "command")
+    writers = _section(manifest, "writers")
     entries = [w for w in writers.values() if isinstance(w, Mapping)]
     if command.get("via") == "shell" or (entries and all(w.get("external") for w in entries)):
         raise ReproduceError(

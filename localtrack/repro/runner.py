@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from localtrack.errors import LaunchError
 
@@ -47,7 +47,7 @@ class ChildResult:
 class _Tee:
     """Copies one pipe to a terminal stream and to the shared log, chunk by chunk."""
 
-    def __init__(self, pipe: BinaryIO, echo: BinaryIO | None, log: BinaryIO, lock: threading.Lock) -> None:
+    def __init__(self, pipe: IO[bytes], echo: BinaryIO | None, log: BinaryIO, lock: threading.Lock) -> None:
         self._fd = pipe.fileno()
         self._pipe = pipe
         self._echo = echo

@@ -217,7 +217,12 @@ class ExecSession:
         writer.patch_manifest(record_exit)
         if not manifest.get("environment"):
             environment = capture.capture_environment()
-            writer.patch_manifest(lambda m: m.get("environment") or m.__setitem__("environment", environment))
+
+            def fill_environment(m: dict[str, Any]) -> None:
+                if not m.get("environment"):
+                    m["environment"] = environment
+
+            writer.patch_manifest(fill_environment)
         if not artifact_io.has_packages(manifest):
             artifact_io.log_packages(self.layout, self.run_id)
         if result.interrupted:
@@ -229,7 +234,12 @@ class ExecSession:
         if status != "finished":
             message = self.launch_error or _outcome_message(result)
             error = {"type": "LaunchError" if self.launch_error else "ExitStatus", "message": message, "exit_code": exit_code}
-            writer.patch_manifest(lambda m: m.get("error") or m.__setitem__("error", error))
+
+            def fill_error(m: dict[str, Any]) -> None:
+                if not m.get("error"):
+                    m["error"] = error
+
+            writer.patch_manifest(fill_error)
         if before_finish is not None:
             fields = before_finish(self.current_manifest(), result)
             if fields:
@@ -242,7 +252,12 @@ class ExecSession:
         if self.writer is None or self.run is None or self.run.status != "running":
             return
         error = {"type": "LocaltrackError", "message": message[:10_000], "exit_code": None}
-        self.writer.patch_manifest(lambda m: m.get("error") or m.__setitem__("error", error))
+
+        def fill_error(m: dict[str, Any]) -> None:
+            if not m.get("error"):
+                m["error"] = error
+
+        self.writer.patch_manifest(fill_error)
         self.run.status = "failed"
         self.writer.finish("failed")
 

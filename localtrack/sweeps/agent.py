@@ -108,7 +108,7 @@ class Agent:
     """Claims and runs the trials of one sweep. ``shard=(k, n)`` takes grid points with index % n == k."""
 
     def __init__(self, layout: StoreLayout, sweep_id: str, *, shard: tuple[int, int] = (0, 1),
-                 out: Callable[[str], None] | None = None, poll_seconds: float = POLL_SECONDS) -> None:
+                 out: Callable[[str], object] | None = None, poll_seconds: float = POLL_SECONDS) -> None:
         self.layout = layout
         self.sweep = StoredSweep(layout, sweep_id)
         self.schedule: Hyperband | None = hyperband_of(self.sweep.config.raw.get("early_terminate"))
@@ -218,7 +218,9 @@ class Agent:
             return None
 
         def fields(manifest: dict[str, Any], result: Any) -> dict[str, Any]:
-            tags = manifest.get("tags") if isinstance(manifest.get("tags"), dict) else {}
+            tags = manifest.get("tags")
+            if not isinstance(tags, dict):
+                tags = {}
             return {"tags": {**tags, EARLY_TERMINATED_TAG: str(decision.bracket)}}
 
         return fields

@@ -73,7 +73,7 @@ def compute_brackets(min_iter: int | None = None, max_iter: int | None = None, e
     if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
         raise HyperbandConfigError(f"early_terminate.eta must be an integer >= 2, got {eta!r}", eta)
     if min_iter is not None:
-        out = []
+        out: list[int] = []
         bracket = min_iter
         while bracket <= MAX_BRACKET_ITER and len(out) < MAX_BRACKETS:
             out.append(bracket)

@@ -10,7 +10,7 @@ import itertools
 import math
 import random
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from localtrack.sweeps.config import ParamSpec, SweepConfig, SweepConfigError, grid_values
 
@@ -76,7 +76,7 @@ def bayes_params(config: SweepConfig, seed: str, key: str, history: Sequence[tup
         raise SweepConfigError("method bayes uses Optuna's TPE sampler: pip install optuna (grid and random need nothing)", None) from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = {spec.name: _optuna_distribution(optuna, spec) for spec in config.params}
-    direction = "maximize" if config.goal == "maximize" else "minimize"
+    direction: Literal["maximize", "minimize"] = "maximize" if config.goal == "maximize" else "minimize"
     sampler = optuna.samplers.TPESampler(seed=random.Random(f"{seed}:{key}").randrange(2**31), n_startup_trials=5)
     study = optuna.create_study(direction=direction, sampler=sampler)
     for params, value in history:

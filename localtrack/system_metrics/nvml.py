@@ -32,10 +32,10 @@ def visible_physical_indices(nvml: Any, count: int) -> list[int]:
                 break  # CUDA stops at the first invalid entry too
             chosen.append(index)
         elif entry.startswith("GPU-"):
-            index = _index_of_uuid(nvml, entry, count)
-            if index is None:
+            uuid_index = _index_of_uuid(nvml, entry, count)
+            if uuid_index is None:
                 break
-            chosen.append(index)
+            chosen.append(uuid_index)
         else:
             break  # MIG-… and anything else: not a whole physical GPU we can sample
     return list(dict.fromkeys(chosen))
@@ -68,10 +68,14 @@ def add_gpu_probes(probes: ProbeSet) -> int:
         except Exception as exc:
             log.debug("localtrack: GPU %d metrics disabled: %s", index, exc)
             continue
-        prefix = f"system/gpu/{index}"
-        probes.add(f"{prefix}/utilization", lambda h=handle: nvml.nvmlDeviceGetUtilizationRates(h).gpu)
-        probes.add(f"{prefix}/memory_used_mb", lambda h=handle: nvml.nvmlDeviceGetMemoryInfo(h).used / MIB)
-        probes.add(f"{prefix}/memory_total_mb", lambda h=handle: nvml.nvmlDeviceGetMemoryInfo(h).total / MIB)
-        probes.add(f"{prefix}/power_w", lambda h=handle: nvml.nvmlDeviceGetPowerUsage(h) / 1000.0)
-        probes.add(f"{prefix}/temperature_c", lambda h=handle, sensor=temperature_sensor: nvml.nvmlDeviceGetTemperature(h, sensor))
+        _add_device_probes(probes, nvml, f"system/gpu/{index}", handle, temperature_sensor)
     return len(indices)
+
+
+def _add_device_probes(probes: ProbeSet, nvml: Any, prefix: str, h: Any, sensor: Any) -> None:
+    """One GPU's probes; a function of its own so each closure keeps its own handle."""
+    probes.add(f"{prefix}/utilization", lambda: nvml.nvmlDeviceGetUtilizationRates(h).gpu)
+    probes.add(f"{prefix}/memory_used_mb", lambda: nvml.nvmlDeviceGetMemoryInfo(h).used / MIB)
+    probes.add(f"{prefix}/memory_total_mb", lambda: nvml.nvmlDeviceGetMemoryInfo(h).total / MIB)
+    probes.add(f"{prefix}/power_w", lambda: nvml.nvmlDeviceGetPowerUsage(h) / 1000.0)
+    probes.add(f"{prefix}/temperature_c", lambda: nvml.nvmlDeviceGetTemperature(h, sensor))

@@ -77,4 +77,9 @@ def _add_counter_probes(probes: ProbeSet, prefix: str, read: Callable[[], Any], 
         return
     for attribute, name in fields:
         base = getattr(start, attribute)
-        probes.add(f"{prefix}/{name}", lambda attribute=attribute, base=base: (getattr(read(), attribute) - base) / MIB)
+        probes.add(f"{prefix}/{name}", _counter_delta(read, attribute, base))
+
+
+def _counter_delta(read: Callable[[], Any], attribute: str, base: Any) -> Reading:
+    """MiB the counter ``attribute`` grew since ``base`` (its own closure per counter)."""
+    return lambda: (getattr(read(), attribute) - base) / MIB

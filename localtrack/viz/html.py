@@ -114,4 +114,4 @@ def _dim_value(v: Any) -> float | str | None:
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("localtrack.viz").joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files("localtrack.viz").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
