@@ -120,6 +120,7 @@ class RunWriter:
         self._started_monotonic = time.monotonic()  # for a duration no clock step can make negative
         self.joined = False  # True when this writer joined a run that already existed
         self._metrics_ready = False  # metrics/ known to exist: no mkdir per seal
+        self._runs_dir_synced = True  # False while this run's folder name in runs/ is not fsynced
 
     # ------------------------------------------------------------------ creation
     def writer_entry(self) -> dict[str, Any]:
@@ -154,8 +155,11 @@ class RunWriter:
         try:
             make_dirs(staging / METRICS_DIRNAME)
             # The staging folder is invisible to readers (a dot name), so the manifest goes in
-            # directly: fsync it and the folder, then one rename publishes the whole run.
-            write_new_file(staging / MANIFEST_FILENAME, dump_manifest(manifest))
+            # directly and one rename publishes the whole run. Nothing is fsynced yet: a new
+            # run has acknowledged nothing. The first manifest write (a seal's, or finish's)
+            # is durable and then fsyncs runs/ once, making the run folder's name durable
+            # before anything the run acknowledges (docs/FORMAT.md, "Durability").
+            write_new_file(staging / MANIFEST_FILENAME, dump_manifest(manifest), durable=False)
             os.rename(staging, self.run_dir)
         except OSError as exc:
             _remove_tree_quietly(staging)
@@ -170,7 +174,7 @@ class RunWriter:
         except BaseException:
             _remove_tree_quietly(staging)
             raise
-        fsync_dir(self.layout.runs_dir)
+        self._runs_dir_synced = False
         self._metrics_ready = True
         return manifest
 
@@ -422,6 +426,9 @@ class RunWriter:
             if final is not None:
                 end_run_if_no_writer_alive(manifest, entry["ended_at"])
             write_manifest(self.manifest_path, manifest)
+        if not self._runs_dir_synced:  # create() left the run folder's own name unsynced
+            fsync_dir(self.layout.runs_dir)
+            self._runs_dir_synced = True
         self._last_manifest_write = time.monotonic()
         return manifest
 
