@@ -64,7 +64,6 @@ LOCK_PATIENCE_SECONDS = 30.0  # finishing waits this long for a seal in progress
 SEAL_RETRY_SECONDS = 1.0  # after a failed seal, a full buffer refuses new points for this long
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
 
-_FAST_VALUE_TYPES = frozenset({float})
 _INT_OR_FLOAT = frozenset({float, int})
 
 ManifestPatch = Callable[[dict[str, Any]], None]
@@ -221,8 +220,12 @@ class RunWriter:
             raise error
         if self._buffered >= self._hard and self._failed_seal_at is not None:
             self._refuse_while_unsealable()
-        if type(metrics) is dict and (
-            _FAST_VALUE_TYPES.issuperset(map(type, metrics.values())) or _exact_ints_and_floats(metrics)
+        # Fast path: a dict of floats and ints float64 holds exactly (min/max run in C; a NaN
+        # or a value past 2**53 fails them and takes the exact check, which decides right).
+        if (
+            type(metrics) is dict
+            and _INT_OR_FLOAT.issuperset(map(type, values := metrics.values()))
+            and (not values or -MAX_EXACT_INT <= min(values) <= max(values) <= MAX_EXACT_INT or _exact_ints_and_floats(metrics))
         ):
             signature = tuple(metrics)
             if signature != self._last_keys and signature not in self._signatures:
