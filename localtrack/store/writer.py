@@ -152,7 +152,10 @@ class RunWriter:
             make_dirs(self.layout.runs_dir)
         staging = temp_path_for(self.run_dir)
         try:
-            make_dirs(staging / METRICS_DIRNAME)
+            # A fresh random name: mkdir fails on anything already there (a planted link
+            # included, mkdir never follows one), so no link checks are needed below it.
+            os.mkdir(staging)
+            os.mkdir(staging / METRICS_DIRNAME)
             # The staging folder is invisible to readers (a dot name), so the manifest goes in
             # directly and one rename publishes the whole run. Nothing is fsynced yet: a new
             # run has acknowledged nothing. The first manifest write (a seal's, or finish's)
