@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parent.parent
 TARGET_POINTS_PER_S = 2_000_000
 TARGET_BYTES_PER_POINT = 1.0
 TARGET_IMPORT_MS = 80.0
-TARGET_MANY_RUNS_S = 0.7
+TARGET_MANY_RUNS_S = 0.5  # issue 12 (was 0.7)
+TARGET_WARM_RATIO = 0.8  # issue 12: log() vs the pure-Python floor, warm process
+TARGET_COLD_RATIO = 0.5  # ... and a fresh one (imports included)
 TARGET_FINISH_S = 0.05  # issue 12: finish() of a 100k-point run
 
 # The value patterns, written once and used by both the tracker loop and the floor loop, so the
@@ -136,6 +138,7 @@ def counted(fd):
 os.fsync = counted
 import localtrack
 t0 = time.perf_counter()
+c0 = time.process_time()
 params = {f"p{i}": i * 0.5 for i in range(10)}
 for r in range(200):
     run = localtrack.init(project="bench", name=f"run-{r}", config=params)
@@ -143,7 +146,8 @@ for r in range(200):
         run.log({"a": step * 0.1, "b": 1.0, "c": 2.0, "d": 3.0, "e": 4.0})
     run.finish()
 total = time.perf_counter() - t0
-print(json.dumps({"seconds": total, "fsyncs": spent[0], "fsync_seconds": spent[1]}))
+cpu = time.process_time() - c0
+print(json.dumps({"seconds": total, "fsyncs": spent[0], "fsync_seconds": spent[1], "cpu": cpu}))
 """
 
 IMPORT = "import time; t0 = time.perf_counter(); import localtrack; print((time.perf_counter() - t0) * 1000)"
@@ -211,8 +215,9 @@ def main() -> None:
             print(f"[{name}] value pattern")
             print(f"  floor (append to per-key lists) {floor_rate:>12,.0f} points/s")
             print(f"  run.log, cold process           {cold_rate:>12,.0f} points/s   ratio to floor {cold_rate / floor_rate:.2f}"
-                  f"   [{_mark(cold_rate >= TARGET_POINTS_PER_S)}] target {TARGET_POINTS_PER_S:,}")
-            print(f"  run.log, warm (2nd run)         {warm_rate:>12,.0f} points/s   ratio to floor {warm_rate / floor_rate:.2f}")
+                  f"   [{_mark(cold_rate / floor_rate >= TARGET_COLD_RATIO)}] target ratio >= {TARGET_COLD_RATIO}")
+            print(f"  run.log, warm (2nd run)         {warm_rate:>12,.0f} points/s   ratio to floor {warm_rate / floor_rate:.2f}"
+                  f"   [{_mark(warm_rate / floor_rate >= TARGET_WARM_RATIO)}] target ratio >= {TARGET_WARM_RATIO}")
             print(f"  cold run's CPU time (all threads) {points / out['cold_cpu']:>10,.0f} points per CPU-second"
                   f"   ({out['cold_cpu']:.3f} s CPU for {out['cold']:.3f} s wall)")
             print(f"  finish() latency                {out['cold_finish'] * 1000:>9.1f} ms cold, {out['warm_finish'] * 1000:.1f} ms warm"
@@ -232,7 +237,8 @@ def main() -> None:
               f"   ({many['seconds'] / 200 * 1000:.2f} ms per run)")
         print(f"  of which fsync: {many['fsyncs']} calls ({many['fsyncs'] / 200:.0f} per run), {many['fsync_seconds']:.3f} s"
               f" ({many['fsync_seconds'] / max(many['fsyncs'], 1) * 1000:.2f} ms each on this disk now);"
-              f" everything else {many['seconds'] - many['fsync_seconds']:.3f} s")
+              f" everything else {many['seconds'] - many['fsync_seconds']:.3f} s; process CPU {many['cpu']:.3f} s"
+              " (CPU and the fsync count do not depend on other processes' load; wall time does)")
 
         store = Path(tmp) / "store-import" / ".localtrack"
         imports = [float(_python(IMPORT, project, store)) for _ in range(9)]

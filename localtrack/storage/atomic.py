@@ -75,21 +75,26 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview, *, durable: bool = 
         fsync_dir(path.parent)
 
 
-def write_new_file(path: Path, data: bytes) -> None:
+def write_new_file(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Create ``path`` (which must not exist) with ``data``, durably: for files inside a folder
-    no reader can see yet, where a temp name and a rename would add nothing."""
+    no reader can see yet, where a temp name and a rename would add nothing.
+
+    ``durable=False`` skips both fsyncs, for a caller that makes the file (or what replaces
+    it) durable later, before it acknowledges anything (a new run's first manifest)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
     except OSError as exc:
         raise explain_os_error(exc, path, "write") from exc
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def make_dirs(path: Path) -> None:

@@ -65,7 +65,6 @@ LOCK_PATIENCE_SECONDS = 30.0  # finishing waits this long for a seal in progress
 SEAL_RETRY_SECONDS = 1.0  # after a failed seal, a full buffer refuses new points for this long
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
 
-_FAST_VALUE_TYPES = frozenset({float})
 _INT_OR_FLOAT = frozenset({float, int})
 
 ManifestPatch = Callable[[dict[str, Any]], None]
@@ -121,6 +120,7 @@ class RunWriter:
         self._started_monotonic = time.monotonic()  # for a duration no clock step can make negative
         self.joined = False  # True when this writer joined a run that already existed
         self._metrics_ready = False  # metrics/ known to exist: no mkdir per seal
+        self._runs_dir_synced = True  # False while this run's folder name in runs/ is not fsynced
 
     # ------------------------------------------------------------------ creation
     def writer_entry(self) -> dict[str, Any]:
@@ -153,10 +153,16 @@ class RunWriter:
             make_dirs(self.layout.runs_dir)
         staging = temp_path_for(self.run_dir)
         try:
-            make_dirs(staging / METRICS_DIRNAME)
+            # A fresh random name: mkdir fails on anything already there (a planted link
+            # included, mkdir never follows one), so no link checks are needed below it.
+            os.mkdir(staging)
+            os.mkdir(staging / METRICS_DIRNAME)
             # The staging folder is invisible to readers (a dot name), so the manifest goes in
-            # directly: fsync it and the folder, then one rename publishes the whole run.
-            write_new_file(staging / MANIFEST_FILENAME, dump_manifest(manifest))
+            # directly and one rename publishes the whole run. Nothing is fsynced yet: a new
+            # run has acknowledged nothing. The first manifest write (a seal's, or finish's)
+            # is durable and then fsyncs runs/ once, making the run folder's name durable
+            # before anything the run acknowledges (docs/FORMAT.md, "Durability").
+            write_new_file(staging / MANIFEST_FILENAME, dump_manifest(manifest), durable=False)
             os.rename(staging, self.run_dir)
         except OSError as exc:
             _remove_tree_quietly(staging)
@@ -171,7 +177,7 @@ class RunWriter:
         except BaseException:
             _remove_tree_quietly(staging)
             raise
-        fsync_dir(self.layout.runs_dir)
+        self._runs_dir_synced = False
         self._metrics_ready = True
         return manifest
 
@@ -218,8 +224,12 @@ class RunWriter:
             raise error
         if self._buffered >= self._hard and self._failed_seal_at is not None:
             self._refuse_while_unsealable()
-        if type(metrics) is dict and (
-            _FAST_VALUE_TYPES.issuperset(map(type, metrics.values())) or _exact_ints_and_floats(metrics)
+        # Fast path: a dict of floats and ints float64 holds exactly (min/max run in C; a NaN
+        # or a value past 2**53 fails them and takes the exact check, which decides right).
+        if (
+            type(metrics) is dict
+            and _INT_OR_FLOAT.issuperset(map(type, values := metrics.values()))
+            and (not values or -MAX_EXACT_INT <= min(values) <= max(values) <= MAX_EXACT_INT or _exact_ints_and_floats(metrics))
         ):
             signature = tuple(metrics)
             if signature != self._last_keys and signature not in self._signatures:
@@ -423,6 +433,9 @@ class RunWriter:
             if final is not None:
                 end_run_if_no_writer_alive(manifest, entry["ended_at"])
             write_manifest(self.manifest_path, manifest)
+        if not self._runs_dir_synced:  # create() left the run folder's own name unsynced
+            fsync_dir(self.layout.runs_dir)
+            self._runs_dir_synced = True
         self._last_manifest_write = time.monotonic()
         return manifest
 

@@ -7,7 +7,8 @@ counter (the sample number) beside the wall-clock ``timestamp`` every point carr
 put ``system/...`` on ``--x time``.
 
 ``init()`` calls :func:`start_for_run`, which builds the probes (importing psutil/pynvml)
-on init's thread the first time, so the sampler thread never imports; ``Run.finish`` calls
+on init's thread the first time, so the sampler thread never imports (the flusher thread starts
+it when the first sample is due: a run shorter than one interval never starts it); ``Run.finish`` calls
 the stop it registers (before the run's last seal). Stopping imports nothing and starts no
 thread, so it is safe from the exit hook.
 """
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from localtrack.errors import InvalidValueError
 from localtrack.ids import new_writer_id
+from localtrack.store.flusher import FLUSHER
 from localtrack.store.writer import RunWriter
 from localtrack.system_metrics.probes import ProbeSet
 
@@ -115,10 +117,16 @@ class SystemSampler:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._probes: ProbeSet | None = None
+        self._due = 0.0  # monotonic time the first sample of the attached runs is due
+        self._scheduled = False  # registered with the flusher to start the thread when due
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+        """Whether this process samples: runs are attached (the thread starts when their first
+        sample is due) or the thread is still alive."""
+        if self._pid != os.getpid():
+            return False
+        return bool(self._sinks) or (self._thread is not None and self._thread.is_alive())
 
     def prepare(self) -> None:
         """Build the probes and take one sample, on the caller's (``init()``'s) thread, once.
@@ -136,26 +144,55 @@ class SystemSampler:
             self._probes = probes
 
     def attach(self, run: SampledRun, interval: float) -> None:
+        """Sample for ``run`` from one ``interval`` on.
+
+        The thread is not started here: the flusher thread (already running for the run's
+        writer) starts it when the first sample is due, so a run shorter than one interval
+        (200 short runs in a loop) never pays a thread start and join.
+        """
         self.prepare()
         with self._lock:
+            if self._pid != os.getpid():  # after fork() the parent's thread does not exist here
+                self._pid, self._thread, self._sinks = os.getpid(), None, {}
             self._sinks[id(run)] = _RunSink(run._layout, run.id)
-            if not self.running:
-                self._pid = os.getpid()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = None
                 self.interval = interval
-                self._stop = threading.Event()
-                self._thread = threading.Thread(
-                    target=self._loop, args=(self._stop,), name="localtrack-system-metrics", daemon=True
-                )
-                self._thread.start()
+                self._due = time.monotonic() + interval
+                if not self._scheduled:
+                    self._scheduled = True
+                    FLUSHER.register(self)
+
+    def tick(self) -> None:
+        """Called by the flusher thread: start the sampling thread once a sample is due."""
+        with self._lock:
+            if self._thread is not None or not self._sinks or time.monotonic() < self._due:
+                return
+            self._stop = threading.Event()
+            thread = threading.Thread(target=self._loop, args=(self._stop,), name="localtrack-system-metrics", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # interpreter shutting down: no more samples
+                return
+            self._thread = thread
+            self._scheduled = False
+        FLUSHER.unregister(self)
 
     def detach(self, run: SampledRun) -> None:
         """Stop sampling for ``run`` and finish its system writer; the thread ends with the last run."""
         with self._lock:
             sink = self._sinks.pop(id(run), None)
-            thread = self._thread if not self._sinks else None
-            if thread is not None:
-                self._stop.set()
+            last = not self._sinks
+            thread = self._thread if last else None
+            if last:
+                if thread is not None:
+                    self._stop.set()
                 self._thread = None
+                unschedule, self._scheduled = self._scheduled, False
+            else:
+                unschedule = False
+        if unschedule:
+            FLUSHER.unregister(self)
         if thread is not None and thread is not threading.current_thread() and self._pid == os.getpid():
             thread.join(STOP_TIMEOUT)
         if sink is not None:
@@ -166,7 +203,7 @@ class SystemSampler:
         probes = self._probes
         if probes is None or not len(probes):
             return
-        while not stop.wait(self.interval):
+        while True:  # started when the first sample is due: sample, then wait
             values = probes.sample()
             with self._lock:
                 sinks = list(self._sinks.values())
@@ -177,6 +214,8 @@ class SystemSampler:
                     log.debug("localtrack: system metrics for run %s not written: %s", sink.run_id, exc)
             self.samples += 1
             self.cpu_seconds = time.thread_time() - started
+            if stop.wait(self.interval):
+                return
 
 
 SAMPLER = SystemSampler()
