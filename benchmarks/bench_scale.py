@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,7 +42,68 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))  # this checkout's localtrack, not another installed one
 
-from bench_query import generate, run_folder  # noqa: E402 - the same generated store
+from bench_query import run_folder  # noqa: E402 - the racy-window workload's run folders
+
+def generate(root: Path, runs: int, params: int, metrics: int, steps: int) -> float:
+    """``runs`` finished runs as the writer leaves them, fast: one real run (init/log/finish)
+    is the template; every other run's segment and summary come from the writer's own code
+    (``build_table_and_summary``, ``write_segment``, ``merge_writer_summaries``) and its
+    manifest is the template's with this run's id, name, config, tags, times and writer entry."""
+    import copy
+    import json
+
+    import localtrack
+    from localtrack.storage.manifest import write_manifest
+    from localtrack.storage.segments import SegmentName, write_segment
+    from localtrack.store.buffer import Block, build_table_and_summary
+    from localtrack.store.summary import merge_writer_summaries
+
+    started = time.perf_counter()
+    rng = random.Random(0)
+    keys = tuple(f"m{j}" for j in range(metrics))
+    optimizers = ("adam", "sgd", "adamw", "rmsprop")
+
+    def config(i: int) -> dict[str, object]:
+        return {f"p{j}": (round(10 ** -rng.uniform(1, 4), 6) if j % 3 == 0 else rng.randint(1, 512) if j % 3 == 1
+                          else rng.choice(optimizers)) for j in range(params)}
+
+    template_run = localtrack.init(project="proj0", name="run-0", dir=str(root), config=config(0),
+                                   tags={"sweep": "s0"}, system_metrics=False)
+    for s in range(steps):
+        template_run.log({k: rng.random() for k in keys}, step=s)
+    template_run.finish()
+    runs_dir = root / "runs"
+    (template_id,) = [e.name for e in os.scandir(runs_dir)]
+    template = json.loads((runs_dir / template_id / "manifest.json").read_bytes())
+    (writer_id,) = template["writers"]
+    base = datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()
+    stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
+    for i in range(1, runs):
+        created = base + i * 60.0
+        run_id = f"20250101-{i:09d}-b{i % 100000:05d}"
+        run_dir = runs_dir / run_id
+        os.makedirs(run_dir / "metrics")
+        shutil.copyfile(runs_dir / template_id / ".lock", run_dir / ".lock")
+        block = Block(keys, [rng.random() for _ in range(steps * metrics)], list(range(steps)),
+                      [created + s * 0.01 for s in range(steps)], [(0, 0)])
+        table, summary = build_table_and_summary([block], True)
+        wid = f"w{i:09d}"
+        name = SegmentName(wid, 1, 1)
+        record = write_segment(run_dir / "metrics", name, table)
+        manifest = copy.deepcopy(template)
+        iso = [datetime.fromtimestamp(created + d, tz=timezone.utc).strftime(stamp) for d in (0, 0.01, 60, 60.01)]
+        writer = manifest["writers"].pop(writer_id)
+        writer.update(segments={name.filename: record}, summary=dict(sorted(summary.items())), started_at=iso[1],
+                      heartbeat_at=iso[3], ended_at=iso[2])
+        manifest["writers"] = {wid: writer}
+        manifest.update(id=run_id, name=f"run-{i}", project=f"proj{i % 4}", config=config(i),
+                        tags={"sweep": f"s{i % 10}"}, created_at=iso[0], ended_at=iso[2], duration=60.0,
+                        summary=merge_writer_summaries(manifest["writers"]))
+        for artifact in manifest.get("artifacts", []):
+            artifact["created_at"] = iso[1]
+        write_manifest(run_dir / "manifest.json", manifest)
+    return time.perf_counter() - started
+
 
 CLI = [sys.executable, "-c", "import sys; from localtrack.cli.entry import main; sys.exit(main())"]
 HELLO_TYPER = """
