@@ -33,6 +33,7 @@ from localtrack.query.fastlist import (
     read_header,
     valid_rows_name,
 )
+from localtrack.query.index_load import files_of, points_sql
 from localtrack.query.results import ATTRIBUTE_COLUMNS
 from localtrack.storage.atomic import atomic_write_bytes
 
@@ -42,8 +43,7 @@ _ORDER = "ORDER BY created_at DESC NULLS LAST, id DESC"  # search()'s default or
 _SPARKS = """
 WITH pts AS (
     SELECT p.rk, p.key, p.value, row_number() OVER w AS rn, s."count" AS n
-    FROM points_t p JOIN msum_t s ON s.rk = p.rk AND s.key = p.key
-    WHERE p.rk IN (SELECT unnest(?::BIGINT[]))
+    FROM {points} p JOIN msum_t s ON s.rk = p.rk AND s.key = p.key
     WINDOW w AS (PARTITION BY p.rk, p.key ORDER BY p.step, p."timestamp")
 )
 SELECT rk, key, (rn * least(n, ?) + n - 1) // n - 1 AS bucket, avg(value) FILTER (WHERE isfinite(value))
@@ -117,7 +117,8 @@ def _entries(con: Any, rks: list[int], attach: Any, base_row: Any) -> list[tuple
     rows = [base_row(r[1:]) for r in found]
     attach(con, rows, [r[0] for r in found], None)
     sparks: dict[int, dict[str, list[float | None]]] = {}
-    for rk, key, _bucket, value in con.execute(_SPARKS, [rks, SPARK_BUCKETS]).fetchall():
+    points, params = points_sql(files_of(con, rks))
+    for rk, key, _bucket, value in con.execute(_SPARKS.format(points=points), [*params, SPARK_BUCKETS]).fetchall():
         sparks.setdefault(rk, {}).setdefault(key, []).append(value)
     out = []
     for (rk, *_), row in zip(found, rows, strict=True):

@@ -12,6 +12,7 @@ from localtrack.query import duck
 from localtrack.query.filter_parser import parse_filter, parse_order_by
 from localtrack.query.filter_sql import compile_filter, compile_order
 from localtrack.query.index import Index
+from localtrack.query.index_load import ensure_means, files_of, points_sql, uses_mean
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunInfo, RunTable
 from localtrack.storage.manifest import decode_value, is_legacy_values
 from localtrack.store.reader import load_run
@@ -69,6 +70,8 @@ def search(index: Index, filter: str | None = None, order_by: Any = None, limit:
         params.append(limit)
 
     def query(con: Any) -> RunTable:
+        if uses_mean(sql):  # a filter or order on means: every run's mean must be known first
+            ensure_means(con, None)
         found = con.execute(sql, params).fetchall()
         rows = [_base_row(r[1:]) for r in found]
         _attach_details(con, rows, [r[0] for r in found], index.details)
@@ -108,6 +111,7 @@ def _attach_details(con: Any, rows: list[dict[str, Any]], rks: list[int],
     wanted = [rk for rk in rks if cache is None or rk not in cache]
     fresh: dict[int, _Details] = {rk: ({}, {}, {}, {}) for rk in wanted}
     if wanted:
+        ensure_means(con, wanted)
         if len(wanted) <= 200:
             where, params = f"rk IN ({', '.join('?' * len(wanted))})", list(wanted)
         else:
@@ -249,9 +253,7 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
     if hasattr(runs, "ids") and not isinstance(runs, (list, tuple)):
         runs = runs.ids
     with index.session() as con:
-        sql = 'SELECT r.id AS run, p.key, p.step, p."timestamp", p.value FROM points_t p JOIN runs_t r USING (rk)'
-        sql += " WHERE TRUE"
-        params: list[Any] = []
+        rks = None
         if runs is not None:
             refs = [_ref_of(item) for item in runs]
             # Full ids (the usual case: rows of a RunTable) in one query; only the rest
@@ -261,12 +263,9 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
             ids = list(dict.fromkeys(ref if ref in exact else resolve(con, ref) for ref in refs))
             rks = [r[0] for r in con.execute(
                 "SELECT rk FROM runs_t WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()]
-            if len(rks) <= 200:
-                sql += f" AND p.rk IN ({', '.join('?' * len(rks)) or 'NULL'})"
-                params.extend(rks)
-            else:
-                sql += " AND p.rk IN (SELECT unnest(?::BIGINT[]))"
-                params.append(rks)
+        relation, params = points_sql(files_of(con, rks))
+        sql = f'SELECT r.id AS run, p.key, p.step, p."timestamp", p.value FROM {relation} p JOIN runs_t r USING (rk)'
+        sql += " WHERE TRUE"
         if keys is not None:
             keys = [str(k) for k in keys]
             sql += " AND p.key IN (SELECT unnest(?::VARCHAR[]))"
