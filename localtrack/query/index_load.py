@@ -120,7 +120,8 @@ def manifest_summary_rows(summary: Any) -> list[tuple[Any, ...]] | None:
         count, step = stats.get("count"), stats.get("step")
         if not _is_int(count) or not _is_int(step) or count <= 0:
             return None
-        values = [decode_float(stats.get(name)) for name in ("last", "min", "max")]
+        values = [v if type(v) is float else decode_float(v)
+                  for v in (stats.get("last"), stats.get("min"), stats.get("max"))]
         if values[0] is None and stats.get("last") is not None:
             return None
         rows.append((key[:1000], values[0], values[1], values[2], None, count, step))

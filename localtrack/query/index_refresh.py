@@ -12,6 +12,8 @@ never stops the refresh of the other runs.
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +41,7 @@ from localtrack.query.index_scan import (
     RunListing,
     Stored,
     detect_changes,
-    segments_signature,
+    segments_signature_of,
 )
 from localtrack.query.index_schema import ID_TABLES, RK_TABLES
 from localtrack.storage.layout import StoreLayout
@@ -229,7 +231,11 @@ class Refresher:
     def plan_one(self, run_id: str, stats: ManifestStats, scan_start: float) -> RunPlan:
         run_dir = self.layout.runs_dir / run_id
         entry = RunPlan(run_id)
-        if run_dir.is_symlink() or not run_dir.is_dir():
+        try:
+            is_folder = stat.S_ISDIR(os.lstat(run_dir).st_mode)  # lstat: a link is no folder
+        except OSError:
+            is_folder = False
+        if not is_folder:
             entry.problem(f"{run_dir} is not a folder (a symbolic link?); not followed")
             entry.remember(LINK, "", deep=False, racy=False)
             return entry
@@ -238,8 +244,8 @@ class Refresher:
         digest = stats.digest(run_id) if racy else ""  # before load_run: a rewrite in between shows
         metrics_dir = run_dir / "metrics"
         linked = metrics_dir.is_symlink()
-        signature = segments_signature(run_dir)  # before listing what we read, like the fingerprint
-        live = [] if linked else live_segments(metrics_dir)
+        live = [] if linked else live_segments(metrics_dir)  # before reading, like the fingerprint
+        signature = "!symlink" if linked else segments_signature_of(live)
         record = load_run(self.layout, run_id)
         if not record.ok:
             entry.problem(record.error or "unreadable manifest")

@@ -159,7 +159,9 @@ def resolve(con: Any, ref: str) -> str:
         if not rows:
             raise RunNotFoundError("the store has no runs yet", ref)
         return rows[0][0]
-    ids = [r[0] for r in con.execute("SELECT run_id FROM files_t ORDER BY run_id").fetchall()]
+    # candidates (a superset: every id holding ``ref``), then the exact rule in Python
+    ids = [r[0] for r in con.execute(
+        "SELECT run_id FROM files_t WHERE contains(run_id, ?) ORDER BY run_id", [ref]).fetchall()]
     by_id = [i for i in ids if i.startswith(ref) or short_id(i) == ref or short_id(i).startswith(ref)]
     by_name = [r[0] for r in con.execute("SELECT id FROM runs_t WHERE name = ? ORDER BY id", [ref]).fetchall()]
     matches_sets = [by_id, by_name]
