@@ -128,6 +128,21 @@ def manifest_summary_rows(summary: Any) -> list[tuple[Any, ...]] | None:
     return rows
 
 
+def recorded_rows(manifest: dict[str, Any]) -> int | None:
+    """The points the writers recorded in their segments (None if a record lacks its count):
+    a manifest summary is trusted only when its counts add up to this."""
+    total = 0
+    writers = manifest.get("writers")
+    for writer in (writers.values() if isinstance(writers, dict) else ()):
+        segments = writer.get("segments") if isinstance(writer, dict) else None
+        for info in (segments.values() if isinstance(segments, dict) else ()):
+            rows = info.get("rows") if isinstance(info, dict) else None
+            if not _is_int(rows) or rows < 0:
+                return None
+            total += rows
+    return total
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 

@@ -22,7 +22,12 @@ from typing import Any
 import xxhash
 
 from localtrack.query import duck
-from localtrack.query.index_load import insert_rows, manifest_summary_rows, summary_from_points_sql
+from localtrack.query.index_load import (
+    insert_rows,
+    manifest_summary_rows,
+    recorded_rows,
+    summary_from_points_sql,
+)
 from localtrack.query.index_rows import (
     artifact_rows,
     liveness,
@@ -273,7 +278,7 @@ class Refresher:
                 entry.files.append(str(path))
         if not (running or linked or damaged) and {p.name for p in live} == set(recorded):
             summary = manifest_summary_rows(manifest.get("summary"))
-            if summary is not None and (summary or not live):
+            if summary is not None and sum(r[5] for r in summary) == recorded_rows(manifest):
                 entry.rows["msum_t"] = [(run_id, *row) for row in summary]
                 entry.from_points = False
         entry.remember(fingerprint, signature, deep=running, racy=racy, digest=digest)
