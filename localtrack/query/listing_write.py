@@ -91,14 +91,19 @@ def write_listing(index: Any) -> None:
         eager = {rk for rk, _, _ in order[:EAGER_ENTRIES]} | {rk for rk, run_id, _ in order if run_id in (asked or ())}
     wanted = [rk for rk, _, _ in order if rk not in old_entries and rk in eager]
     ranges = dict(old_entries)
+    report = getattr(index, "progress", None) if len(wanted) > EAGER_ENTRIES else None
     with open(rows_path, "ab") as out:
         offset = out.tell()
         for start in range(0, len(wanted), ENTRY_BATCH):
+            if report is not None:
+                report("listing runs", start, len(wanted))
             batch = wanted[start : start + ENTRY_BATCH]
             for rk, data in _entries(con, batch, _attach_details, _base_row):
                 out.write(data)
                 ranges[rk] = (offset, len(data))
                 offset += len(data)
+    if report is not None:
+        report("done", 1, 1)
     stored = index.stored
     header = {
         "version": LISTING_VERSION,
