@@ -44,7 +44,9 @@ def show_command(
     if fmt == OutputFormat.json:
         emit_json(info.to_dict())
         return
-    points = info.metrics()
+    from localtrack.query.search import point_columns
+
+    points = point_columns(reader, info)  # no pyarrow import for the sparklines
     out = console()
     for block in render_run(info, points):
         out.print(block)

@@ -79,14 +79,17 @@ class Listing:
 
     def __init__(self, layout: StoreLayout, header: dict[str, Any]) -> None:
         self.layout = layout
+        self._sparks: dict[str, dict[str, list[float]]] = {}
+        self._load(header)
+
+    def _load(self, header: dict[str, Any]) -> None:
         self.runs: list[list[Any]] = header["runs"]  # [id, rk, project, offset, length]
         self.problems: list[tuple[str, str]] = [(str(p[0]), str(p[1])) for p in header.get("problems", [])]
         self.live: dict[str, Any] = header.get("live") or {}
         name = str(header["rows_file"])
         if not valid_rows_name(name):  # a path from disk: never leave index/
             raise ValueError(f"not a listing rows file name: {name!r}")
-        self.rows_path = layout.index_dir / name
-        self._sparks: dict[str, dict[str, list[float]]] = {}
+        self.rows_path = self.layout.index_dir / name
 
     def entries(self, project: str | None = None) -> list[list[Any]]:
         """The runs (optionally of one project), in order."""
@@ -94,10 +97,40 @@ class Listing:
             return self.runs
         return [e for e in self.runs if e[2] == project]
 
+    def complete(self, entries: Sequence[list[Any]]) -> Sequence[list[Any]]:
+        """These entries, every one written: runs whose entry is not written yet (the listing
+        writes the first runs up front) have the index write them, then the listing is read
+        again. ValueError if the runs changed meanwhile (the caller then asks the index)."""
+        missing = [e[0] for e in entries if e[3] is None]
+        if not missing:
+            return entries
+        from localtrack.query.index import Index
+
+        index = Index(self.layout)
+        index.keep_listing = True
+        index.listing_want = "all" if len(missing) == len(self.runs) else set(missing)
+        try:
+            index.refresh()
+        finally:
+            index.close()
+        header = read_header(self.layout.index_dir)
+        if header is None:
+            raise ValueError("the listing could not be written")
+        self._load(header)
+        by_id = {e[0]: e for e in self.runs}
+        out = []
+        for old in entries:
+            new = by_id.get(old[0])
+            if new is None or new[1] != old[1] or new[3] is None:
+                raise ValueError(f"run {old[0]} changed while the listing was being completed")
+            out.append(new)
+        return out
+
     def rows(self, entries: Sequence[list[Any]]) -> list[dict[str, Any]]:
         """The full rows (params, tags, metric summaries) of these runs."""
         from localtrack.store.status import derive_status
 
+        entries = self.complete(entries)
         out: list[dict[str, Any]] = []
         now = time.time()
         with open(self.rows_path, "rb") as handle:
@@ -120,6 +153,7 @@ class Listing:
     def json_lines(self, entries: Sequence[list[Any]]) -> Iterator[str | dict[str, Any]]:
         """Each run as its ``--format jsonl`` line when the stored text is that line already
         (no NaN/infinity to spell out, status not re-derived), else as its row (to convert)."""
+        entries = self.complete(entries)
         with open(self.rows_path, "rb") as handle:
             for entry in entries:
                 run_id, _rk, _project, offset, length = entry

@@ -59,6 +59,7 @@ class Index:
         self.details: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
         self.listing_key: str | None = None  # the index state the listing files were last seen at
         self.keep_listing = False  # write the listing files (fastlist) after each refresh: `ls` asks
+        self.listing_want: set[str] | str | None = None  # run ids whose listing entries to write ("all")
         self.progress: Callable[[str, int, int], None] | None = progress.HOOK  # (phase, done, total)
 
     # ------------------------------------------------------------------ sessions
@@ -236,11 +237,12 @@ class Index:
         from localtrack.query.listing_write import listing_key, write_listing
 
         key = listing_key(self.meta)
-        if key == self.listing_key:
-            return
-        if header_key(self.layout.index_dir) == key:
-            self.listing_key = key
-            return
+        if self.listing_want is None:
+            if key == self.listing_key:
+                return
+            if header_key(self.layout.index_dir) == key:
+                self.listing_key = key
+                return
         try:
             write_listing(self)
         except (OSError, ValueError, duck.Error):  # only a cache: `ls` then asks the index

@@ -1,19 +1,31 @@
 """Bringing the index up to date: find the run folders that changed, re-read only those.
 
-A changed run's rows are deleted and inserted again whole (its manifest rows, then its metric
-points from the live segment files, then the per-metric summaries computed from those
-points), so the cost is proportional to the runs that changed, not to the store. Damage is
-recorded in ``problems_t`` and never stops the refresh of the other runs.
+A changed run's rows are deleted and inserted again whole: its manifest rows, its live
+segment files (``segments_t``; the points stay in them) and its per-metric summaries. Those
+come from the manifest's ``summary`` when the writers' record covers exactly the segments on
+disk and the run is finished (the mean follows lazily, see index_load); otherwise (a running
+run, a segment sealed but not yet recorded, a damaged segment) they are computed from the
+readable segments. So the cost is proportional to the runs that changed, and reading a
+finished run costs its manifest, not its points. Damage is recorded in ``problems_t`` and
+never stops the refresh of the other runs.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from localtrack.query import duck
+from localtrack.query.index_load import (
+    insert_rows,
+    manifest_summary_rows,
+    recorded_rows,
+    summary_from_points_sql,
+)
 from localtrack.query.index_rows import (
     artifact_rows,
     liveness,
@@ -32,16 +44,15 @@ from localtrack.query.index_scan import (
     RunListing,
     Stored,
     detect_changes,
-    segments_signature,
+    segments_signature_of,
 )
 from localtrack.query.index_schema import ID_TABLES, RK_TABLES
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.segments import live_segments, segment_problem
 from localtrack.store.reader import load_run
 from localtrack.store.status import derive_status
-from localtrack.store.summary import LAST_ORDER_SQL
 
-TABLE_ORDER = ("runs_t", "params_t", "tags_t", "summary_t", "artifacts_t", "problems_t", "files_t")
+TABLE_ORDER = ("runs_t", "params_t", "tags_t", "summary_t", "artifacts_t", "msum_t", "problems_t", "files_t")
 
 
 @dataclass
@@ -53,6 +64,7 @@ class RunPlan:
     files: list[str] = field(default_factory=list)
     live: tuple[dict[str, Any], str] | None = None
     stored: Stored | None = None
+    from_points: bool = True  # summaries computed from the segments (False: from the manifest, mean lazily)
 
     def problem(self, message: str) -> None:
         self.rows["problems_t"].append((self.run_id, message))
@@ -117,7 +129,7 @@ class Refresher:
                 break
             except duck.Error:
                 self.con.execute("ROLLBACK")
-                files = [f for entry in plan.values() for f in entry.files]
+                files = [f for entry in plan.values() if entry.from_points for f in entry.files]
                 bad = self.find_unreadable(files)
                 if not bad:
                     raise
@@ -139,41 +151,39 @@ class Refresher:
         self.delete(drop)
         con = self.con
         next_rk = int(con.execute("SELECT value FROM meta WHERE key = 'next_rk'").fetchone()[0])
-        rows: dict[str, list[tuple[Any, ...]]] = {}
-        files: list[tuple[str, int, int]] = []  # (path, rk, place among the run's files)
-        rks: list[int] = []
+        rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in (*TABLE_ORDER, "segments_t", "lazy_t")}
+        computed: list[str] = []  # segment files of runs whose summaries come from their points
         for entry in plan.values():
-            rk = None
-            if entry.rows["runs_t"]:
-                rk, next_rk = next_rk, next_rk + 1
-                rks.append(rk)
-                files.extend((f, rk, place) for place, f in enumerate(entry.files))  # live_segments' order
-            for table, table_rows in entry.rows.items():
-                if table in ID_TABLES:
-                    rows.setdefault(table, []).extend(table_rows)
-                elif rk is not None:
-                    rows.setdefault(table, []).extend((rk, *r[1:]) for r in table_rows)
-        con.execute("UPDATE meta SET value = ? WHERE key = 'next_rk'", [str(next_rk)])
-        for table, table_rows in rows.items():
-            if table == "runs_t":
-                table_rows = [(rk, *r) for rk, r in zip(rks, (r for e in plan.values() for r in e.rows["runs_t"]), strict=True)]
-            if not table_rows:
+            for table in ID_TABLES:
+                rows[table].extend(entry.rows[table])
+            if not entry.rows["runs_t"]:
                 continue
-            if len(table_rows) <= 200:  # one statement: executemany runs one per row
-                width = len(table_rows[0])
-                row = f"({', '.join('?' * width)})"
-                con.execute(f"INSERT INTO {table} VALUES {', '.join([row] * len(table_rows))}",
-                            [value for r in table_rows for value in r])
-            else:
-                self._bulk_insert(table, table_rows)
+            rk, next_rk = next_rk, next_rk + 1
+            rows["runs_t"].extend((rk, *r) for r in entry.rows["runs_t"])
+            for table in ("params_t", "tags_t", "summary_t", "artifacts_t", "msum_t"):
+                rows[table].extend((rk, *r[1:]) for r in entry.rows[table])
+            rows["segments_t"].extend((rk, f, place) for place, f in enumerate(entry.files))  # live_segments' order: writer id, seal
+            if entry.from_points:
+                computed.extend(entry.files)
+            elif entry.files:
+                rows["lazy_t"].append((rk,))
+        con.execute("UPDATE meta SET value = ? WHERE key = 'next_rk'", [str(next_rk)])
+        scratch = self.layout.tmp_dir
+        for table, table_rows in rows.items():
+            insert_rows(con, table, table_rows, scratch)
+        self.summarise(computed)
+
+    def summarise(self, files: list[str]) -> None:
+        """Per-metric last/min/max/mean/count/step computed from these segment files' points
+        (the runs whose manifest summary is not trusted; see :meth:`plan_one`)."""
         progress = self.progress if len(files) > BATCH_FILES else None
         for start in range(0, len(files), BATCH_FILES):
             if progress is not None:
-                progress("loading metric points", start, len(files))
-            self._insert_files(files[start : start + BATCH_FILES])
+                progress("reading metric points", start, len(files))
+            sql, params = summary_from_points_sql(files[start : start + BATCH_FILES])
+            self.con.execute(f"INSERT INTO msum_t {sql}", params)
         if progress is not None:
-            progress("loading metric points", len(files), len(files))
-        self.summarise(rks)
+            progress("reading metric points", len(files), len(files))
 
     def delete(self, run_ids: list[str]) -> None:
         """Remove every row of these runs (only runs the index holds: new runs have none)."""
@@ -204,13 +214,7 @@ class Refresher:
         con.execute("DROP TABLE _lt_rks")
 
     def _fill_ids(self, run_ids: list[str]) -> None:
-        import pyarrow as pa
-
-        self.con.register("_lt_id_list", pa.table({"id": pa.array(run_ids, pa.string())}))
-        try:
-            self.con.execute("INSERT INTO _lt_ids SELECT id FROM _lt_id_list")
-        finally:
-            self.con.unregister("_lt_id_list")
+        insert_rows(self.con, "_lt_ids", [(r,) for r in run_ids], self.layout.tmp_dir)
 
     # ------------------------------------------------------------------ plan
     def plan(self, run_ids: list[str]) -> dict[str, RunPlan]:
@@ -230,7 +234,11 @@ class Refresher:
     def plan_one(self, run_id: str, stats: ManifestStats, scan_start: float) -> RunPlan:
         run_dir = self.layout.runs_dir / run_id
         entry = RunPlan(run_id)
-        if run_dir.is_symlink() or not run_dir.is_dir():
+        try:
+            is_folder = stat.S_ISDIR(os.lstat(run_dir).st_mode)  # lstat: a link is no folder
+        except OSError:
+            is_folder = False
+        if not is_folder:
             entry.problem(f"{run_dir} is not a folder (a symbolic link?); not followed")
             entry.remember(LINK, "", deep=False, racy=False)
             return entry
@@ -239,8 +247,8 @@ class Refresher:
         digest = stats.digest(run_id) if racy else ""  # before load_run: a rewrite in between shows
         metrics_dir = run_dir / "metrics"
         linked = metrics_dir.is_symlink()
-        signature = segments_signature(run_dir)  # before listing what we read, like the fingerprint
-        live = [] if linked else live_segments(metrics_dir)
+        live = [] if linked else live_segments(metrics_dir)  # before reading, like the fingerprint
+        signature = "!symlink" if linked else segments_signature_of(live)
         record = load_run(self.layout, run_id)
         if not record.ok:
             entry.problem(record.error or "unreadable manifest")
@@ -258,13 +266,20 @@ class Refresher:
         if linked:
             entry.problem(f"{metrics_dir} is a symbolic link; not followed")
         recorded = recorded_segments(manifest)
+        damaged = False
         for path in live:
             # a file sealed but not yet recorded (a writer killed in between): footer check only
             problem = segment_problem(path, *recorded.get(path.name, (None, None)))
             if problem:
                 entry.problem(f"{path}: {problem}")
+                damaged = True
             else:
                 entry.files.append(str(path))
+        if not (running or linked or damaged) and {p.name for p in live} == set(recorded):
+            summary = manifest_summary_rows(manifest.get("summary"))
+            if summary is not None and sum(r[5] for r in summary) == recorded_rows(manifest):
+                entry.rows["msum_t"] = [(run_id, *row) for row in summary]
+                entry.from_points = False
         entry.remember(fingerprint, signature, deep=running, racy=racy, digest=digest)
         return entry
 
@@ -297,49 +312,6 @@ class Refresher:
                 return files
         middle = len(files) // 2
         return self.find_unreadable(files[:middle]) + self.find_unreadable(files[middle:])
-
-    def _bulk_insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        import pyarrow as pa
-
-        columns = [d[0] for d in self.con.execute(f"SELECT * FROM {table} LIMIT 0").description]
-        data = pa.table({name: pa.array([r[i] for r in rows]) if any(r[i] is not None for r in rows)
-                         else pa.nulls(len(rows)) for i, name in enumerate(columns)})
-        self.con.register("_lt_rows", data)
-        try:
-            self.con.execute(f"INSERT INTO {table} SELECT * FROM _lt_rows")
-        finally:
-            self.con.unregister("_lt_rows")
-
-    # ------------------------------------------------------------------ points
-    def _insert_files(self, batch: list[tuple[str, int, int]]) -> None:
-        import pyarrow as pa
-
-        con = self.con
-        mapping = pa.table({"file": pa.array([p for p, _, _ in batch], pa.string()),
-                            "rk": pa.array([r for _, r, _ in batch], pa.int64()),
-                            "base": pa.array([place << 32 for _, _, place in batch], pa.int64())})
-        con.register("_lt_files", mapping)
-        try:
-            con.execute(
-                'INSERT INTO points_t SELECT f.rk, p.key, p.step, p."timestamp", p.value, f.base + p.file_row_number '
-                "FROM read_parquet(?, filename = true, file_row_number = true) p JOIN _lt_files f ON p.filename = f.file "
-                "ORDER BY f.rk",
-                [[p for p, _, _ in batch]],
-            )
-        finally:
-            con.unregister("_lt_files")
-
-    def summarise(self, rks: list[int]) -> None:
-        """Per-metric last/min/max/mean/count/step of the given runs, from their points."""
-        if not rks:
-            return
-        self.con.execute(
-            f'INSERT INTO msum_t SELECT rk, key, arg_max(value, {LAST_ORDER_SQL}), '
-            "min(value) FILTER (WHERE NOT isnan(value)), max(value) FILTER (WHERE NOT isnan(value)), "
-            "avg(value) FILTER (WHERE NOT isnan(value)), count(*), max(step) FROM points_t "
-            "WHERE rk BETWEEN ? AND ? GROUP BY rk, key ORDER BY rk, key",
-            [min(rks), max(rks)],
-        )
 
     # ------------------------------------------------------------------ status
     def update_live_status(self) -> None:

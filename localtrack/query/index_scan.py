@@ -201,8 +201,13 @@ def segments_signature(run_dir: Path) -> str:
     metrics_dir = run_dir / METRICS_DIRNAME
     if metrics_dir.is_symlink():
         return "!symlink"
+    return segments_signature_of(live_segments(metrics_dir))
+
+
+def segments_signature_of(paths: list[Path]) -> str:
+    """:func:`segments_signature` of an already listed set of live segment files."""
     parts = []
-    for path in live_segments(metrics_dir):
+    for path in paths:
         try:
             st = os.lstat(path)
         except OSError:

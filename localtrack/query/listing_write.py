@@ -11,7 +11,10 @@ time) that :mod:`localtrack.query.fastlist` reads without importing DuckDB or py
   ``Store.runs()`` returns it (timestamps as ISO strings, written the way ``ls --format
   jsonl`` prints a row, so that output is mostly a copy) and its sparkline buckets per metric.
 
-Entries are appended when runs change (a run's ``rk`` changes whenever its rows do, so an
+Entries are written for the first ``EAGER_ENTRIES`` runs of the default order (what ``ls``
+shows) and for the runs a reader asks for (``index.listing_want``); the others stay ``null`` in
+the header until a reader needs them (:meth:`fastlist.Listing.complete`), so a cold ``ls`` of a
+10,000-run store reads fifty runs' points, not every run's. Entries are appended when runs change (a run's ``rk`` changes whenever its rows do, so an
 entry is reused while its ``rk`` stands); the file is rewritten under a new name when more
 than half of it is stale. Everything happens inside the index lock; the JSON header is
 replaced atomically, so a reader sees an old or a new listing, never a mix.
@@ -33,6 +36,7 @@ from localtrack.query.fastlist import (
     read_header,
     valid_rows_name,
 )
+from localtrack.query.index_load import files_of, points_sql
 from localtrack.query.results import ATTRIBUTE_COLUMNS
 from localtrack.storage.atomic import atomic_write_bytes
 
@@ -42,14 +46,14 @@ _ORDER = "ORDER BY created_at DESC NULLS LAST, id DESC"  # search()'s default or
 _SPARKS = """
 WITH pts AS (
     SELECT p.rk, p.key, p.value, row_number() OVER w AS rn, s."count" AS n
-    FROM points_t p JOIN msum_t s ON s.rk = p.rk AND s.key = p.key
-    WHERE p.rk IN (SELECT unnest(?::BIGINT[]))
+    FROM {points} p JOIN msum_t s ON s.rk = p.rk AND s.key = p.key
     WINDOW w AS (PARTITION BY p.rk, p.key ORDER BY p.step, p."timestamp")
 )
 SELECT rk, key, (rn * least(n, ?) + n - 1) // n - 1 AS bucket, avg(value) FILTER (WHERE isfinite(value))
 FROM pts GROUP BY ALL ORDER BY rk, key, bucket
 """
 ENTRY_BATCH = 2000
+EAGER_ENTRIES = 100  # entries written up front: the runs `ls` shows by default (50), with room
 
 
 def listing_key(meta: dict[str, str]) -> str:
@@ -67,7 +71,7 @@ def write_listing(index: Any) -> None:
     rows_name = ""
     if old is not None and old.get("build") == index.meta.get("build_id"):
         rows_name = str(old.get("rows_file") or "")
-        old_entries = {int(e[1]): (int(e[3]), int(e[4])) for e in old.get("runs", [])}
+        old_entries = {int(e[1]): (int(e[3]), int(e[4])) for e in old.get("runs", []) if e[3] is not None}
     order = con.execute(f"SELECT rk, id, project FROM runs_t {_ORDER}").fetchall()
     rows_path = index_dir / rows_name if valid_rows_name(rows_name) else None
     size = _file_size(rows_path)
@@ -80,22 +84,32 @@ def write_listing(index: Any) -> None:
     if rows_path is None:
         rows_path = index_dir / f"listing-{secrets.token_hex(6)}.rows"
         size = 0
-    wanted = [rk for rk, _, _ in order if rk not in old_entries]
+    asked = getattr(index, "listing_want", None)
+    if asked == "all":
+        eager = {rk for rk, _, _ in order}
+    else:
+        eager = {rk for rk, _, _ in order[:EAGER_ENTRIES]} | {rk for rk, run_id, _ in order if run_id in (asked or ())}
+    wanted = [rk for rk, _, _ in order if rk not in old_entries and rk in eager]
     ranges = dict(old_entries)
+    report = getattr(index, "progress", None) if len(wanted) > EAGER_ENTRIES else None
     with open(rows_path, "ab") as out:
         offset = out.tell()
         for start in range(0, len(wanted), ENTRY_BATCH):
+            if report is not None:
+                report("listing runs", start, len(wanted))
             batch = wanted[start : start + ENTRY_BATCH]
             for rk, data in _entries(con, batch, _attach_details, _base_row):
                 out.write(data)
                 ranges[rk] = (offset, len(data))
                 offset += len(data)
+    if report is not None:
+        report("done", 1, 1)
     stored = index.stored
     header = {
         "version": LISTING_VERSION,
         "build": index.meta.get("build_id"),
         "rows_file": rows_path.name,
-        "runs": [[run_id, rk, project, *ranges[rk]] for rk, run_id, project in order],
+        "runs": [[run_id, rk, project, *ranges.get(rk, (None, None))] for rk, run_id, project in order],
         "files": [[run_id, *s.manifest, s.segs, s.deep, s.racy, s.digest] for run_id, s in stored.items()],
         "live": {run_id: live for run_id, (live, _status) in index.running.items()},
         "problems": [list(r) for r in con.execute(
@@ -117,7 +131,8 @@ def _entries(con: Any, rks: list[int], attach: Any, base_row: Any) -> list[tuple
     rows = [base_row(r[1:]) for r in found]
     attach(con, rows, [r[0] for r in found], None)
     sparks: dict[int, dict[str, list[float | None]]] = {}
-    for rk, key, _bucket, value in con.execute(_SPARKS, [rks, SPARK_BUCKETS]).fetchall():
+    points, params = points_sql(files_of(con, rks))
+    for rk, key, _bucket, value in con.execute(_SPARKS.format(points=points), [*params, SPARK_BUCKETS]).fetchall():
         sparks.setdefault(rk, {}).setdefault(key, []).append(value)
     out = []
     for (rk, *_), row in zip(found, rows, strict=True):

@@ -16,7 +16,8 @@ import duckdb
 from localtrack.errors import FilterSyntaxError
 from localtrack.query import duck
 from localtrack.query.index import Index
-from localtrack.query.index_schema import VIEWS
+from localtrack.query.index_load import ensure_means, files_of
+from localtrack.query.index_schema import view_definitions
 
 MAX_SQL_CHARS = 100_000
 ALLOWED_TYPES = frozenset({"SELECT"})
@@ -49,18 +50,19 @@ def check_statement(query: str) -> None:
 _first_line = duck.first_line
 
 
-def sandbox_connection(index: Index) -> duckdb.DuckDBPyConnection:
+def sandbox_connection(index: Index, files: list[str] | None = None) -> duckdb.DuckDBPyConnection:
     """A locked-down connection with the views over the index (call inside an index session)."""
     con = duck.connect_memory(index.layout.tmp_dir / "duckdb")
     try:
         path = index.file_path
+        views = view_definitions("idx.main", files_of(index.con, None) if files is None else files)
         if path is not None:
             con.execute(f"ATTACH {duck.quote_literal(str(path))} AS idx (READ_ONLY)")
-            for name, select in VIEWS.items():
-                con.execute(f"CREATE VIEW {name} AS {select.format(db='idx.main')}")
+            for name, select in views.items():
+                con.execute(f"CREATE VIEW {name} AS {select}")
         else:  # in-memory index (read-only store): hand the sandbox copies of the tables
-            for name, select in VIEWS.items():
-                table = duck.arrow(index.con, select.format(db="idx.main"))
+            for name, select in views.items():
+                table = duck.arrow(index.con, select)
                 con.register(f"_lt_{name}", table)
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM _lt_{name}")
         root = str(index.layout.root.resolve())
@@ -77,8 +79,10 @@ def run_sql(index: Index, query: str) -> Any:
     """Run one read-only SELECT over the views; returns an Arrow table."""
     check_statement(query)
     with index.session():
+        ensure_means(index.con, None)  # metric_summary shows every run's mean
+        files = files_of(index.con, None)  # the metrics view reads them (the index holds no points)
         index.release_file()
-        sandbox = sandbox_connection(index)
+        sandbox = sandbox_connection(index, files)
         try:
             return duck.arrow(sandbox, query)
         except duckdb.Error as exc:

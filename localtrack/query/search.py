@@ -18,6 +18,7 @@ from localtrack.query import duck
 from localtrack.query.filter_parser import parse_filter, parse_order_by
 from localtrack.query.filter_sql import compile_filter, compile_order
 from localtrack.query.index import Index
+from localtrack.query.index_load import ensure_means, files_of, points_sql, uses_mean
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunInfo, RunTable
 from localtrack.storage.manifest import decode_value, is_legacy_values
 from localtrack.store.reader import load_run
@@ -75,6 +76,8 @@ def search(index: Index, filter: str | None = None, order_by: Any = None, limit:
         params.append(limit)
 
     def query(con: Any) -> RunTable:
+        if uses_mean(sql):  # a filter or order on means: every run's mean must be known first
+            ensure_means(con, None)
         found = con.execute(sql, params).fetchall()
         rows = [_base_row(r[1:]) for r in found]
         _attach_details(con, rows, [r[0] for r in found], index.details)
@@ -114,6 +117,7 @@ def _attach_details(con: Any, rows: list[dict[str, Any]], rks: list[int],
     wanted = [rk for rk in rks if cache is None or rk not in cache]
     fresh: dict[int, _Details] = {rk: ({}, {}, {}, {}) for rk in wanted}
     if wanted:
+        ensure_means(con, wanted)
         if len(wanted) <= 200:
             where, params = f"rk IN ({', '.join('?' * len(wanted))})", list(wanted)
         else:
@@ -161,7 +165,9 @@ def resolve(con: Any, ref: str) -> str:
         if not rows:
             raise RunNotFoundError("the store has no runs yet", ref)
         return rows[0][0]
-    ids = [r[0] for r in con.execute("SELECT run_id FROM files_t ORDER BY run_id").fetchall()]
+    # candidates (a superset: every id holding ``ref``), then the exact rule in Python
+    ids = [r[0] for r in con.execute(
+        "SELECT run_id FROM files_t WHERE contains(run_id, ?) ORDER BY run_id", [ref]).fetchall()]
     by_id = [i for i in ids if i.startswith(ref) or short_id(i) == ref or short_id(i).startswith(ref)]
     by_name = [r[0] for r in con.execute("SELECT id FROM runs_t WHERE name = ? ORDER BY id", [ref]).fetchall()]
     matches_sets = [by_id, by_name]
@@ -255,9 +261,7 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
     if hasattr(runs, "ids") and not isinstance(runs, (list, tuple)):
         runs = runs.ids
     with index.session() as con:
-        sql = 'SELECT r.id AS run, p.key, p.step, p."timestamp", p.value FROM points_t p JOIN runs_t r USING (rk)'
-        sql += " WHERE TRUE"
-        params: list[Any] = []
+        rks = None
         if runs is not None:
             refs = [_ref_of(item) for item in runs]
             # Full ids (the usual case: rows of a RunTable) in one query; only the rest
@@ -267,15 +271,42 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
             ids = list(dict.fromkeys(ref if ref in exact else resolve(con, ref) for ref in refs))
             rks = [r[0] for r in con.execute(
                 "SELECT rk FROM runs_t WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()]
-            if len(rks) <= 200:
-                sql += f" AND p.rk IN ({', '.join('?' * len(rks)) or 'NULL'})"
-                params.extend(rks)
-            else:
-                sql += " AND p.rk IN (SELECT unnest(?::BIGINT[]))"
-                params.append(rks)
+        relation, params = points_sql(files_of(con, rks))
+        sql = f'SELECT r.id AS run, p.key, p.step, p."timestamp", p.value FROM {relation} p JOIN runs_t r USING (rk)'
+        sql += " WHERE TRUE"
         if keys is not None:
             keys = [str(k) for k in keys]
             sql += " AND p.key IN (SELECT unnest(?::VARCHAR[]))"
             params.append(keys)
         sql += ' ORDER BY run, p.key, p.step, p."timestamp", p.ord'
         return duck.arrow(con, sql, params)
+
+
+class PointColumns:
+    """A run's points as plain columns, shaped like the Arrow table ``RunInfo.metrics()``
+    returns as far as ``select(...).to_pydict()`` goes: ``show`` draws its sparklines from
+    them without importing pyarrow (and numpy with it), a third of a warm ``show``."""
+
+    def __init__(self, columns: dict[str, list[Any]]) -> None:
+        self.columns = columns
+
+    def select(self, names: list[str]) -> PointColumns:
+        return PointColumns({name: self.columns[name] for name in names})
+
+    def to_pydict(self) -> dict[str, list[Any]]:
+        return {name: list(values) for name, values in self.columns.items()}
+
+
+def point_columns(reader: Any, info: RunInfo) -> Any:
+    """The points of one run (``info``) as :class:`PointColumns`; ``info.metrics()`` for a
+    reader without an index."""
+    index = getattr(reader, "index", None)
+    if not isinstance(index, Index):
+        return info.metrics()
+    with index.session() as con:
+        row = con.execute("SELECT rk FROM runs_t WHERE id = ?", [info.id]).fetchone()
+        relation, params = points_sql(files_of(con, [row[0]] if row else []))
+        found = con.execute(f'SELECT step, "timestamp", key, value FROM {relation} '
+                            'ORDER BY key, step, "timestamp"', params).fetchall()
+    names = ["step", "timestamp", "key", "value"]
+    return PointColumns({name: [r[i] for r in found] for i, name in enumerate(names)})

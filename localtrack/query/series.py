@@ -18,7 +18,7 @@ _BUCKETED = """
 WITH pts AS (
     SELECT r.id AS run, p.key, p.value,
            row_number() OVER w AS rn, count(*) OVER (PARTITION BY p.rk, p.key) AS n
-    FROM points_t p JOIN runs_t r USING (rk)
+    FROM {points} p JOIN runs_t r USING (rk)
     WHERE p.key IN (SELECT unnest(?::VARCHAR[])) {runs}
     WINDOW w AS (PARTITION BY p.rk, p.key ORDER BY p.step, p."timestamp")
 )
@@ -47,8 +47,13 @@ def trend_series(
         params.append(list(run_ids))
     params.append(int(buckets))
     try:
+        from localtrack.query.index_load import files_of, points_sql
+
         with store.index.session() as con:
-            rows = con.execute(_BUCKETED.format(runs=runs), params).fetchall()
+            rks = None if run_ids is None else [r[0] for r in con.execute(
+                "SELECT rk FROM runs_t WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(run_ids)]).fetchall()]
+            points, files = points_sql(files_of(con, rks))
+            rows = con.execute(_BUCKETED.format(runs=runs, points=points), [*files, *params]).fetchall()
     except (duckdb.CatalogException, duckdb.BinderException, AttributeError):
         return _from_points(store, run_ids, keys, buckets)
     out: dict[tuple[str, str], list[float]] = {}
