@@ -27,6 +27,7 @@ from localtrack.storage.atomic import explain_os_error, fsync_dir, make_dirs
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
 from localtrack.storage.lease import run_lock
 from localtrack.storage.manifest import read_manifest, write_manifest
+from localtrack.store.run_refs import RunCandidate, check_ref, pick_run
 from localtrack.store.status import derive_status
 
 MAX_NOTES = 100_000
@@ -240,25 +241,12 @@ def list_trash(layout: StoreLayout) -> list[TrashedRun]:
 
 
 def resolve_trashed(layout: StoreLayout, ref: str) -> TrashedRun:
-    """A trashed run from a full id, id prefix, short id or unique name."""
-    from localtrack.errors import AmbiguousRunError
-    from localtrack.ids import short_id
-
-    if not ref:
-        raise RunNotFoundError("empty run reference: give a run id, id prefix or name", ref)
+    """A trashed run from a full id, id prefix, short id or unique name (run_refs' rule, no @latest)."""
+    ref = check_ref(ref)
     trashed = list_trash(layout)
     if not trashed:
         raise RunNotFoundError(f"no run matches {ref!r}: the trash is empty", ref)
-    for matches in (
-        [t for t in trashed if t.id == ref],
-        [t for t in trashed if t.id.startswith(ref) or short_id(t.id).startswith(ref)],
-        [t for t in trashed if t.name == ref],
-    ):
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            shown = ", ".join(f"{m.id} ({m.name})" for m in matches[:20])
-            raise AmbiguousRunError(
-                f"{ref!r} matches {len(matches)} trashed runs: {shown}; use a longer id", ref, [m.id for m in matches]
-            )
-    raise RunNotFoundError(f"no run matches {ref!r} in the trash; `localtrack restore` lists it", ref)
+    by_id = {t.id: t for t in trashed}
+    chosen = pick_run(ref, (RunCandidate(t.id, t.name) for t in trashed), what="trashed runs",
+                      not_found_hint=" in the trash; `localtrack restore` lists it", allow_latest=False)
+    return by_id[chosen.id]
