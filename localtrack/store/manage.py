@@ -60,8 +60,10 @@ def rename_run(layout: StoreLayout, run_id: str, name: str) -> dict[str, Any]:
     return edit_manifest(layout, run_id, lambda m: m.__setitem__("name", clean))
 
 
-def _parse_tag(text: str) -> tuple[str, str]:
-    """``label`` or ``key=value`` as typed on a command line."""
+def _parse_tag(text: str | tuple[str, str]) -> tuple[str, str]:
+    """``label`` or ``key=value`` as typed on a command line, or a ``(key, value)`` pair from Python."""
+    if isinstance(text, tuple):
+        return validate_key(text[0], "tag"), validate_tag_value(text[1])
     key, sep, value = text.partition("=")
     if not sep:
         return validate_key(text, "tag"), ""
@@ -69,9 +71,9 @@ def _parse_tag(text: str) -> tuple[str, str]:
 
 
 def change_tags(
-    layout: StoreLayout, run_id: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+    layout: StoreLayout, run_id: str, *, add: Iterable[str | tuple[str, str]] = (), remove: Iterable[str] = ()
 ) -> dict[str, str]:
-    """Add (``label`` or ``key=value``) and remove (by key) tags; returns the run's tags after."""
+    """Add (``label``, ``key=value`` or ``(key, value)``) and remove (by key) tags; returns the run's tags after."""
     to_add = [_parse_tag(t) for t in add]
     to_remove = [validate_key(t.partition("=")[0], "tag") for t in remove]
     result: dict[str, str] = {}
