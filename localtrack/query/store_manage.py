@@ -224,9 +224,16 @@ class GcReport:
         return [e for e in self.entries if e.status != "young, kept"]
 
 
+def parse_grace(value: float | int | str | None) -> float:
+    """A grace period in seconds: None (the default hour), seconds >= 0, or ``0``/``90s``/``30m``/``2h``/``7d``."""
+    from localtrack.store.gc import parse_grace as parse
+
+    return parse(value)
+
+
 def gc(layout: StoreLayout, *, grace: float | int | str | None = None, dry_run: bool = True) -> GcReport:
     """Plan (and unless ``dry_run``, do) the deletion of unreferenced objects and stale temp files."""
-    from localtrack.store.gc import parse_grace, plan_gc, run_gc
+    from localtrack.store.gc import plan_gc, run_gc
 
     grace_seconds = parse_grace(grace)
     plan = plan_gc(layout, grace_seconds=grace_seconds)
