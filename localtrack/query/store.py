@@ -17,10 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from localtrack.errors import GcBlockedError, RunNotFoundError
+from localtrack.errors import GcBlockedError
 from localtrack.query.results import RunInfo, RunTable
 from localtrack.storage.layout import StoreLayout
 from localtrack.store.project import open_store
+from localtrack.store.run_refs import check_ref
 
 if TYPE_CHECKING:
     from localtrack.query.store_manage import (
@@ -34,32 +35,6 @@ if TYPE_CHECKING:
     from localtrack.store.manage import TrashedRun
 
 __all__ = ["GcBlockedError", "RunInfo", "RunTable", "Store"]
-
-
-def _decodable_ref(ref: Any) -> str:
-    """A run reference as text every lookup can use; refuse what is not (named, escaped).
-
-    A shell argument that is not UTF-8 arrives as lone surrogates (``os.fsdecode``); no run id
-    or name can hold one, so it matches nothing.
-    """
-    if not isinstance(ref, str):
-        raise RunNotFoundError(f"a run reference is a string (id, prefix, name or @latest), got {type(ref).__name__}", ref)
-    try:
-        ref.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = ref.encode("utf-8", "surrogateescape" if _fs_bytes(ref) else "backslashreplace")
-        raise RunNotFoundError(
-            f"no run matches {shown!r}: it is not valid UTF-8 text, and run ids and names always are", ref
-        ) from None
-    return ref
-
-
-def _fs_bytes(ref: str) -> bool:
-    try:
-        ref.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class Store:
@@ -122,7 +97,7 @@ class Store:
         """One run by id, unique id prefix, short id, unique name or ``@latest``."""
         from localtrack.query.search import run_info
 
-        return run_info(self.index, _decodable_ref(ref))
+        return run_info(self.index, check_ref(ref))
 
     def metrics(self, runs: list[Any] | str | None = None, keys: list[str] | str | None = None) -> Any:
         """Metric points as a long Arrow table: run, key, step, timestamp, value.

@@ -29,10 +29,31 @@ class RunCandidate:
 
 
 def check_ref(ref: Any) -> str:
-    """A reference is non-empty text; anything else names no run."""
-    if not isinstance(ref, str) or not ref.strip():
+    """A reference is non-empty UTF-8 text; anything else names no run (and the error says why).
+
+    A shell argument that is not UTF-8 arrives as lone surrogates (``os.fsdecode``); no run id
+    or name can hold one, so it matches nothing, and the message shows it escaped.
+    """
+    if not isinstance(ref, str):
+        raise RunNotFoundError(f"a run reference is a string (id, prefix, name or @latest), got {type(ref).__name__}", ref)
+    if not ref.strip():
         raise RunNotFoundError("empty run reference: give a run id, id prefix or name", ref)
+    try:
+        ref.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = ref.encode("utf-8", "surrogateescape" if _fs_bytes(ref) else "backslashreplace")
+        raise RunNotFoundError(
+            f"no run matches {shown!r}: it is not valid UTF-8 text, and run ids and names always are", ref
+        ) from None
     return ref
+
+
+def _fs_bytes(ref: str) -> bool:
+    try:
+        ref.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def pick_run(

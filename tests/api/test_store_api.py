@@ -137,6 +137,10 @@ def test_a_symlinked_run_folder_is_named_never_followed(store: localtrack.Store,
     os.symlink(outside, store.root / "runs" / fake)
     with pytest.raises(StoreLinkError, match="symbolic link"):
         store.resolve(fake)
+    with pytest.raises(LocaltrackError, match="symbolic link"):
+        store.select(fake)
+    with pytest.raises(RunNotFoundError, match="not valid UTF-8"):
+        store.resolve("bert-\udcff")
     with pytest.raises(StoreLinkError):
         store.remove(fake)
     with pytest.raises(StoreLinkError):
