@@ -287,7 +287,7 @@ def gc_command(
         raise
     for problem in plan.problems:
         print_warning(problem)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"path": e.path, "hash": e.digest, "size": e.size, "age_hours": round(e.age_seconds / 3600, 2),
          "status": "deleted" if e.deleted and fmt != OutputFormat.table else e.status}
         for e in plan.entries

@@ -147,14 +147,14 @@ def select(
                 chosen.setdefault(str(row["id"]), row)
             continue
         run_id = store.run(ref).id
-        row = by_id.get(run_id)
-        if row is None:
+        named = by_id.get(run_id)
+        if named is None:
             raise RunNotFoundError(
                 f"run {ref!r} ({run_id}) does not match "
                 + (f"the filter {filter!r}" if filter else f"project {project!r}"),
                 ref,
             )
-        chosen.setdefault(run_id, row)
+        chosen.setdefault(run_id, named)
     return RunTable(list(chosen.values()), table.problems)
 
 
