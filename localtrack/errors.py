@@ -16,9 +16,8 @@
     ├── FilterSyntaxError (ValueError)      a malformed search filter, order_by or SQL statement
     ├── LaunchError                         `localtrack exec`: the command cannot be started
     ├── ReproduceError                      `localtrack reproduce`: the run cannot be re-run (commit gone, diff fails)
-    ├── ArtifactError                       artifact logging / lookup problems
-    │   └── ArtifactNotFoundError (LookupError)
-    └── GcBlockedError                      gc asked to delete while some manifest cannot be read
+    └── ArtifactError                       artifact logging / lookup problems
+        └── ArtifactNotFoundError (LookupError)
 
 Each error carries the offending value in ``.value`` so callers and the CLI can name it.
 """
@@ -110,11 +109,3 @@ class ArtifactError(LocaltrackError):
 
 class ArtifactNotFoundError(ArtifactError, LookupError):
     """No artifact matches the name/version asked for."""
-
-
-class GcBlockedError(LocaltrackError):
-    """gc was asked to delete while some manifest or listing cannot be read (``.problems`` names them)."""
-
-    def __init__(self, message: str, problems: list[str]) -> None:
-        super().__init__(message, problems)
-        self.problems = list(problems)

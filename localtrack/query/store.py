@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from localtrack.errors import GcBlockedError
 from localtrack.query.results import RunInfo, RunTable
 from localtrack.storage.layout import StoreLayout
 from localtrack.store.project import open_store
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from localtrack.store.artifacts import ArtifactHandle, ArtifactRef
     from localtrack.store.manage import TrashedRun
 
-__all__ = ["GcBlockedError", "RunInfo", "RunTable", "Store"]
+__all__ = ["RunInfo", "RunTable", "Store"]
 
 
 class Store:
@@ -168,7 +167,8 @@ class Store:
         """Objects no run (or trashed run) references, and stale temp files: listed, and deleted
         unless ``dry_run``. Files younger than ``grace`` are kept (seconds, or ``"0"``, ``"30m"``,
         ``"2h"``, ``"7d"``; default one hour; 0 = now, only while no run is writing).
-        Deleting while a manifest cannot be read raises GcBlockedError."""
+        Deleting while a manifest cannot be read raises GcBlockedError (a LocaltrackError;
+        ``localtrack.query.store_manage.GcBlockedError``) naming them in ``.problems``."""
         from localtrack.query import store_manage
 
         return store_manage.gc(self.layout, grace=grace, dry_run=dry_run)

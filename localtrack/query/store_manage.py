@@ -21,15 +21,24 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from localtrack.errors import CorruptRunError, InvalidValueError, LocaltrackError, RunNotFoundError
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.manifest import MAX_DEPTH
-from localtrack.store.verify import Finding
 
 if TYPE_CHECKING:
     from localtrack.query.results import RunTable
     from localtrack.query.store import Store
     from localtrack.store.artifacts import ArtifactHandle, ArtifactRef
     from localtrack.store.manage import TrashedRun
+    from localtrack.store.verify import Finding
 
 GLOB_CHARS = frozenset("*?[")
+
+
+def __getattr__(name: str) -> Any:
+    """``GcBlockedError`` (what ``Store.gc(dry_run=False)`` raises), loaded with gc only when asked for."""
+    if name == "GcBlockedError":
+        from localtrack.store.gc import GcBlockedError
+
+        return GcBlockedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------- runs by reference
@@ -159,7 +168,7 @@ def select(
 
 
 # ---------------------------------------------------------------------- verify and gc
-class VerifyResult(list[Finding]):
+class VerifyResult(list["Finding"]):
     """What ``Store.verify()`` found: a list of findings (``severity`` damaged|warning, ``path``,
     ``message``; an object's path ends in its digest), plus how much was checked."""
 

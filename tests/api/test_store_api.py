@@ -15,7 +15,6 @@ import localtrack
 from localtrack.errors import (
     AmbiguousRunError,
     ArtifactError,
-    GcBlockedError,
     InvalidNameError,
     InvalidValueError,
     LocaltrackError,
@@ -23,6 +22,7 @@ from localtrack.errors import (
     RunStateError,
     StoreLinkError,
 )
+from localtrack.query.store_manage import GcBlockedError
 
 
 def manifest(store: localtrack.Store, run_id: str) -> dict:
