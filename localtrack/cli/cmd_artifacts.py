@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from localtrack.cli.common import RUN_HELP, FormatOption, ListFormatOption, StoreOption
 from localtrack.cli.output import ListFormat, OutputFormat, size_text
-
-if TYPE_CHECKING:
-    from localtrack.store.artifacts import ArtifactHandle
 
 ARTIFACT_HELP = """Files and folders kept with runs: upload, ls, download.
 
@@ -96,20 +92,18 @@ def log_artifacts_command(
 
         localtrack log-artifacts $RUN model.pt plots/ --type model
     """
-    from localtrack.cli.common import find_run, open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.output import console, emit_rows, print_warning
-    from localtrack.store.artifacts import log_artifact
 
     if name is not None and len(files) > 1:
         raise typer.BadParameter("--name applies to one path; log the files one by one", param_hint="--name")
-    layout = open_layout(store)
-    run_id = find_run(layout, run).id
+    lt = open_reader(store)
+    target = lt.resolve(run)
     rows = []
     for path in files:
         with _progress(_source_size(path), f"hashing {path.name}") as progress:
-            ref = log_artifact(
-                layout, run_id, path, name, type, description, follow_symlinks=follow_symlinks, progress=progress
-            )
+            ref = lt.log_artifact(target, path, name=name, type=type, description=description,
+                                  follow_symlinks=follow_symlinks, progress=progress)
         for skipped in ref.skipped:
             print_warning(f"{path}: skipped {skipped}")
         rows.append(_ref_row(ref))
@@ -125,7 +119,7 @@ def log_artifacts_command(
     emit_rows(rows, fmt)
 
 
-def _artifact_row(handle: ArtifactHandle, run_name: str) -> dict[str, Any]:
+def _artifact_row(handle: Any, run_name: str) -> dict[str, Any]:
     return {
         "run": handle.run_id, "run_name": run_name, "name": handle.name, "version": handle.version,
         "type": handle.type, "kind": handle.kind, "size": handle.size, "files": handle.record.files,
@@ -146,30 +140,13 @@ def ls_command(
 
         localtrack artifact ls @latest --format json
     """
-    from localtrack.cli.common import find_run, open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.output import emit_rows, print_warning
-    from localtrack.store.artifacts import list_artifacts
-    from localtrack.store.reader import list_runs
 
-    layout = open_layout(store)
-    records = [find_run(layout, run)] if run is not None else list_runs(layout)
-    rows = []
-    for record in records:
-        if not record.ok:
-            print_warning(f"run {record.id}: {record.error}")
-            continue
-        handles, problems = list_artifacts(layout, record.id)
-        for problem in problems:
-            print_warning(problem)
-        if type is not None:
-            handles = [h for h in handles if h.type == type]
-        if latest:
-            newest: dict[str, ArtifactHandle] = {}
-            for h in handles:
-                if h.name not in newest or h.version > newest[h.name].version:
-                    newest[h.name] = h
-            handles = list(newest.values())
-        rows.extend(_artifact_row(h, record.name) for h in handles)
+    listing = open_reader(store).artifacts(run, type=type, latest=latest)
+    for problem in listing.problems:
+        print_warning(problem)
+    rows = [_artifact_row(h, listing.run_names.get(h.run_id, h.run_id)) for h in listing.handles]
     if fmt != ListFormat.table:
         emit_rows(rows, fmt)
         return
@@ -206,24 +183,24 @@ def download_command(
 
         localtrack artifact download @latest model --output-dir restored/
     """
-    from localtrack.cli.common import find_run, open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.output import console, emit_rows, print_warning, safe, status
-    from localtrack.store.artifacts import list_artifacts, restore_all, select_artifacts
 
     if version is not None and name is None:
         raise typer.BadParameter("--version needs an artifact NAME", param_hint="--version")
-    layout = open_layout(store)
-    run_id = find_run(layout, run).id
-    if name is None:
-        for problem in list_artifacts(layout, run_id)[1]:
-            print_warning(f"run {run_id}: {problem} (not downloaded)")
-    handles = select_artifacts(layout, run_id, name, type=type, version=version)
+    lt = open_reader(store)
+    target = lt.resolve(run)
+    run_id = target.id
+    listing = lt.artifacts(target, name=name, type=type, version=version, latest=True, skip_damaged=False)
+    for problem in listing.problems:
+        print_warning(f"run {run_id}: {problem} (not downloaded)")
+    handles = listing.handles
     if not handles:
         console().print("no artifacts to download")
         return
     total = sum(h.size for h in handles)
     with _progress(total, "downloading") as progress:
-        written = restore_all(handles, output_dir, overwrite=overwrite, progress=progress)
+        written = lt.download_artifacts(handles, output_dir, overwrite=overwrite, progress=progress)
     rows = [
         {"run": run_id, "name": h.name, "version": h.version, "type": h.type, "size": h.size,
          "path": str(h.target_path(output_dir))}
@@ -247,13 +224,12 @@ def verify_command(
 
         localtrack verify || echo "the store needs attention"
     """
-    from localtrack.cli.common import open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.output import console, emit_rows, print_error
-    from localtrack.store.verify import verify_store
 
-    layout = open_layout(store)
-    report = verify_store(layout)
-    rows = [{"status": f.severity, "path": f.path, "problem": f.message} for f in report.findings]
+    lt = open_reader(store)
+    report = lt.verify()
+    rows = [{"status": f.severity, "path": f.path, "problem": f.message} for f in report]
     if fmt != OutputFormat.table:
         emit_rows(rows, fmt, columns=["status", "path", "problem"])
     else:
@@ -265,18 +241,19 @@ def verify_command(
             f"{len(report.damaged)} damaged, {len(report.warnings)} warnings"
         )
     if not report.ok:
-        print_error(f"{len(report.damaged)} damaged item(s) in {layout.root}")
+        print_error(f"{len(report.damaged)} damaged item(s) in {lt.root}")
         raise typer.Exit(1)
 
 
-def parse_duration(text: str) -> float:
-    """``--grace``: ``0`` (now), or a number with a unit, ``90s``, ``30m``, ``2h``, ``7d``; in seconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    value = text.strip().lower()
-    number, unit = (value[:-1], value[-1]) if value[-1:] in units else (value, "")
-    if number.isascii() and number.isdigit() and (unit or int(number) == 0) and len(number) <= 9:
-        return float(int(number) * units.get(unit, 1))
-    raise typer.BadParameter(f"{text!r}: give 0 (now) or a number with a unit: 90s, 30m, 2h, 7d", param_hint="--grace")
+def parse_grace_option(text: str) -> float:
+    """``--grace``, by the library's rule (``0``, ``90s``, ``30m``, ``2h``, ``7d``), as a usage error when bad."""
+    from localtrack.errors import InvalidValueError
+    from localtrack.query.store_manage import parse_grace
+
+    try:
+        return parse_grace(text)
+    except InvalidValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--grace") from None
 
 
 def gc_command(
@@ -297,28 +274,25 @@ def gc_command(
 
         localtrack gc && localtrack gc --yes
     """
-    from localtrack.cli.common import open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.output import console, emit_rows, print_warning, status
-    from localtrack.store.gc import GRACE_SECONDS, plan_gc, run_gc
+    from localtrack.query.store_manage import GcBlockedError
 
-    grace_seconds = GRACE_SECONDS if grace is None else parse_duration(grace)
-    layout = open_layout(store)
-    plan = plan_gc(layout, grace_seconds=grace_seconds)
+    grace_seconds = None if grace is None else parse_grace_option(grace)
+    try:
+        plan = open_reader(store).gc(grace=grace_seconds, dry_run=not yes)
+    except GcBlockedError as exc:
+        for problem in exc.problems:
+            print_warning(problem)
+        raise
     for problem in plan.problems:
         print_warning(problem)
-    now = time.time()
-    rows = [
-        {"path": str(e.path), "hash": e.digest, "size": e.size, "age_hours": round(e.age(now) / 3600, 2), "status": status}
-        for status, entries in (("unreferenced", plan.unreferenced), ("stale temp", plan.stale_temps), ("young, kept", plan.young))
-        for e in entries
+    rows: list[dict[str, Any]] = [
+        {"path": e.path, "hash": e.digest, "size": e.size, "age_hours": round(e.age_seconds / 3600, 2),
+         "status": "deleted" if e.deleted and fmt != OutputFormat.table else e.status}
+        for e in plan.entries
     ]
-    result = run_gc(layout, plan, grace_seconds=grace_seconds) if yes else None
     if fmt != OutputFormat.table:
-        if result is not None:
-            deleted = set(result.deleted)
-            for row in rows:
-                if row["path"] in deleted:
-                    row["status"] = "deleted"
         emit_rows(rows, fmt, columns=["path", "hash", "size", "age_hours", "status"])
         return
     if rows:
@@ -326,9 +300,9 @@ def gc_command(
             [{**r, "hash": (r["hash"] or "")[:12], "size": size_text(r["size"])} for r in rows], fmt,
             columns=["hash", "size", "age_hours", "status", "path"],
         )
-    count = len(plan.unreferenced) + len(plan.stale_temps)
-    if result is not None:
-        status(f"deleted {len(result.deleted)} file(s), {size_text(result.deleted_bytes)}")
+    count = len(plan.reclaimable)
+    if not plan.dry_run:
+        status(f"deleted {len(plan.deleted)} file(s), {size_text(plan.deleted_bytes)}")
     elif count:
         console().print(f"{count} file(s), {size_text(plan.reclaimable_bytes)} can be deleted: run `localtrack gc --yes`")
     else:

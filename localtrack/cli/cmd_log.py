@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -11,24 +10,15 @@ from typing import Annotated, Any, Optional
 import typer
 
 from localtrack import envvars
-from localtrack.cli.common import ReportFormatOption, StoreOption, find_run, open_layout
+from localtrack.cli.common import ReportFormatOption, StoreOption, open_reader
 from localtrack.cli.output import ReportFormat, report
-from localtrack.errors import InvalidValueError
-from localtrack.storage.manifest import MAX_DEPTH
-from localtrack.store import shell_writer
 
 
-def _json_object(text: str, option: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        raise InvalidValueError(f"{option}: JSON nested too deeply to read (at most {MAX_DEPTH} levels are kept)", None) from None
-    except ValueError as exc:
-        msg, pos = getattr(exc, "msg", str(exc)), getattr(exc, "pos", "?")
-        raise InvalidValueError(f"{option} is not valid JSON ({msg} at position {pos}): {text[:80]!r}", text) from None
-    if not isinstance(value, dict):
-        raise InvalidValueError(f"{option} must be a JSON object like '{{\"lr\": 0.1}}', got {text[:80]!r}", text)
-    return value
+def _json_text(text: str, option: str) -> dict[str, Any]:
+    """A JSON object option, parsed by the library's rule (the error names the option)."""
+    from localtrack.query.store_manage import parse_json_object
+
+    return parse_json_object(text, option)
 
 
 def create_command(
@@ -47,16 +37,14 @@ def create_command(
 
         RUN=$(localtrack create --project nlp --name bert --tags baseline,v2)
     """
-    layout = open_layout(store, create=True)
+    lt = open_reader(store, create=True)
     labels = [t.strip() for t in tags.split(",") if t.strip()] if tags else []
-    config = _json_object(params, "--params") if params else None
-    run_id = shell_writer.create_run(layout, project=project, name=name, tags=labels, config=config)
+    record = lt.new_run(project=project, name=name, tags=labels, params=_json_text(params, "--params") if params else None)
     if fmt == ReportFormat.json:
-        record = find_run(layout, run_id)
-        report(fmt, {"id": run_id, "name": record.name, "project": record.manifest.get("project"),
-                     "tags": record.manifest.get("tags"), "store": str(layout.root)}, None)
+        report(fmt, {"id": record.id, "name": record.name, "project": record.manifest.get("project"),
+                     "tags": record.manifest.get("tags"), "store": str(lt.root)}, None)
         return
-    typer.echo(run_id)  # the id is the data: stdout, alone, for RUN=$(localtrack create)
+    typer.echo(record.id)  # the id is the data: stdout, alone, for RUN=$(localtrack create)
 
 
 def log_params_command(
@@ -73,10 +61,9 @@ def log_params_command(
 
         localtrack log-params $RUN --params '{"lr": 0.001, "optim": {"name": "adam"}}'
     """
-    layout = open_layout(store)
-    values = _json_object(params, "--params")
-    record = find_run(layout, run)
-    shell_writer.log_params(layout, record.id, values)
+    lt = open_reader(store)
+    values = _json_text(params, "--params")
+    record = lt.log_params(run, values)
     report(fmt, {"run": record.id, "name": record.name, "params": sorted(values), "count": len(values)}, None)
 
 
@@ -115,14 +102,12 @@ def log_metrics_command(
         raise typer.BadParameter(
             "give one step with --metrics '{\"loss\": 0.1}', or stream steps with --stdin", param_hint="--metrics"
         )
-    layout = open_layout(store)
-    record = find_run(layout, run)
+    lt = open_reader(store)
+    record = lt.resolve(run)
     if stdin:
-        from localtrack.store.shell_stream import stream_metrics
-
         previous = _exit_on_sigterm()
         try:
-            streamed = stream_metrics(layout, record.id, sys.stdin.buffer, flush_seconds=_flush_seconds())
+            streamed = lt.stream_metrics(record, sys.stdin.buffer, flush_seconds=_flush_seconds())
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
@@ -130,10 +115,10 @@ def log_metrics_command(
                      "lines": streamed.lines}, None)
         return
     assert metrics is not None
-    values = _json_object(metrics, "--metrics")
-    used = shell_writer.log_metrics(layout, record.id, values, step)
-    report(fmt, {"run": record.id, "name": record.name, "steps": 0 if used is None else 1, "last_step": used,
-                 "step": used, "metrics": sorted(values)}, None)
+    values = _json_text(metrics, "--metrics")
+    logged = lt.log_metrics(record, values, step)
+    report(fmt, {"run": record.id, "name": record.name, "steps": logged.steps, "last_step": logged.last_step,
+                 "step": logged.last_step, "metrics": sorted(values)}, None)
 
 
 def _exit_on_sigterm() -> Any:
@@ -172,11 +157,9 @@ def finish_command(
     """
     if status not in ("finished", "failed", "killed"):
         raise typer.BadParameter(f"--status {status!r}: use finished, failed or killed")
-    layout = open_layout(store)
-    record = find_run(layout, run)
-    manifest = shell_writer.finish_run(layout, record.id, status)
-    report(fmt, {"run": record.id, "name": record.name, "status": manifest.get("status"),
-                 "ended_at": manifest.get("ended_at")}, None)
+    record = open_reader(store).finish(run, status)
+    report(fmt, {"run": record.id, "name": record.name, "status": record.manifest.get("status"),
+                 "ended_at": record.manifest.get("ended_at")}, None)
 
 
 def register(app: typer.Typer) -> None:

@@ -37,23 +37,22 @@ def tag_command(
 
         localtrack tag @latest add best-so-far stage=prod
     """
-    from localtrack.cli.common import find_run, open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.output import console, emit_json, safe
-    from localtrack.store import manage
 
-    layout = open_layout(store)
-    record = find_run(layout, run)
+    lt = open_reader(store)
     if action is None:
+        record = lt.resolve(run)
         if tags:
             raise typer.BadParameter("say add or rm before the tags", param_hint="ACTION")
-        current = record.manifest.get("tags")
-        after: dict[str, str] = current if isinstance(current, dict) else {}
     elif not tags:
+        lt.resolve(run)
         raise typer.BadParameter(f"give at least one tag to {action.value}", param_hint="TAGS")
     elif action == TagAction.add:
-        after = manage.change_tags(layout, record.id, add=tags)
+        record = lt.change_tags(run, add=tags)
     else:
-        after = manage.change_tags(layout, record.id, remove=tags)
+        record = lt.change_tags(run, remove=tags)
+    after = record.tags
     if fmt == ReportFormat.json:
         emit_json({"run": record.id, "name": record.name, "tags": after})
         return
@@ -77,21 +76,20 @@ def note_command(
     """
     import sys
 
-    from localtrack.cli.common import find_run, open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.output import console, emit_json, safe_text
-    from localtrack.store import manage
 
-    layout = open_layout(store)
-    record = find_run(layout, run)
+    lt = open_reader(store)
     if text is not None:
+        record = lt.resolve(run)
         if text == "-":
             text = sys.stdin.read().rstrip("\n")
-        manage.set_notes(layout, record.id, text, append=append)
+        record = lt.set_note(record, text, append=append)
         if fmt != ReportFormat.json:
             return
-        record = find_run(layout, record.id)
-    notes = record.manifest.get("notes")
-    notes = notes if isinstance(notes, str) else ""
+    else:
+        record = lt.resolve(run)
+    notes = record.notes
     if fmt == ReportFormat.json:
         emit_json({"run": record.id, "name": record.name, "notes": notes})
         return
@@ -112,14 +110,12 @@ def rename_command(
 
         localtrack rename brisk-river-42 bert-base-lr3e-4
     """
-    from localtrack.cli.common import find_run, open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.output import report, safe
-    from localtrack.store import manage
 
-    layout = open_layout(store)
-    record = find_run(layout, run)
-    manage.rename_run(layout, record.id, name)
-    new_name = find_run(layout, record.id).name
+    lt = open_reader(store)
+    record = lt.resolve(run)
+    new_name = lt.rename(record, name).name
     report(fmt, {"run": record.id, "old_name": record.name, "name": new_name},
            f"Renamed {safe(record.id)}: {safe(record.name)} → {safe(new_name)}")
 
@@ -142,34 +138,22 @@ def rm_command(
     """
     import sys
 
-    from localtrack.cli.common import find_run, open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.output import emit_json, safe, status
-    from localtrack.errors import RunNotFoundError
-    from localtrack.store import manage
 
-    layout = open_layout(store)
-    targets: list[tuple[str, str]] = []
-    for ref in runs:
-        try:
-            record = find_run(layout, ref)
-            targets.append((record.id, record.name))
-        except RunNotFoundError:
-            if not purge:
-                raise
-            trashed = manage.resolve_trashed(layout, ref)  # purge also empties the trash
-            targets.append((trashed.id, trashed.name))
-    targets = list(dict.fromkeys(targets))
+    lt = open_reader(store)
+    found = [lt.resolve(ref, include_trash=purge) for ref in runs]  # purge also empties the trash
+    targets = list(dict.fromkeys((r.id, r.name) for r in found))
     if purge and not yes:
         if not sys.stdin.isatty():
             raise typer.BadParameter("--purge deletes for good; add --yes to confirm", param_hint="--purge")
         names = ", ".join(safe(name) for _, name in targets)
         typer.confirm(f"Delete {len(targets)} run(s) for good: {names}?", abort=True)
     for run_id, name in targets:
+        lt.remove(run_id, purge=purge, force=force)
         if purge:
-            manage.purge_run(layout, run_id, force=force)
             line = f"Deleted {safe(name)} ({safe(run_id)})"
         else:
-            manage.trash_run(layout, run_id, force=force)
             line = f"Moved {safe(name)} ({safe(run_id)}) to the trash; `localtrack restore {safe(run_id)}` brings it back"
         if fmt != ReportFormat.json:
             status(line)
@@ -190,26 +174,25 @@ def restore_command(
 
         localtrack restore brisk-river-42
     """
-    from localtrack.cli.common import open_layout
+    from localtrack.cli.common import open_reader
     from localtrack.cli.humanize import relative_time
     from localtrack.cli.output import console, emit_json, emit_rows, safe, status
-    from localtrack.store import manage
 
-    layout = open_layout(store)
+    lt = open_reader(store)
     if not runs:
         rows = [
             {"id": t.id, "name": t.name, "status": t.status, "project": t.project, "created_at": t.created_at,
              "trashed": relative_time(t.trashed_at) if fmt == OutputFormat.table else t.trashed_at}
-            for t in manage.list_trash(layout)
+            for t in lt.trash()
         ]
         if not rows and fmt == OutputFormat.table:
             console().print("The trash is empty.")
             return
         emit_rows(rows, fmt, columns=["id", "name", "status", "project", "trashed"] if fmt == OutputFormat.table else None)
         return
-    targets = [manage.resolve_trashed(layout, ref) for ref in runs]
+    targets = [lt.find_trashed(ref) for ref in runs]
     for trashed in targets:
-        manage.restore_run(layout, trashed.id)
+        lt.restore(trashed.id)
         if fmt == OutputFormat.table:
             status(f"Restored {safe(trashed.name)} ({safe(trashed.id)})")
     restored = [{"id": t.id, "name": t.name} for t in targets]

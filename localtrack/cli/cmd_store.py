@@ -10,8 +10,6 @@ import typer
 
 from localtrack.cli.common import ReportFormatOption
 from localtrack.cli.output import ReportFormat, report, safe
-from localtrack.storage.layout import STORE_DIRNAME
-from localtrack.store.project import create_store, locate_store
 
 EXAMPLE_DIRNAME = ".localtrack.example"
 
@@ -28,11 +26,10 @@ def init_command(
 
         localtrack init
     """
-    target = (path or Path.cwd()) / STORE_DIRNAME if (path is None or path.name != STORE_DIRNAME) else path
-    folder = locate_store(target) or target
-    existed = (folder / "FORMAT").is_file()
-    layout = create_store(folder)
-    report(fmt, {"store": str(layout.root), "created": not existed}, f"Store ready at {safe(layout.root)}")
+    from localtrack.query.store import Store
+
+    made = Store.create(path)
+    report(fmt, {"store": str(made.root), "created": made.created}, f"Store ready at {safe(made.root)}")
 
 
 def demo_command(

@@ -15,8 +15,6 @@ from localtrack.cli.output import ListFormat, OutputFormat, ReportFormat
 
 if TYPE_CHECKING:
     from localtrack.query.store import Store
-    from localtrack.storage.layout import StoreLayout
-    from localtrack.store.reader import RunRecord
 
 StoreOption = Annotated[
     Optional[Path],
@@ -48,25 +46,16 @@ ReportFormatOption = Annotated[
 RUN_HELP = "Run id, unique id prefix, short id, unique name, or @latest."
 
 
-def open_layout(store: Path | None, *, create: bool = False) -> StoreLayout:
-    """The store a command works on (clear error when there is none)."""
-    from localtrack.store.project import open_store
-
-    return open_store(store, create=create)
+def open_layout(store: Path | None, *, create: bool = False) -> Any:
+    """The store's folder layout, for commands that still work on it directly (clear error when there is none)."""
+    return open_reader(store, create=create).layout
 
 
-def open_reader(store: Path | None) -> Store:
-    """The read API (``localtrack.Store``) on the store a command works on."""
+def open_reader(store: Path | None, *, create: bool = False) -> Store:
+    """The library's ``localtrack.Store`` on the store a command works on (``create``: make a missing one)."""
     from localtrack.query.store import Store
 
-    return Store(store)
-
-
-def find_run(layout: StoreLayout, ref: str) -> RunRecord:
-    """Resolve RUN (id, unique id prefix, short id, unique name, @latest)."""
-    from localtrack.store.reader import resolve_run
-
-    return resolve_run(layout, ref)
+    return Store(store, create=create)
 
 
 def require_logged_metrics(rows: list[dict[str, Any]], wanted: list[str], *, who: str, option: str) -> None:

@@ -207,6 +207,32 @@ class RunInfo:
 
         return artifact_handle(StoreLayout(self.path.parent.parent), self.id, name, version=version, type=type)
 
+    # Edits write the manifest through the store's locked manifest edit (safe while the run is
+    # writing), then update this object in place from what was written, and return it.
+    def add_tag(self, key: str, value: str = "") -> RunInfo:
+        """Set tag ``key`` (a label when ``value`` is ""); updates this object in place and returns it."""
+        return self._edited(lambda layout: _manage().change_tags(layout, self.id, add={key: value}))
+
+    def remove_tag(self, key: str) -> RunInfo:
+        """Remove tag ``key`` (LocaltrackError if the run has none); updates this object in place and returns it."""
+        return self._edited(lambda layout: _manage().change_tags(layout, self.id, remove=[key]))
+
+    def set_note(self, text: str, append: bool = False) -> RunInfo:
+        """Replace (or ``append`` a line to) the notes; updates this object in place and returns it."""
+        return self._edited(lambda layout: _manage().set_note(layout, self.id, text, append=append))
+
+    def rename(self, name: str) -> RunInfo:
+        """Give the run a new display name (id and folder stay); updates this object in place and returns it."""
+        return self._edited(lambda layout: _manage().rename(layout, self.id, name))
+
+    def _edited(self, edit: Callable[[Any], Any]) -> RunInfo:
+        from localtrack.storage.layout import StoreLayout
+
+        after = edit(StoreLayout(self.path.parent.parent))
+        self.manifest = after.manifest
+        self.name, self.tags, self.notes = after.name, after.tags, after.notes
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-data view (for ``--format json``)."""
         return {
@@ -217,3 +243,9 @@ class RunInfo:
                 "summary_values", "artifacts", "children", "error", "writers", "alerts",
             )
         }
+
+
+def _manage() -> Any:
+    from localtrack.query import store_manage
+
+    return store_manage

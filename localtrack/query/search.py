@@ -7,13 +7,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from localtrack.errors import (
-    AmbiguousRunError,
     CorruptRunError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
-    RunNotFoundError,
 )
-from localtrack.ids import short_id
 from localtrack.query import duck
 from localtrack.query.filter_parser import parse_filter, parse_order_by
 from localtrack.query.filter_sql import compile_filter, compile_order
@@ -22,6 +19,7 @@ from localtrack.query.index_load import ensure_means, files_of, points_sql, uses
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunInfo, RunTable
 from localtrack.storage.manifest import decode_value, is_legacy_values
 from localtrack.store.reader import load_run
+from localtrack.store.run_refs import LATEST, RunCandidate, check_ref, pick_run
 
 _SELECT_RUNS = "SELECT r.rk, " + ", ".join(f'r."{c}"' for c in ATTRIBUTE_COLUMNS) + " FROM runs_t r"
 
@@ -153,34 +151,22 @@ def _attach_details(con: Any, rows: list[dict[str, Any]], rks: list[int],
 
 # ---------------------------------------------------------------------- one run
 def resolve(con: Any, ref: str) -> str:
-    """A run id from an id, unique id prefix, short id, unique name or ``@latest``."""
-    if not isinstance(ref, str) or not ref.strip():
-        raise RunNotFoundError("empty run reference: give a run id, id prefix or name", ref)
+    """A run id from an id, unique id prefix, short id, unique name or ``@latest`` (run_refs' rule)."""
+    ref = check_ref(ref)
     known = con.execute("SELECT id FROM runs_t WHERE id = ? UNION SELECT run_id FROM files_t WHERE run_id = ?",
                         [ref, ref]).fetchall()
     if known:
         return ref
-    if ref == "@latest":
-        rows = con.execute("SELECT id FROM runs_t ORDER BY created_at DESC NULLS LAST, id DESC LIMIT 1").fetchall()
-        if not rows:
-            raise RunNotFoundError("the store has no runs yet", ref)
-        return rows[0][0]
-    # candidates (a superset: every id holding ``ref``), then the exact rule in Python
-    ids = [r[0] for r in con.execute(
-        "SELECT run_id FROM files_t WHERE contains(run_id, ?) ORDER BY run_id", [ref]).fetchall()]
-    by_id = [i for i in ids if i.startswith(ref) or short_id(i) == ref or short_id(i).startswith(ref)]
-    by_name = [r[0] for r in con.execute("SELECT id FROM runs_t WHERE name = ? ORDER BY id", [ref]).fetchall()]
-    matches_sets = [by_id, by_name]
-    for matches in matches_sets:
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            names = dict(con.execute("SELECT id, name FROM runs_t WHERE id IN (SELECT unnest(?::VARCHAR[]))",
-                                     [matches[:20]]).fetchall())
-            shown = [f"{m} ({names.get(m, '?')})" for m in matches[:20]]
-            raise AmbiguousRunError(
-                f"{ref!r} matches {len(matches)} runs: {', '.join(shown)}; use a longer id", ref, matches)
-    raise RunNotFoundError(f"no run matches {ref!r}; `localtrack ls` lists the runs", ref)
+    # candidates (a superset: every id holding ``ref`` — a short id is part of its id — and every
+    # run of that name; for @latest only the newest), then the one rule picks among them
+    if ref == LATEST:
+        where, params = "r.id IS NOT NULL ORDER BY r.created_at DESC NULLS LAST, f.run_id DESC LIMIT 1", []
+    else:
+        where, params = "contains(f.run_id, ?) OR r.name = ? ORDER BY f.run_id", [ref, ref]
+    rows = con.execute(
+        "SELECT f.run_id, r.name, r.created_at, r.id IS NOT NULL FROM files_t f LEFT JOIN runs_t r ON r.id = f.run_id "
+        f"WHERE {where}", params).fetchall()
+    return pick_run(ref, (RunCandidate(i, name if listed else None, created) for i, name, created, listed in rows)).id
 
 
 def run_info(index: Index, ref: str) -> RunInfo:

@@ -16,12 +16,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, Union
 
-from localtrack.errors import InvalidValueError, InvalidValueTypeError, RunNotFoundError
+from localtrack.errors import InvalidValueError, InvalidValueTypeError
 from localtrack.query.results import RunInfo, RunTable
 from localtrack.storage.layout import StoreLayout
 from localtrack.store.project import open_store
+from localtrack.store.run_refs import check_ref
+
+if TYPE_CHECKING:
+    from localtrack.query.store_manage import (
+        ArtifactListing,
+        GcReport,
+        LoggedSteps,
+        RunRef,
+        VerifyResult,
+    )
+    from localtrack.store.artifacts import ArtifactHandle, ArtifactRef
+    from localtrack.store.manage import TrashedRun
 
 if TYPE_CHECKING:
     from localtrack.query.compare import Comparison
@@ -31,45 +44,39 @@ if TYPE_CHECKING:
 
 __all__ = ["RunInfo", "RunTable", "Store"]
 
-RunRef = Union[str, RunInfo, Mapping[str, Any]]
-Runs = Union[RunTable, RunRef, Sequence[RunRef], None]
+RunLike = Union[str, RunInfo, Mapping[str, Any]]
+Runs = Union[RunTable, RunLike, Sequence[RunLike], None]
 """Which runs a call is about: a RunTable, run references (ids, prefixes, names, ``@latest``),
 RunInfo objects or rows of a RunTable; None means every run."""
-
-
-def _decodable_ref(ref: Any) -> str:
-    """A run reference as text every lookup can use; refuse what is not (named, escaped).
-
-    A shell argument that is not UTF-8 arrives as lone surrogates (``os.fsdecode``); no run id
-    or name can hold one, so it matches nothing.
-    """
-    if not isinstance(ref, str):
-        raise RunNotFoundError(f"a run reference is a string (id, prefix, name or @latest), got {type(ref).__name__}", ref)
-    try:
-        ref.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = ref.encode("utf-8", "surrogateescape" if _fs_bytes(ref) else "backslashreplace")
-        raise RunNotFoundError(
-            f"no run matches {shown!r}: it is not valid UTF-8 text, and run ids and names always are", ref
-        ) from None
-    return ref
-
-
-def _fs_bytes(ref: str) -> bool:
-    try:
-        ref.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class Store:
     """A read handle on one store (the ``.localtrack`` folder, or a project folder holding one)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.layout: StoreLayout = open_store(path)
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = False) -> None:
+        """Open the store at ``path`` (default: LOCALTRACK_DIR, else the nearest ``.localtrack``
+        above the working directory); with ``create``, a missing one is made there (or here)."""
+        self.layout: StoreLayout = open_store(path, create=create)
         self.root = self.layout.root
         self._index: Any = None
+        self.created = False  # True when Store.create() made the store
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str] | None = None) -> Store:
+        """Create a store (``localtrack init``): ``path`` is a project folder (default: here) that
+        gets a ``.localtrack/``, or a ``.localtrack`` folder itself. An existing store is opened
+        as is; ``.created`` says whether this call made it."""
+        from localtrack.storage.layout import STORE_DIRNAME
+        from localtrack.store.project import create_store, locate_store
+
+        given = Path(path) if path is not None else None
+        target = (given or Path.cwd()) / STORE_DIRNAME if (given is None or given.name != STORE_DIRNAME) else given
+        folder = locate_store(target) or target
+        existed = (folder / "FORMAT").is_file()
+        layout = create_store(folder)
+        store = cls(layout.root)
+        store.created = not existed
+        return store
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -103,7 +110,7 @@ class Store:
         """One run by id, unique id prefix, short id, unique name or ``@latest``."""
         from localtrack.query.search import run_info
 
-        return run_info(self.index, _decodable_ref(ref))
+        return run_info(self.index, check_ref(ref))
 
     def metrics(self, runs: list[Any] | str | None = None, keys: list[str] | str | None = None) -> Any:
         """Metric points as a long Arrow table: run, key, step, timestamp, value.
@@ -250,6 +257,153 @@ class Store:
         if self._index is not None:
             self._index.close()
         self._index = None
+
+    # ------------------------------------------------------------------ selecting and checking
+    def select(self, *refs: str, pattern: str | None = None, filter: str | None = None,
+               project: str | None = None, order_by: str | None = None) -> RunTable:
+        """The runs named by ids, unique prefixes, short ids, names, ``@latest`` or globs
+        (``"bert-*"``; also ``pattern=``), within ``filter`` if given (each named run must match it).
+
+        In the order given (a glob's matches newest first); with only a filter, the filter's
+        order. A reference that names no run, or a glob that matches none, raises RunNotFoundError.
+        """
+        from localtrack.query import store_manage
+
+        return store_manage.select(self, refs, pattern=pattern, filter=filter, project=project, order_by=order_by)
+
+    def resolve(self, ref: Any, *, include_trash: bool = False) -> RunRef:
+        """The one run a reference names, read from its folder now (no index); ``include_trash``
+        also looks in the trash. The write-side methods below accept the same references."""
+        from localtrack.query import store_manage
+
+        return store_manage.resolve(self.layout, ref, include_trash=include_trash)
+
+    def verify(self) -> VerifyResult:
+        """Re-hash every object and segment and check every manifest: a list of findings
+        (``severity``, ``path``, ``message``), empty when all is well; ``.ok`` is False when
+        anything is damaged. ``localtrack verify`` prints the same."""
+        from localtrack.query import store_manage
+
+        return store_manage.verify(self.layout)
+
+    def gc(self, grace: float | int | str | None = None, dry_run: bool = True) -> GcReport:
+        """Objects no run (or trashed run) references, and stale temp files: listed, and deleted
+        unless ``dry_run``. Files younger than ``grace`` are kept (seconds, or ``"0"``, ``"30m"``,
+        ``"2h"``, ``"7d"``; default one hour; 0 = now, only while no run is writing).
+        Deleting while a manifest cannot be read raises GcBlockedError (a LocaltrackError;
+        ``localtrack.query.store_manage.GcBlockedError``) naming them in ``.problems``."""
+        from localtrack.query import store_manage
+
+        return store_manage.gc(self.layout, grace=grace, dry_run=dry_run)
+
+    # ------------------------------------------------------------------ removing and editing runs
+    def remove(self, run: Any, purge: bool = False, *, force: bool = False) -> RunRef:
+        """Move a run to the trash (``restore`` brings it back), or with ``purge`` delete it for
+        good (a trashed run too). A running run is refused (RunStateError) unless ``force``."""
+        from localtrack.query import store_manage
+
+        return store_manage.remove(self.layout, run, purge=purge, force=force)
+
+    def restore(self, run: Any) -> RunRef:
+        """Bring a trashed run (id, prefix, short id or name) back; returns it as now on disk."""
+        from localtrack.query import store_manage
+
+        return store_manage.restore(self.layout, run)
+
+    def trash(self) -> list[TrashedRun]:
+        """The runs in the trash (id, name, status, trashed_at...), most recently trashed first."""
+        from localtrack.query import store_manage
+
+        return store_manage.trash(self.layout)
+
+    def find_trashed(self, run: Any) -> TrashedRun:
+        """The run in the trash that a reference (id, prefix, short id or name) names."""
+        from localtrack.query import store_manage
+
+        return store_manage.find_trashed(self.layout, run)
+
+    def change_tags(self, run: Any, add: Mapping[str, str] | Iterable[str] = (), remove: Iterable[str] = ()) -> RunRef:
+        """Add tags (``{key: value}``, or ``"label"`` / ``"key=value"`` strings) and remove tags by
+        key, in one locked manifest edit (safe while the run writes); returns the run after."""
+        from localtrack.query import store_manage
+
+        return store_manage.change_tags(self.layout, run, add=add, remove=remove)
+
+    def set_note(self, run: Any, text: str, *, append: bool = False) -> RunRef:
+        """Replace (or ``append`` a line to) a run's notes; returns the run after."""
+        from localtrack.query import store_manage
+
+        return store_manage.set_note(self.layout, run, text, append=append)
+
+    def rename(self, run: Any, name: str) -> RunRef:
+        """Give a run a new display name (its id and folder stay); returns the run after."""
+        from localtrack.query import store_manage
+
+        return store_manage.rename(self.layout, run, name)
+
+    # ------------------------------------------------------------------ logging from separate calls
+    def new_run(self, *, project: str | None = None, name: str | None = None, tags: Iterable[str] | None = None,
+                params: Mapping[str, Any] | str | None = None) -> RunRef:
+        """Create a run that separate short calls log to (``localtrack create``); finish it with
+        :meth:`finish`. For a training loop in Python, ``localtrack.init()`` is the faster way."""
+        from localtrack.query import store_manage
+
+        return store_manage.new_run(self.layout, project=project, name=name, tags=tags, params=params)
+
+    def log_params(self, run: Any, params: Mapping[str, Any] | str) -> RunRef:
+        """Merge params (a dict, or a JSON object as text) into a running run's config."""
+        from localtrack.query import store_manage
+
+        return store_manage.log_params(self.layout, run, params)
+
+    def log_metrics(self, run: Any, metrics: Mapping[str, Any] | str, step: int | None = None) -> LoggedSteps:
+        """Log one step of metrics (``step`` None: the last step + 1); ``.last_step`` is the step used."""
+        from localtrack.query import store_manage
+
+        return store_manage.log_metrics(self.layout, run, metrics, step)
+
+    def stream_metrics(self, run: Any, source: BinaryIO, *, flush_seconds: float = 2.0) -> LoggedSteps:
+        """Log every JSON line of a binary stream (``{"step": 3, "loss": 0.1}``, step optional);
+        the first bad line raises InvalidValueError naming it, after the lines before it are saved."""
+        from localtrack.query import store_manage
+
+        return store_manage.stream_metrics(self.layout, run, source, flush_seconds=flush_seconds)
+
+    def finish(self, run: Any, status: str = "finished") -> RunRef:
+        """End a run started with :meth:`new_run` (finished, failed or killed); returns it after."""
+        from localtrack.query import store_manage
+
+        return store_manage.finish(self.layout, run, status)
+
+    # ------------------------------------------------------------------ artifacts
+    def log_artifact(self, run: Any, path: str | os.PathLike[str], *, name: str | None = None,
+                     type: str | None = None, description: str | None = None, follow_symlinks: bool = False,
+                     progress: Any = None) -> ArtifactRef:
+        """Store a file or folder with a run as the next version of artifact ``name`` (default:
+        the file name); identical bytes are kept once. ``progress(n_bytes)`` is called as it hashes."""
+        from localtrack.query import store_manage
+
+        return store_manage.log_artifact(self.layout, run, path, name=name, type=type, description=description,
+                                         follow_symlinks=follow_symlinks, progress=progress)
+
+    def artifacts(self, run: Any = None, *, name: str | None = None, version: int | None = None,
+                  type: str | None = None, latest: bool = False, skip_damaged: bool = True) -> ArtifactListing:
+        """Artifact versions of one run (default: every run): ``.handles`` (each ``.download(dir)``),
+        ``.run_names`` and ``.problems``. ``name`` picks one (latest unless ``version``);
+        ``latest`` keeps the newest version per name."""
+        from localtrack.query import store_manage
+
+        return store_manage.artifacts(self.layout, run, name=name, version=version, type=type, latest=latest,
+                                      skip_damaged=skip_damaged)
+
+    def download_artifacts(self, artifacts: Sequence[ArtifactHandle] | ArtifactListing, to: str | os.PathLike[str] = ".",
+                           *, overwrite: bool = False, progress: Any = None) -> list[Path]:
+        """Restore artifacts (from :meth:`artifacts`) into folder ``to``; every target is checked
+        before any is written (an existing file raises ArtifactError unless ``overwrite``)."""
+        from localtrack.query import store_manage
+
+        handles = artifacts.handles if isinstance(artifacts, store_manage.ArtifactListing) else artifacts
+        return store_manage.download_artifacts(handles, to, overwrite=overwrite, progress=progress)
 
     def __enter__(self) -> Store:
         return self

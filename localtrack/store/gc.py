@@ -17,7 +17,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 
-from localtrack.errors import LocaltrackError
+from localtrack.errors import InvalidValueError, LocaltrackError
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
 from localtrack.storage.links import is_link
 from localtrack.storage.manifest import read_manifest
@@ -27,6 +27,33 @@ from localtrack.store.verify import run_folders
 
 GRACE_SECONDS = 3600.0
 TEMP_FLOOR_SECONDS = 600.0  # a temp file this young may be a write in flight: kept whatever the grace
+
+
+class GcBlockedError(LocaltrackError):
+    """gc was asked to delete while some manifest or listing cannot be read (``.problems`` names them)."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message, problems)
+        self.problems = list(problems)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_grace(value: float | int | str | None) -> float:
+    """A grace period in seconds: None (the default hour), seconds >= 0, or ``0``/``90s``/``30m``/``2h``/``7d``."""
+    if value is None:
+        return GRACE_SECONDS
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value >= 0 and value == value and value != float("inf"):
+            return float(value)
+        raise InvalidValueError(f"grace {value!r}: give a number of seconds >= 0", value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "")
+        if number.isascii() and number.isdigit() and (unit or int(number) == 0) and len(number) <= 9:
+            return float(int(number) * _UNITS.get(unit, 1))
+    raise InvalidValueError(f"{value!r}: give 0 (now) or a number with a unit: 90s, 30m, 2h, 7d", value)
 
 
 @dataclass
@@ -97,7 +124,7 @@ def run_gc(layout: StoreLayout, plan: GcPlan, *, grace_seconds: float = GRACE_SE
     """Delete what ``plan`` lists, re-checking each file's age right before removing it."""
     if plan.problems:
         shown = "; ".join(plan.problems[:3])
-        raise LocaltrackError(
+        raise GcBlockedError(
             f"gc deletes nothing while {len(plan.problems)} manifest(s) or listing(s) cannot be read "
             f"(their references are unknown): {shown}. Run `localtrack verify`; fix or purge those runs",
             plan.problems,

@@ -27,6 +27,7 @@ from localtrack.storage.atomic import explain_os_error, fsync_dir, make_dirs
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
 from localtrack.storage.lease import run_lock
 from localtrack.storage.manifest import read_manifest, write_manifest
+from localtrack.store.run_refs import RunCandidate, check_ref, pick_run
 from localtrack.store.status import derive_status
 
 MAX_NOTES = 100_000
@@ -59,8 +60,10 @@ def rename_run(layout: StoreLayout, run_id: str, name: str) -> dict[str, Any]:
     return edit_manifest(layout, run_id, lambda m: m.__setitem__("name", clean))
 
 
-def _parse_tag(text: str) -> tuple[str, str]:
-    """``label`` or ``key=value`` as typed on a command line."""
+def _parse_tag(text: str | tuple[str, str]) -> tuple[str, str]:
+    """``label`` or ``key=value`` as typed on a command line, or a ``(key, value)`` pair from Python."""
+    if isinstance(text, tuple):
+        return validate_key(text[0], "tag"), validate_tag_value(text[1])
     key, sep, value = text.partition("=")
     if not sep:
         return validate_key(text, "tag"), ""
@@ -68,9 +71,9 @@ def _parse_tag(text: str) -> tuple[str, str]:
 
 
 def change_tags(
-    layout: StoreLayout, run_id: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+    layout: StoreLayout, run_id: str, *, add: Iterable[str | tuple[str, str]] = (), remove: Iterable[str] = ()
 ) -> dict[str, str]:
-    """Add (``label`` or ``key=value``) and remove (by key) tags; returns the run's tags after."""
+    """Add (``label``, ``key=value`` or ``(key, value)``) and remove (by key) tags; returns the run's tags after."""
     to_add = [_parse_tag(t) for t in add]
     to_remove = [validate_key(t.partition("=")[0], "tag") for t in remove]
     result: dict[str, str] = {}
@@ -240,25 +243,12 @@ def list_trash(layout: StoreLayout) -> list[TrashedRun]:
 
 
 def resolve_trashed(layout: StoreLayout, ref: str) -> TrashedRun:
-    """A trashed run from a full id, id prefix, short id or unique name."""
-    from localtrack.errors import AmbiguousRunError
-    from localtrack.ids import short_id
-
-    if not ref:
-        raise RunNotFoundError("empty run reference: give a run id, id prefix or name", ref)
+    """A trashed run from a full id, id prefix, short id or unique name (run_refs' rule, no @latest)."""
+    ref = check_ref(ref)
     trashed = list_trash(layout)
     if not trashed:
         raise RunNotFoundError(f"no run matches {ref!r}: the trash is empty", ref)
-    for matches in (
-        [t for t in trashed if t.id == ref],
-        [t for t in trashed if t.id.startswith(ref) or short_id(t.id).startswith(ref)],
-        [t for t in trashed if t.name == ref],
-    ):
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            shown = ", ".join(f"{m.id} ({m.name})" for m in matches[:20])
-            raise AmbiguousRunError(
-                f"{ref!r} matches {len(matches)} trashed runs: {shown}; use a longer id", ref, [m.id for m in matches]
-            )
-    raise RunNotFoundError(f"no run matches {ref!r} in the trash; `localtrack restore` lists it", ref)
+    by_id = {t.id: t for t in trashed}
+    chosen = pick_run(ref, (RunCandidate(t.id, t.name) for t in trashed), what="trashed runs",
+                      not_found_hint=" in the trash; `localtrack restore` lists it", allow_latest=False)
+    return by_id[chosen.id]

@@ -13,19 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localtrack.errors import (
-    AmbiguousRunError,
-    CorruptRunError,
-    LocaltrackError,
-    RunNotFoundError,
-    StoreLinkError,
-)
-from localtrack.ids import short_id
+from localtrack.errors import CorruptRunError, LocaltrackError, StoreLinkError
 from localtrack.names import validate_id
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
 from localtrack.storage.links import is_link, link_error
 from localtrack.storage.manifest import read_manifest
 from localtrack.storage.segments import live_segments, segment_problem
+from localtrack.store.run_refs import RunCandidate, check_ref, pick_run
 from localtrack.store.status import derive_status
 
 
@@ -99,33 +93,20 @@ def _is_valid_id(ref: str) -> bool:
 
 def resolve_run(layout: StoreLayout, ref: str, records: list[RunRecord] | None = None) -> RunRecord:
     """A run from what a user typed: full id, unique id prefix, short id, unique name, ``@latest``."""
-    if not isinstance(ref, str) or not ref.strip():
-        raise RunNotFoundError("empty run reference: give a run id, id prefix or name", ref)
+    ref = check_ref(ref)
     ids = list(iter_run_ids(layout))
     if ref in ids:
         return load_run(layout, ref)
     if _is_valid_id(ref) and is_link(layout.runs_dir / ref):  # a linked run folder: name it, don't hide it
         raise link_error(layout.runs_dir / ref)
     records = records if records is not None else [load_run(layout, i) for i in ids]
-    if ref == "@latest":
-        dated = [r for r in records if r.ok]
-        if not dated:
-            raise RunNotFoundError("the store has no runs yet", ref)
-        # created_at (then id) like the index's @latest: both never go backwards within a
-        # process even when the wall clock steps back (timefmt.creation_iso); see docs/FORMAT.md.
-        return max(dated, key=lambda r: (str(r.manifest.get("created_at") or ""), r.id))
-    for matches in (
-        [r for r in records if r.id.startswith(ref) or short_id(r.id) == ref or short_id(r.id).startswith(ref)],
-        [r for r in records if r.ok and r.name == ref],
-    ):
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            shown = [f"{m.id} ({m.name})" for m in matches[:20]]
-            raise AmbiguousRunError(
-                f"{ref!r} matches {len(matches)} runs: {', '.join(shown)}; use a longer id", ref, [m.id for m in matches]
-            )
-    raise RunNotFoundError(f"no run matches {ref!r}; `localtrack ls` lists the runs", ref)
+    by_id = {r.id: r for r in records}
+    # created_at (then id) orders @latest, as in the index: both never go backwards within a
+    # process even when the wall clock steps back (timefmt.creation_iso); see docs/FORMAT.md.
+    chosen = pick_run(ref, (
+        RunCandidate(r.id, r.name if r.ok else None, str(r.manifest.get("created_at") or "")) for r in records
+    ))
+    return by_id[chosen.id]
 
 
 def metric_files(layout: StoreLayout, run_id: str) -> tuple[list[Path], list[str]]:
