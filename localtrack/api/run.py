@@ -10,6 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from localtrack import timefmt
 from localtrack.api.fields import Config, Summary, Tags
 from localtrack.errors import (
     InvalidArgumentError,
@@ -20,7 +21,6 @@ from localtrack.errors import (
 from localtrack.names import validate_label
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.manifest import is_legacy_values
-from localtrack.store import timefmt
 from localtrack.store.config_values import clean_tags, clean_text
 from localtrack.store.writer import RunWriter
 from localtrack.wandb_api import unsupported

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localtrack import envvars
+from localtrack import envvars, timefmt
 from localtrack.api import active, lifecycle
 from localtrack.api.disabled import DisabledRun
 from localtrack.api.fields import Config
@@ -32,7 +32,7 @@ from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_id, validate_label
 from localtrack.storage.layout import FORMAT_VERSION, MANIFEST_FILENAME
 from localtrack.storage.manifest import VALUE_ENCODING, read_manifest
-from localtrack.store import timefmt, world, world_artifacts
+from localtrack.store import world, world_artifacts
 from localtrack.store.config_values import clean_tags, clean_text
 from localtrack.store.project import open_store
 from localtrack.store.writer import DEFAULT_FLUSH_SECONDS, RunWriter

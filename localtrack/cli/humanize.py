@@ -39,7 +39,7 @@ def epoch_seconds(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        from localtrack.store.timefmt import parse_iso
+        from localtrack.timefmt import parse_iso
 
         return parse_iso(value)
     return None

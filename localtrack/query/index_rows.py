@@ -20,7 +20,7 @@ from localtrack.query.flatten import (
     tag_text,
 )
 from localtrack.storage.manifest import decode_value, is_legacy_values
-from localtrack.store.timefmt import parse_iso
+from localtrack.timefmt import parse_iso
 
 MAX_TEXT = 10_000
 LIVENESS_FIELDS = ("status", "pid", "pid_start", "host", "heartbeat_at", "external")

@@ -348,7 +348,7 @@ def report_for(
 ) -> Report:
     """The :class:`Report` on runs of a :class:`localtrack.Store` (reads what the checks need)."""
     from localtrack.store.reader import list_runs
-    from localtrack.store.timefmt import now_iso
+    from localtrack.timefmt import now_iso
 
     ids = [str(r["id"]) for r in rows]
     infos = {run_id: store.run(run_id).to_dict() for run_id in ids}

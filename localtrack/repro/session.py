@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from localtrack import capture, envvars
+from localtrack import capture, envvars, timefmt
 from localtrack.api import overrides
 from localtrack.api.run import Run
 from localtrack.errors import LaunchError
@@ -33,7 +33,7 @@ from localtrack.repro.argv_params import params_from_argv
 from localtrack.repro.runner import ChildResult, run_child
 from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
 from localtrack.storage.manifest import read_manifest
-from localtrack.store import timefmt, world
+from localtrack.store import world
 from localtrack.store.config_values import clean_config_value, clean_tags
 from localtrack.store.writer import RunWriter
 

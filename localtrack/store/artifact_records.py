@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from localtrack import timefmt
 from localtrack.errors import ArtifactError, CorruptRunError, InvalidNameError
 from localtrack.names import validate_label, validate_relpath
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.lease import run_lock
 from localtrack.storage.manifest import read_manifest, write_manifest
 from localtrack.storage.objects import is_digest
-from localtrack.store import timefmt
 
 KINDS = ("file", "dir")
 MAX_VERSION = 10**9

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localtrack import timefmt
 from localtrack.errors import InvalidArgumentError, InvalidValueError, RunStateError
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_label, validate_writer_id
@@ -20,7 +21,7 @@ from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
 from localtrack.storage.lease import run_lock
 from localtrack.storage.manifest import read_manifest, write_manifest
 from localtrack.storage.segments import SegmentName, parse_segment_name, write_segment
-from localtrack.store import timefmt, values, world
+from localtrack.store import values, world
 from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.config_values import clean_config_value, clean_tags, clean_text
 from localtrack.store.status import end_run_if_no_writer_alive

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from localtrack.storage.lease import pid_alive, process_start_ticks
-from localtrack.store.timefmt import parse_iso, seconds_between
+from localtrack.timefmt import parse_iso, seconds_between
 
 STATUSES = ("running", "finished", "failed", "killed", "crashed")
 REMOTE_HEARTBEAT_TIMEOUT = 75.0

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from localtrack import timefmt
 from localtrack.errors import (
     InvalidValueError,
     InvalidValueTypeError,
@@ -45,7 +46,6 @@ from localtrack.storage.segments import (
     read_segments,
     write_segment,
 )
-from localtrack.store import timefmt
 from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.flusher import FLUSHER
 from localtrack.store.limits import MAX_METRIC_KEYS

@@ -23,10 +23,10 @@ import string
 from pathlib import Path
 from typing import Any
 
+from localtrack import timefmt
 from localtrack.errors import InvalidNameError, LocaltrackError
 from localtrack.storage.atomic import fsync_dir, make_dirs, write_new_file
 from localtrack.storage.layout import StoreLayout
-from localtrack.store import timefmt
 from localtrack.sweeps.config import SweepConfig, parse_config
 
 SWEEP_ID_RE = re.compile(r"^sweep-[a-z0-9]{8}$")

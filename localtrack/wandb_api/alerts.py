@@ -7,8 +7,8 @@ import enum
 import sys
 from typing import TYPE_CHECKING, Any
 
+from localtrack import timefmt
 from localtrack.errors import InvalidArgumentError, InvalidArgumentTypeError
-from localtrack.store import timefmt
 from localtrack.store.config_values import clean_text
 from localtrack.store.limits import MAX_ALERT_TEXT, MAX_ALERT_TITLE, MAX_ALERTS
 

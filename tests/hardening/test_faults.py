@@ -203,7 +203,7 @@ def _spoof(store: Path, run_id: str, **writer: Any) -> None:
     ids=["pid-1-this-host", "external", "remote", "remote-one-hour-ahead"],
 )
 def test_a_heartbeat_in_the_future_does_not_keep_a_run_running(store_dir: Path, writer: dict[str, Any]) -> None:
-    from localtrack.store.timefmt import iso_from_epoch
+    from localtrack.timefmt import iso_from_epoch
 
     if writer["heartbeat_at"].startswith("ahead:"):
         writer = {**writer, "heartbeat_at": iso_from_epoch(time.time() + float(writer["heartbeat_at"][6:]))}
@@ -215,7 +215,7 @@ def test_a_heartbeat_in_the_future_does_not_keep_a_run_running(store_dir: Path, 
 
 
 def test_a_heartbeat_a_little_ahead_is_clock_skew_and_trusted(store_dir: Path) -> None:
-    from localtrack.store.timefmt import iso_from_epoch
+    from localtrack.timefmt import iso_from_epoch
 
     run_id = finished_run(store_dir)
     _spoof(store_dir, run_id, pid=1, host="elsewhere", heartbeat_at=iso_from_epoch(time.time() + 30))

@@ -20,7 +20,7 @@ from localtrack.storage.layout import StoreLayout
 from localtrack.storage.lease import process_start_ticks
 from localtrack.storage.manifest import write_manifest
 from localtrack.storage.segments import SegmentName, schema, write_segment
-from localtrack.store.timefmt import iso_from_epoch
+from localtrack.timefmt import iso_from_epoch
 
 T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
 _dead_pid: int | None = None
