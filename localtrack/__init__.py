@@ -22,7 +22,7 @@ _ERRORS = (
     "AmbiguousRunError", "ArtifactError", "ArtifactNotFoundError", "CorruptRunError", "FilterSyntaxError", "InvalidNameError",
     "InvalidValueError", "InvalidValueTypeError", "LaunchError", "LocaltrackError", "ReproduceError", "RunExistsError",
     "RunNotFoundError", "RunStateError", "StoreFormatError", "StoreLinkError", "StoreNotFoundError", "StoreReadOnlyError",
-    "InvalidArgumentError", "InvalidArgumentTypeError", "UnsupportedFeatureError",
+    "InvalidArgumentError", "InvalidArgumentTypeError", "UnsupportedFeatureError", "GcBlockedError",
 )
 _WANDB_NAMES = (
     "define_metric", "alert", "watch", "unwatch", "join", "login", "Settings", "log_artifact", "mark_preempting",
@@ -56,7 +56,7 @@ _LAZY = {
 # _PLACEHOLDERS and the wandb-style attributes, so adding a name is a deliberate act).
 __all__ = [
     "AlertLevel", "AmbiguousRunError", "Api", "Artifact", "ArtifactError", "ArtifactNotFoundError", "Audio", "Bokeh",
-    "Comparison", "CorruptRunError", "ExecResult", "ExportReport", "FilterSyntaxError", "Graph", "Histogram",
+    "Comparison", "CorruptRunError", "ExecResult", "ExportReport", "FilterSyntaxError", "GcBlockedError", "Graph", "Histogram",
     "Html", "Image", "InvalidArgumentError", "InvalidArgumentTypeError", "InvalidNameError", "InvalidValueError",
     "InvalidValueTypeError", "LaunchError", "LocaltrackError", "MetricSeries", "Molecule", "Object3D", "Plotly",
     "Report", "ReproduceError", "Reproduction", "Run", "RunExistsError", "RunNotFoundError", "RunStateError",

@@ -17,6 +17,7 @@
     ├── RunStateError                       an operation the run's state forbids (log after finish)
     ├── CorruptRunError                     a run folder whose files cannot be read
     ├── FilterSyntaxError (ValueError)      a malformed search filter, order_by or SQL statement
+    ├── GcBlockedError                      gc asked to delete while a manifest cannot be read; carries .problems
     ├── LaunchError                         `localtrack exec`: the command cannot be started
     ├── ReproduceError                      `localtrack reproduce`: the run cannot be re-run (commit gone, diff fails)
     ├── ArtifactError                       artifact logging / lookup problems
@@ -114,6 +115,15 @@ class FilterSyntaxError(LocaltrackError, ValueError):
     def __init__(self, message: str, value: Any = None, position: int | None = None) -> None:
         super().__init__(message, value)
         self.position = position
+
+
+class GcBlockedError(LocaltrackError):
+    """gc was asked to delete while some manifest or listing cannot be read (``.problems`` names them):
+    an object only that run references would look unreferenced, so nothing is deleted."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message, problems)
+        self.problems = list(problems)
 
 
 class LaunchError(LocaltrackError):

@@ -276,7 +276,7 @@ def gc_command(
     """
     from localtrack.cli.common import open_reader
     from localtrack.cli.output import console, emit_rows, print_warning, status
-    from localtrack.query.store_manage import GcBlockedError
+    from localtrack.errors import GcBlockedError
 
     grace_seconds = None if grace is None else parse_grace_option(grace)
     try:

@@ -290,8 +290,7 @@ class Store:
         """Objects no run (or trashed run) references, and stale temp files: listed, and deleted
         unless ``dry_run``. Files younger than ``grace`` are kept (seconds, or ``"0"``, ``"30m"``,
         ``"2h"``, ``"7d"``; default one hour; 0 = now, only while no run is writing).
-        Deleting while a manifest cannot be read raises GcBlockedError (a LocaltrackError;
-        ``localtrack.query.store_manage.GcBlockedError``) naming them in ``.problems``."""
+        Deleting while a manifest cannot be read raises GcBlockedError (``localtrack.GcBlockedError``) naming them in ``.problems``."""
         from localtrack.query import store_manage
 
         return store_manage.gc(self.layout, grace=grace, dry_run=dry_run)

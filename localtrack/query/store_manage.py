@@ -32,15 +32,6 @@ if TYPE_CHECKING:
 GLOB_CHARS = frozenset("*?[")
 
 
-def __getattr__(name: str) -> Any:
-    """``GcBlockedError`` (what ``Store.gc(dry_run=False)`` raises), loaded with gc only when asked for."""
-    if name == "GcBlockedError":
-        from localtrack.store.gc import GcBlockedError
-
-        return GcBlockedError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # ---------------------------------------------------------------------- runs by reference
 @dataclass
 class RunRef:

@@ -17,7 +17,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 
-from localtrack.errors import InvalidValueError, LocaltrackError
+from localtrack.errors import GcBlockedError, InvalidValueError, LocaltrackError
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
 from localtrack.storage.links import is_link
 from localtrack.storage.manifest import read_manifest
@@ -27,14 +27,6 @@ from localtrack.store.verify import run_folders
 
 GRACE_SECONDS = 3600.0
 TEMP_FLOOR_SECONDS = 600.0  # a temp file this young may be a write in flight: kept whatever the grace
-
-
-class GcBlockedError(LocaltrackError):
-    """gc was asked to delete while some manifest or listing cannot be read (``.problems`` names them)."""
-
-    def __init__(self, message: str, problems: list[str]) -> None:
-        super().__init__(message, problems)
-        self.problems = list(problems)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

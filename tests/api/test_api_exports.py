@@ -7,7 +7,7 @@ import localtrack.errors
 
 EXPORTED = [
     "AlertLevel", "AmbiguousRunError", "Api", "Artifact", "ArtifactError", "ArtifactNotFoundError", "Audio", "Bokeh",
-    "Comparison", "CorruptRunError", "ExecResult", "ExportReport", "FilterSyntaxError", "Graph", "Histogram",
+    "Comparison", "CorruptRunError", "ExecResult", "ExportReport", "FilterSyntaxError", "GcBlockedError", "Graph", "Histogram",
     "Html", "Image", "InvalidArgumentError", "InvalidArgumentTypeError", "InvalidNameError", "InvalidValueError",
     "InvalidValueTypeError", "LaunchError", "LocaltrackError", "MetricSeries", "Molecule", "Object3D", "Plotly",
     "Report", "ReproduceError", "Reproduction", "Run", "RunExistsError", "RunNotFoundError", "RunStateError",

@@ -15,6 +15,7 @@ import localtrack
 from localtrack.errors import (
     AmbiguousRunError,
     ArtifactError,
+    GcBlockedError,
     InvalidNameError,
     InvalidValueError,
     LocaltrackError,
@@ -22,7 +23,6 @@ from localtrack.errors import (
     RunStateError,
     StoreLinkError,
 )
-from localtrack.query.store_manage import GcBlockedError
 
 
 def manifest(store: localtrack.Store, run_id: str) -> dict:

@@ -1,8 +1,8 @@
 """The bundled `.localtrack.example/` is what `localtrack demo` writes today.
 
 Regenerated into a temp folder with the CLI and compared in content: names, status, config,
-tags, notes, summaries, every point, each segment's codec, the artifact list. Ids, times,
-durations, host/pid/paths and the captured package list differ between machines and are not
+tags, notes, summaries, every point, each segment's codec, the artifact list. Ids, times (the
+summary's last-point timestamps too), durations, host/pid/paths and the captured package list differ between machines and are not
 compared.
 """
 
@@ -46,7 +46,8 @@ def content(store: Path) -> dict[str, dict[str, Any]]:
                             run.points.column("value").to_pylist(), strict=True))
         runs[m["name"]] = {
             "status": run.status, "project": m["project"], "group": m["group"], "parent": m["parent"],
-            "notes": m["notes"], "tags": run.tags, "config": run.config, "summary": run.summary,
+            "notes": m["notes"], "tags": run.tags, "config": run.config,
+            "summary": {key: {k: v for k, v in stats.items() if k != "timestamp"} for key, stats in run.summary.items()},
             "summary_values": run.summary_values, "points": points, "error": m["error"], "git": m["git"],
             "codecs": sorted({codec for _, codec in codecs(store / "runs" / run.id)}),
             "artifacts": [(a["name"], a["type"], a["kind"], a.get("filename")) for a in run.artifacts],
