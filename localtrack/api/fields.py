@@ -81,6 +81,12 @@ class Config(MutableMapping[str, Any]):
     objects with ``__dict__`` or ``to_dict()``). Values are checked when set, naming the key.
     """
 
+    # set through object.__setattr__ (``__setattr__`` turns attributes into config keys)
+    _writer: RunWriter | None
+    _legacy: bool
+    _values: _SizedValues
+    _names: DottedNames
+
     def __init__(self, writer: RunWriter | None, initial: Mapping[str, Any] | None = None, legacy: bool = False) -> None:
         object.__setattr__(self, "_writer", writer)
         object.__setattr__(self, "_legacy", legacy)
@@ -137,7 +143,7 @@ class Config(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"Config({self.as_dict()!r})"
 
-    def update(self, other: Any = None, /, allow_val_change: bool | None = None, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, other: Any = None, /, allow_val_change: bool | None = None, **kwargs: Any) -> None:
         """Merge keys into the config (``allow_val_change`` accepted for wandb scripts; a changed
         value is recorded, where wandb would raise)."""
         items = config_dict(other)
@@ -221,7 +227,7 @@ class Summary(MutableMapping[str, Any]):
         except KeyError:
             raise AttributeError(f"summary has no key {key!r}") from None
 
-    def update(self, other: Any = None, /, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, other: Any = None, /, **kwargs: Any) -> None:
         items = dict(other.items() if isinstance(other, Mapping) else (other or ()))
         items.update(kwargs)
         clean = _clean_items(items, "summary key", strip_dashes=False)
@@ -264,7 +270,7 @@ class Tags(MutableMapping[str, str]):
     def __contains__(self, key: object) -> bool:
         return key in self._data
 
-    def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
         clean = clean_tags(other)
         clean.update(clean_tags(kwargs))
         self._data.update(clean)
@@ -283,7 +289,7 @@ class Tags(MutableMapping[str, str]):
     def __radd__(self, other: Any) -> tuple[str, ...]:
         return tuple(other) + self.labels
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, (int, slice)):  # run.tags[0], as on wandb's tuple
             return self.labels[key]
         return self._data[key]

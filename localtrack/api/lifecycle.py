@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 
 class LiveRun(Protocol):
@@ -75,7 +75,7 @@ def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackTy
     _previous_excepthook(kind, value, tb)
 
 
-def _exit(status: object = None) -> None:
+def _exit(status: str | int | None = None) -> NoReturn:
     """``sys.exit``, noting the code first so the exit hook can end runs as failed for n != 0."""
     global _exit_code
     if threading.current_thread() is threading.main_thread():

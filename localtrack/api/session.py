@@ -134,9 +134,9 @@ def init(
     items = config_dict(config, wandb_kwargs.get("config_include_keys"), wandb_kwargs.get("config_exclude_keys"))
     items = {**take_pending_config(), **items}
     if mode == "disabled":
-        run = DisabledRun(project, name, items)
-        active.disabled_runs.append(run)
-        return run  # type: ignore[return-value]
+        disabled = DisabledRun(project, name, items)
+        active.disabled_runs.append(disabled)
+        return disabled  # type: ignore[return-value]
     current = active.current()
     joins_current = id is None and current is not None and os.environ.get(envvars.LOCALTRACK_RUN_ID) == current.id
     # Under `localtrack exec` or a sweep agent's function, init() joins the run the launcher
@@ -208,11 +208,11 @@ def init(
     return run
 
 
-def _previous_run(reinit: Any, resume_mode: str | None) -> Any:
+def _previous_run(reinit: Any, resume_mode: str | None) -> Run | None:
     """What a second ``init()`` does while a run is active, as wandb: return it (the default,
     ``reinit="return_previous"``/False), finish it first (True/"finish_previous"), or start
     another beside it ("create_new")."""
-    previous = active.current()
+    previous: Run | None = active.current()  # a DisabledRun stands in for a Run, as init() returns it
     if previous is None or reinit in ("create_new", "allow"):
         return None
     if reinit in (True, "finish_previous"):
@@ -244,8 +244,8 @@ def _ended_run(layout: Any, run_id: str) -> dict[str, Any] | None:
 
 def _next_step_after(manifest: dict[str, Any]) -> int:
     steps = [s.get("step") for s in (manifest.get("summary") or {}).values() if isinstance(s, dict)]
-    steps = [s for s in steps if isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63 - 1]
-    return max(steps) + 1 if steps else 0
+    whole = [s for s in steps if isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63 - 1]
+    return max(whole) + 1 if whole else 0
 
 
 def _keep_earlier_duration(writer: RunWriter, before: dict[str, Any]) -> None:
@@ -321,7 +321,7 @@ def _record_dirty_state_later(run: Run, writer: RunWriter, git_root: str) -> Non
 
 
 def _current() -> Run:
-    run = active.current()
+    run: Run | None = active.current()  # a DisabledRun stands in for a Run, as init() returns it
     if run is None:
         raise RunStateError("no active run: call localtrack.init() first")
     return run

@@ -108,6 +108,7 @@ def _from_listing(store: Path | None, project: str | None, limit: int | None, gr
     if listing is None:
         return None
     entries = listing.entries(project)
+    shown: list[Any]  # rows, or with ``lines`` finished JSON lines among them
     try:
         if group_by:  # groups gather runs from the whole list
             rows = ls_render.group_rows(listing.rows(entries), group_by)

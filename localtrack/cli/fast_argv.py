@@ -68,7 +68,7 @@ def _plain_type(annotation: Any) -> type | None:
         if len(args) != 1:
             return None
         annotation = args[0]
-    if annotation in (str, int, bool, Path):
+    if isinstance(annotation, type) and annotation in (str, int, bool, Path):
         return annotation
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return annotation

@@ -277,7 +277,8 @@ def spark_points(
     ids = None if everything else [str(r["id"]) for r in rows]
     own = getattr(reader, "trend_series", None)  # the listing (fastlist) carries its sparklines
     if own is not None:
-        return own(ids, keys, SPARK_WIDTH)
+        series: dict[tuple[str, str], list[float]] = own(ids, keys, SPARK_WIDTH)
+        return series
     return trend_series(reader, ids, keys, SPARK_WIDTH)
 
 
@@ -315,7 +316,7 @@ def _attr_plain(row: dict[str, Any], key: str, now: float) -> str:
         return duration_text(run_duration(row, now))
     if key in ("created", "ended"):
         value = row.get("created_at" if key == "created" else "ended_at")
-        return safe(value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else (value or "-"))
+        return safe(value.isoformat(timespec="seconds") if value is not None and hasattr(value, "isoformat") else (value or "-"))
     if key == "tags":
         return _tags(row.get("tags") or {})
     if key == "git":
@@ -383,7 +384,8 @@ def shrink_to(columns: Sequence[Column], widths: dict[Column, int], width: int) 
 def _fit(text: Text, width: int, right: bool) -> Text:
     if text.cell_len > width:
         text.truncate(width, overflow="ellipsis")
-    return text.align("right" if right else "left", width) or text
+    text.align("right" if right else "left", width)
+    return text
 
 
 def grid(

@@ -189,14 +189,14 @@ def compare(
     verdicts = []
     for key in choose_metrics(run_rows, metrics):
         direction = metric_direction(key, maximize, minimize)
-        values = {i: metric_value(row, key, which) for i, row in zip(ids, run_rows, strict=True)}
-        verdicts.append(MetricVerdict(key, direction, values, winners_of(values, direction)))
+        by_run = {i: metric_value(row, key, which) for i, row in zip(ids, run_rows, strict=True)}
+        verdicts.append(MetricVerdict(key, direction, by_run, winners_of(by_run, direction)))
     return Comparison(runs=run_rows, params=params, metrics=verdicts)
 
 
 def winners_of(values: Mapping[str, float | None], direction: Direction | None) -> list[str]:
     """The runs holding the best finite value (several on a tie); none without a direction."""
-    finite = {k: v for k, v in values.items() if _finite(v) is not None}
+    finite = {k: f for k, v in values.items() if (f := _finite(v)) is not None}
     if direction is None or not finite:
         return []
     target = max(finite.values()) if direction == "max" else min(finite.values())

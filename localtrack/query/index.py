@@ -56,7 +56,7 @@ class Index:
         self._is_attached = False
         # rk -> (tags, params, metrics) of result rows: a run's rk changes whenever its rows
         # change, so entries never go stale (bounded; cleared when the index is rebuilt)
-        self.details: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+        self.details: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
         self.listing_key: str | None = None  # the index state the listing files were last seen at
         self.keep_listing = False  # write the listing files (fastlist) after each refresh: `ls` asks
         self.listing_want: set[str] | str | None = None  # run ids whose listing entries to write ("all")
@@ -295,7 +295,8 @@ class Index:
             self.last_refresh = {"runs_changed": 0, "seconds": time.perf_counter() - started}
             if "error" in box:
                 raise box["error"]
-            return box["value"]
+            value: T = box["value"]
+            return value
         self._refresh_or_rebuild(changes)
         return fn(self.con)
 

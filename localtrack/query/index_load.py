@@ -24,7 +24,7 @@ import secrets
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from localtrack.query import duck
 from localtrack.store.summary import LAST_ORDER_SQL
@@ -63,7 +63,8 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, float):
         return repr(value)  # 'nan', 'inf', '-inf' cast back exactly; a repr round-trips
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        text: str = value.isoformat()
+        return text
     return str(value)
 
 
@@ -144,7 +145,7 @@ def recorded_rows(manifest: dict[str, Any]) -> int | None:
     return total
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 

@@ -140,6 +140,7 @@ class Refresher:
             self.stored.pop(run_id, None)
             self.running.pop(run_id, None)
         for run_id, entry in plan.items():
+            assert entry.stored is not None, run_id  # plan_one remembers every run it plans
             self.stored[run_id] = entry.stored
             if entry.live is not None:
                 self.running[run_id] = entry.live

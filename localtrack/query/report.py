@@ -211,7 +211,7 @@ def build_report(
     comparison = compare(rows, metrics, maximize=maximize, minimize=minimize)
     repro = reproductions(all_manifests)
     directions = {v.key: v.direction for v in comparison.metrics}
-    runs_out = []
+    runs_out: list[dict[str, Any]] = []
     for row in comparison.runs:
         run_id = str(row["id"])
         info = infos.get(run_id, row)

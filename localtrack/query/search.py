@@ -116,6 +116,7 @@ def _attach_details(con: Any, rows: list[dict[str, Any]], rks: list[int],
     fresh: dict[int, _Details] = {rk: ({}, {}, {}, {}) for rk in wanted}
     if wanted:
         ensure_means(con, wanted)
+        params: list[Any]
         if len(wanted) <= 200:
             where, params = f"rk IN ({', '.join('?' * len(wanted))})", list(wanted)
         else:
@@ -199,15 +200,15 @@ def run_info(index: Index, ref: str) -> RunInfo:
         parent=base.get("parent"), status=base.get("status") or record.status,
         created_at=base.get("created_at"), ended_at=base.get("ended_at"), duration=base.get("duration"),
         config=config if isinstance(config, dict) else {}, params=params, tags=tags,
-        notes=m.get("notes") if isinstance(m.get("notes"), str) else "",
+        notes=notes if isinstance(notes := m.get("notes"), str) else "",
         git=m.get("git") if isinstance(m.get("git"), dict) else None,
         command=m.get("command") if isinstance(m.get("command"), dict) else None,
         environment=m.get("environment") if isinstance(m.get("environment"), dict) else None,
         summary=summary,
         summary_values=summary_values if isinstance(summary_values, dict) else {},
-        artifacts=m.get("artifacts") if isinstance(m.get("artifacts"), list) else [],
+        artifacts=artifacts if isinstance(artifacts := m.get("artifacts"), list) else [],
         children=children, error=m.get("error"),
-        writers=m.get("writers") if isinstance(m.get("writers"), dict) else {},
+        writers=writers if isinstance(writers := m.get("writers"), dict) else {},
         path=record.path, manifest=m, problems=problems, _metrics=metrics,
         alerts=_alerts(m.get("alerts")),
     )
@@ -229,8 +230,8 @@ def _alerts(raw: Any) -> list[dict[str, Any]]:
 def _ref_of(item: Any) -> str:
     if isinstance(item, str):
         return item
-    if isinstance(item, dict) and isinstance(item.get("id"), str):
-        return item["id"]
+    if isinstance(item, dict) and isinstance(ref := item.get("id"), str):
+        return ref
     run_id = getattr(item, "id", None)
     if isinstance(run_id, str):
         return run_id

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from localtrack.query.compare import Comparison
     from localtrack.query.export import ExportReport
+    from localtrack.query.index import Index
     from localtrack.query.report import Report
     from localtrack.query.series import MetricSeries
 
@@ -58,7 +59,7 @@ class Store:
         above the working directory); with ``create``, a missing one is made there (or here)."""
         self.layout: StoreLayout = open_store(path, create=create)
         self.root = self.layout.root
-        self._index: Any = None
+        self._index: Index | None = None
         self.created = False  # True when Store.create() made the store
 
     @classmethod
@@ -82,7 +83,7 @@ class Store:
         return f"Store({str(self.root)!r})"
 
     @property
-    def index(self) -> Any:
+    def index(self) -> Index:
         """The index of this store (built on first use, refreshed by every query)."""
         if self._index is None:
             from localtrack.query.index import Index

@@ -35,7 +35,7 @@ def int64(values: list[int], type_: Any = None) -> pa.Array:
     return pa.Array.from_buffers(type_ or pa.int64(), len(buffer), [None, pa.py_buffer(buffer)])
 
 
-def int32(values: array) -> pa.Array:
+def int32(values: array[int]) -> pa.Array:
     import pyarrow as pa
 
     return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(values)])

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 import xxhash
 
@@ -52,7 +53,7 @@ class PutResult:
     written: int
 
 
-def is_digest(value: object) -> bool:
+def is_digest(value: object) -> TypeGuard[str]:
     """Whether ``value`` is an object name (32 lowercase hex digits)."""
     return isinstance(value, str) and DIGEST_RE.match(value) is not None
 

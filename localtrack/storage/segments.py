@@ -78,7 +78,7 @@ def live_segments(metrics_dir: Path) -> list[Path]:
     by_writer: dict[str, list[SegmentName]] = {}
     for name in names:
         by_writer.setdefault(name.writer, []).append(name)
-    live: list[Path] = []
+    live: list[SegmentName] = []
     for group in by_writer.values():
         # Widest ranges first: a file is dropped when a kept file already contains it.
         group.sort(key=lambda n: (n.first, -n.last))
@@ -86,9 +86,9 @@ def live_segments(metrics_dir: Path) -> list[Path]:
         for name in group:
             if not any(k.contains(name) for k in kept):
                 kept.append(name)
-        live.extend(metrics_dir / n.filename for n in kept)
-    live.sort(key=lambda path: parse_segment_name(path.name))  # (writer, seal): logging order per writer
-    return live
+        live.extend(kept)
+    live.sort()  # (writer, seal): logging order per writer
+    return [metrics_dir / n.filename for n in live]
 
 
 def _scandir_files(directory: Path) -> list[Any]:
@@ -140,7 +140,8 @@ def encode_table(table: pa.Table) -> bytes:
         write_statistics=True,
         row_group_size=1 << 20,
     )
-    return sink.getvalue().to_pybytes()
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
 
 
 def digest_bytes(data: bytes | memoryview) -> str:

@@ -86,10 +86,10 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
             step_array, time_array = shared[id(block)]
         else:
             steps, times, values = [], [], []
-            for block, calls, column in pieces:
+            for block, calls, piece in pieces:
                 steps.extend(block.steps[:calls])
                 times.extend(block.times[:calls])
-                values.extend(column)
+                values.extend(piece)
             step_array = columns_of.int64(steps)
             time_array = columns_of.float64(times)
         value_array = columns_of.float64(values)

@@ -22,7 +22,8 @@ from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
 from localtrack.storage.links import is_link
 from localtrack.storage.manifest import read_manifest
 from localtrack.storage.objects import ObjectEntry, ObjectStore
-from localtrack.store.artifacts import read_records, referenced_digests
+from localtrack.store.artifact_records import read_records
+from localtrack.store.artifacts import referenced_digests
 from localtrack.store.verify import run_folders
 
 GRACE_SECONDS = 3600.0

@@ -92,7 +92,7 @@ def _chunks(source: BinaryIO, wait: Any) -> Iterator[bytes | None]:
         fd = None
     pollable = fd is not None and os.name == "posix"
     while True:
-        if pollable:
+        if pollable and fd is not None:
             timeout = wait()
             ready, _, _ = select.select([fd], [], [], timeout)
             if not ready:

@@ -26,8 +26,8 @@ from localtrack.store.buffer import Block, build_table_and_summary
 from localtrack.store.config_values import clean_config_value, clean_tags, clean_text
 from localtrack.store.status import end_run_if_no_writer_alive
 from localtrack.store.summary import merge_summary, merge_writer_summaries
-from localtrack.store.values import clean_metrics
-from localtrack.store.writer import MAX_STEP, RunWriter
+from localtrack.store.values import MAX_STEP, clean_metrics
+from localtrack.store.writer import RunWriter
 
 
 def create_run(

@@ -23,7 +23,7 @@ MAX_FUTURE_HEARTBEAT = 300.0  # clock skew tolerated between hosts; later heartb
 _HOST = socket.gethostname()
 
 
-def writer_is_alive(writer: dict[str, Any], now: float | None = None) -> bool:
+def writer_is_alive(writer: object, now: float | None = None) -> bool:
     """Whether a writer marked running is still plausibly running."""
     if not isinstance(writer, dict) or writer.get("status") != "running":
         return False
@@ -86,7 +86,7 @@ def run_duration(created_at: Any, ended_at: Any, writers: dict[str, Any]) -> flo
     else the longest ``elapsed``. Shell-driven runs only have the wall clock: a negative span
     (the clock stepped back) is stored as unknown (``null``), never as a negative number.
     """
-    elapsed = [
+    elapsed: list[float] = [
         w["elapsed"] for w in writers.values()
         if isinstance(w, dict) and isinstance(w.get("elapsed"), (int, float)) and not isinstance(w.get("elapsed"), bool)
         and w["elapsed"] >= 0
@@ -106,7 +106,7 @@ def derive_status(manifest: dict[str, Any], now: float | None = None) -> str:
     if status not in STATUSES:
         return "crashed" if status is None else str(status)[:20]
     if status != "running":
-        return status
+        return str(status)
     writers = manifest.get("writers")
     if not isinstance(writers, dict) or not writers:
         return "crashed"

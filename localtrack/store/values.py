@@ -7,7 +7,7 @@ numpy or torch. Python ints beyond 2**53 would lose digits as float64, so they a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from localtrack.errors import InvalidValueError, InvalidValueTypeError, LocaltrackError
 from localtrack.names import validate_key, validate_keys
@@ -37,7 +37,7 @@ def check_step(step: Any, what: str = "step") -> int:
     if not 0 <= step <= MAX_STEP:
         shown = str(step) if len(str(step)) <= 40 else f"{str(step)[:20]}... ({len(str(step))} digits)"
         raise InvalidValueError(f"{what} {shown}: a step is between 0 and {MAX_STEP} (2**63-1)", step)
-    return step
+    return cast(int, step)  # an exact int by now (checked or converted above)
 MAX_NESTING = 16  # nested dicts in one log() call
 
 
@@ -45,7 +45,8 @@ def coerce_metric(key: str, value: Any) -> float:
     """One logged value as float, or an error naming ``key``."""
     kind = type(value)
     if kind is float:
-        return value
+        number: float = value
+        return number
     if kind is bool:
         return float(value)
     if kind is int:

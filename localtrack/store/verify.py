@@ -43,8 +43,8 @@ from localtrack.storage.segments import (
     recorded_segment_name,
     segment_problem,
 )
+from localtrack.store.artifact_records import read_records
 from localtrack.store.artifact_tree import MAX_TREE_BYTES, check_paths, parse_tree
-from localtrack.store.artifacts import read_records
 from localtrack.store.status import writer_is_alive
 
 STALE_TEMP_SECONDS = 3600.0

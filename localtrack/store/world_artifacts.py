@@ -79,7 +79,8 @@ def initial_artifacts(layout: StoreLayout) -> list[dict[str, Any]]:
     manifest: dict[str, Any] = {"artifacts": []}
     if record is not None:
         append_record(manifest, record)
-    return manifest["artifacts"]
+    artifacts: list[dict[str, Any]] = manifest["artifacts"]
+    return artifacts
 
 
 def dirty_records(layout: StoreLayout, result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -254,9 +254,8 @@ class RunWriter:
             return
         now = time.time()
         with self._lock:
-            if signature == self._last_keys:
-                block = self._last_block
-            else:
+            block = self._last_block if signature == self._last_keys else None
+            if block is None:
                 block = self._blocks.get(signature)
                 if block is None:
                     block = self._blocks[signature] = Block(signature)
@@ -294,7 +293,7 @@ class RunWriter:
         clean = clean_metrics(metrics, wandb_shape=True)
         known: set[str] | None = self.__dict__.get("_metric_keys")
         if known is None:
-            known = self._metric_keys = set()
+            known = self._metric_keys = set[str]()
         new = [k for k in clean if k not in known]
         if new and len(known) + len(new) > MAX_METRIC_KEYS:
             raise InvalidValueError(

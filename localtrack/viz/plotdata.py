@@ -102,7 +102,7 @@ def series_figure(
 
 def _start_seconds(row: Mapping[str, Any], grouped: Mapping[tuple[str, str], list[Any]], run_id: str) -> float:
     created = row.get("created_at")
-    if hasattr(created, "timestamp"):
+    if created is not None and hasattr(created, "timestamp"):
         return float(created.timestamp())
     if isinstance(created, str):  # a manifest's ISO text
         from datetime import datetime
