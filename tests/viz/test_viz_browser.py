@@ -5,6 +5,7 @@ Run: PYTHONPATH=. python -m pytest tests/viz -m browser  (LT_SCREENSHOT_DIR=/tmp
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,6 +86,17 @@ def test_hostile_labels_render_as_text(browser: Browser, shots: Path) -> None:
     assert page.evaluate("document.querySelectorAll('script').length") == 2
 
 
+def drawn_once(page: Page, settled: Callable[[int], bool], seconds: float = 15.0) -> int:
+    """The figure's drawn-point count once ``settled(count)`` holds (or the last count after
+    ``seconds``): a click or drag redraws on the page's next frame, not before evaluate runs."""
+    end = time.monotonic() + seconds
+    while True:
+        count = int(page.evaluate("window.__localtrack.drawn"))
+        if settled(count) or time.monotonic() > end:
+            return count
+        time.sleep(0.05)
+
+
 def test_line_hover_legend_and_zoom(browser: Browser, shots: Path) -> None:
     page = open_page(browser, line_figure(), shots, "interact")
     full = page.evaluate("window.__localtrack.drawn")
@@ -97,19 +109,19 @@ def test_line_hover_legend_and_zoom(browser: Browser, shots: Path) -> None:
     # Legend: hiding a run removes its points from both panels; showing brings them back.
     button = rect(page, ".lt-legend button")
     page.click(button["x"] + 10, button["y"] + button["h"] / 2)
-    hidden = page.evaluate("window.__localtrack.drawn")
+    hidden = drawn_once(page, lambda n: n < full)
     assert 0 < hidden < full
     page.click(button["x"] + 10, button["y"] + button["h"] / 2)
-    assert page.evaluate("window.__localtrack.drawn") == full
+    assert drawn_once(page, lambda n: n == full) == full
     # Zoom: drag a box over the left half of the first panel, double-click resets.
     x0, y0 = box["x"] + 5, box["y"] + 5
     page.drag(x0, y0, box["x"] + box["w"] * 0.5, box["y"] + box["h"] - 5)
-    zoomed = page.evaluate("window.__localtrack.drawn")
+    zoomed = drawn_once(page, lambda n: n < full)
     assert zoomed < full
     page.screenshot(shots / "interact-zoom.png")
     box = rect(page, ".lt-panel .overlay")
     page.click(box["x"] + 50, box["y"] + 50, clicks=2)
-    assert page.evaluate("window.__localtrack.drawn") == full
+    assert drawn_once(page, lambda n: n == full) == full
     assert page.console_errors == [] and page.evaluate("window.__localtrack.errors") == []
 
 
