@@ -31,6 +31,10 @@ class Block:
     steps: list[int] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     runs: list[tuple[int, int]] = field(default_factory=list)  # (index in block, global call index)
+    # The value types of the last plain dict validated into this block, and which of its keys
+    # held ints: a call with the same keys and types needs only the int range check.
+    types: tuple[type, ...] | None = None
+    int_keys: tuple[str, ...] = ()
 
 
 SMALL_SEAL_POINTS = 20_000  # below this, plain Python beats Arrow kernels' per-call overhead
