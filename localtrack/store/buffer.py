@@ -31,6 +31,10 @@ class Block:
     steps: list[int] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     runs: list[tuple[int, int]] = field(default_factory=list)  # (index in block, global call index)
+    # The value types of the last plain dict validated into this block, and which of its keys
+    # held ints: a call with the same keys and types needs only the int range check.
+    types: tuple[type, ...] | None = None
+    int_keys: tuple[str, ...] = ()
 
 
 SMALL_SEAL_POINTS = 20_000  # below this, plain Python beats Arrow kernels' per-call overhead
@@ -74,15 +78,20 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
         for column, key in enumerate(block.keys):
             parts.setdefault(key, []).append((block, calls, block.values[column : calls * width : width]))
 
-    columns: list[list[Any]] = [[], [], []]  # step, time, value arrays per key, in key order
+    def micros_of(times: list[float]) -> Any:
+        """Seconds to int64 microseconds, rounded half to even as Python's ``round`` does."""
+        scaled = pc.multiply(columns_of.float64(times), columns_of.float64_scalar(1e6), memory_pool=pool)
+        return pc.cast(pc.round(scaled, memory_pool=pool), pa.int64(), memory_pool=pool)
+
+    columns: list[list[Any]] = [[], [], []]  # step, microsecond, value arrays per key, in key order
     summary: dict[str, dict[str, Any]] = {}
-    shared: dict[int, tuple[Any, Any]] = {}
+    shared: dict[int, tuple[Any, Any]] = {}  # per block: its steps and times, converted once for all its keys
     for key in sorted(parts):
         pieces = parts[key]
         if len(pieces) == 1:  # the usual case: steps and times are shared by the block's keys
             block, calls, values = pieces[0]
             if id(block) not in shared:
-                shared[id(block)] = (columns_of.int64(block.steps[:calls]), columns_of.float64(block.times[:calls]))
+                shared[id(block)] = (columns_of.int64(block.steps[:calls]), micros_of(block.times[:calls]))
             step_array, time_array = shared[id(block)]
         else:
             steps, times, values = [], [], []
@@ -91,7 +100,7 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
                 times.extend(block.times[:calls])
                 values.extend(piece)
             step_array = columns_of.int64(steps)
-            time_array = columns_of.float64(times)
+            time_array = micros_of(times)
         value_array = columns_of.float64(values)
         if len(pieces) > 1 or not steps_ordered:
             sort_keys = {"step": step_array}
@@ -121,8 +130,7 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
         return columns_of.empty_table(schema()), summary
     names = columns_of.strings(sorted(parts))
     key_column = pc.take(names, _repeat_indices([len(a) for a in columns[0]]), memory_pool=pool)
-    seconds = pa.concat_arrays(columns[1], memory_pool=pool)
-    micros = pc.cast(pc.round(pc.multiply(seconds, columns_of.float64_scalar(1e6), memory_pool=pool), memory_pool=pool), pa.int64(), memory_pool=pool)
+    micros = pa.concat_arrays(columns[1], memory_pool=pool)
     table = pa.Table.from_arrays(
         [
             pa.concat_arrays(columns[0], memory_pool=pool),
@@ -135,9 +143,9 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
     return table, summary
 
 
-def _arrow_last(step_array: Any, time_array: Any) -> tuple[int, int]:
-    """:func:`last_index` over Arrow columns (step-sorted), and that point's microseconds;
-    only the run of points at the last step is converted to Python."""
+def _arrow_last(step_array: Any, micros_array: Any) -> tuple[int, int]:
+    """:func:`last_index` over Arrow columns (step-sorted; times in microseconds), and that
+    point's microseconds; only the run of points at the last step is converted to Python."""
     import pyarrow.compute as pc
 
     count = len(step_array)
@@ -145,7 +153,7 @@ def _arrow_last(step_array: Any, time_array: Any) -> tuple[int, int]:
     start = count - 1
     if count > 1 and step_array[count - 2].as_py() == top:
         start = pc.index(step_array, top).as_py()
-    micros = [round(t * 1e6) for t in time_array[start:].to_pylist()]
+    micros = micros_array[start:].to_pylist()
     best = last_index(step_array[start:].to_pylist(), micros)
     return start + best, micros[best]
 

@@ -216,7 +216,51 @@ class RunWriter:
 
     # ------------------------------------------------------------------ hot path
     def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        """Buffer one step of metrics. Refuses the whole call if any key or value is bad."""
+        """Buffer one step of metrics. Refuses the whole call if any key or value is bad.
+
+        The common call (a dict with the previous call's keys, and the value types that call
+        validated, at the next step) costs one key tuple, one type tuple and a range check of
+        its ints, then the appends; every other call takes :meth:`_log_checked`.
+        """
+        block = self._last_block
+        if (
+            step is None
+            and type(metrics) is dict
+            and block is not None
+            and tuple(metrics) == block.keys
+            and tuple(map(type, values := metrics.values())) == block.types
+            and not (self._closed or self._error is not None or self._failed_seal_at is not None)
+        ):
+            for key in block.int_keys:
+                if not -MAX_EXACT_INT <= metrics[key] <= MAX_EXACT_INT:
+                    return self._log_checked(metrics, step)
+            step = self.next_step
+            if step > MAX_STEP:
+                raise InvalidValueError(f"step {step} would overflow int64; pass a smaller step explicitly")
+            self.next_step = step + 1
+            now = time.time()
+            with self._lock:
+                if block is self._last_block:  # else the flusher took the buffer meanwhile
+                    block.values.extend(values)
+                    block.steps.append(step)
+                    block.times.append(now)
+                    self._buffered += len(block.keys)
+                    buffered = self._buffered
+                else:
+                    buffered = -1
+            if buffered < 0:
+                self.next_step = step
+                return self._log_checked(metrics, None)
+            if buffered >= self._soft:
+                if buffered >= self._hard:
+                    self.seal()
+                else:
+                    FLUSHER.wake()
+            return None
+        return self._log_checked(metrics, step)
+
+    def _log_checked(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """:meth:`log` for any call: the state checks, validation, explicit steps, new key sets."""
         if self._closed:
             raise RunStateError(f"run {self.run_id!r} is finished; start a new run to log more", self.run_id)
         if self._error is not None:
@@ -252,6 +296,11 @@ class RunWriter:
         self.next_step = step + 1
         if not signature:  # log({}): a step with nothing in it
             return
+        # What log()'s first test compares against next time: the types of a plain dict whose
+        # values all passed as they are (checked above; cleaning kept its keys unchanged).
+        types = None
+        if type(metrics) is dict and _INT_OR_FLOAT.issuperset(kinds := tuple(map(type, metrics.values()))):
+            types = kinds
         now = time.time()
         with self._lock:
             block = self._last_block if signature == self._last_keys else None
@@ -267,6 +316,9 @@ class RunWriter:
             block.times.append(now)
             self._buffered += len(signature)
             buffered = self._buffered
+            if types is not None:
+                block.types = types
+                block.int_keys = tuple(k for k, t in zip(signature, types, strict=True) if t is int)
         if buffered >= self._soft:
             if buffered >= self._hard:
                 self.seal()
