@@ -212,18 +212,10 @@ def print_warning(message: str) -> None:
 
 
 def jsonable(value: Any) -> Any:
-    """Values for ``--format json``: NaN/inf become null-free strings, like the manifest."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return blob_text(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    """Values for ``--format json``: NaN/inf as the manifest spells them, times as ISO text."""
+    from localtrack.query.export import json_ready
+
+    return json_ready(value)
 
 
 def json_text(value: Any) -> str:
@@ -353,8 +345,10 @@ def emit_rows(rows: list[dict[str, Any]], fmt: OutputFormat | ListFormat, *, col
 
 
 def blob_text(value: bytes | bytearray | memoryview) -> str:
-    """Bytes as DuckDB writes a BLOB: printable ASCII kept, every other byte as ``\\xNN``."""
-    return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02X}" for b in bytes(value))
+    """Bytes as DuckDB writes a BLOB (the rule lives with the exports)."""
+    from localtrack.query.export import blob_text as as_text
+
+    return as_text(value)
 
 
 def format_cell(value: Any) -> str:

@@ -80,7 +80,8 @@ def runs_table(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> Any:
 
 
 def json_ready(value: Any) -> Any:
-    """A value JSON can hold: non-finite floats spelled as the manifest does, times as ISO text."""
+    """A value JSON can hold: non-finite floats spelled as the manifest does, times as ISO text,
+    bytes as DuckDB writes a BLOB (``--format json`` output and exports share this one rule)."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
@@ -88,10 +89,15 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_ready(v) for v in value]
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02X}" for b in bytes(value))
+        return blob_text(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def blob_text(value: bytes | bytearray | memoryview) -> str:
+    """Bytes as DuckDB writes a BLOB: printable ASCII kept, every other byte as ``\\xNN``."""
+    return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02X}" for b in bytes(value))
 
 
 def table_bytes(table: Any, kind: str) -> bytes:
