@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,12 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hardening_support import cli_streams
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from localtrack.cli import output
-from localtrack.cli.entry import main
 from localtrack.store import shell_writer
 from localtrack.store.project import create_store, open_store
 from localtrack.store.reader import load_run
@@ -112,16 +109,8 @@ def apply(text: str, change: tuple[str, Any]) -> str:
 
 
 def cli(args: list[str]) -> tuple[int, str, str]:
-    output._console = None
-    output._err_console = None
-    with CliRunner().isolation() as (out, err, _):
-        code = main(args)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        texts = out.getvalue().decode(errors="replace"), err.getvalue().decode(errors="replace")
-    output._console = None
-    output._err_console = None
-    return code, *texts
+    """stdout and stderr apart; a mutated manifest may hold bytes that are not UTF-8."""
+    return cli_streams(args, errors="replace")
 
 
 def snapshot(folder: Path, skip: Path) -> dict[str, int]:
