@@ -103,8 +103,7 @@ class RunWriter:
         self._signatures: set[tuple[str, ...] | None] = set()  # key tuples already validated
         self._buffered = 0
         self._steps_ordered = True
-        self._last_keys: tuple[str, ...] | None = None  # the block the previous call appended to
-        self._last_block: Block | None = None
+        self._last_block: Block | None = None  # the block the previous call appended to (its keys)
         self.next_step = 0
 
         self._seq = 0
@@ -276,7 +275,8 @@ class RunWriter:
             and (not values or -MAX_EXACT_INT <= min(values) <= max(values) <= MAX_EXACT_INT or _exact_ints_and_floats(metrics))
         ):
             signature = tuple(metrics)
-            if signature != self._last_keys and signature not in self._signatures:
+            last = self._last_block
+            if (last is None or signature != last.keys) and signature not in self._signatures:
                 metrics = self._admit(metrics)
                 signature = tuple(metrics)
                 self._signatures.add(signature)
@@ -303,14 +303,16 @@ class RunWriter:
             types = kinds
         now = time.time()
         with self._lock:
-            block = self._last_block if signature == self._last_keys else None
+            block = self._last_block
+            if block is not None and block.keys != signature:
+                block = None
             if block is None:
                 block = self._blocks.get(signature)
                 if block is None:
                     block = self._blocks[signature] = Block(signature)
                 # Switching blocks: note where in the buffer's call order this run of calls starts.
                 block.runs.append((len(block.steps), sum(len(b.steps) for b in self._blocks.values())))
-                self._last_keys, self._last_block = signature, block
+                self._last_block = block
             block.values.extend(metrics.values())
             block.steps.append(step)
             block.times.append(now)
@@ -364,7 +366,7 @@ class RunWriter:
             blocks = list(self._blocks.values())
             ordered = self._steps_ordered
             self._blocks, self._buffered, self._steps_ordered = {}, 0, True
-            self._last_keys = self._last_block = None
+            self._last_block = None
         return blocks, ordered
 
     def _restore_buffer(self, taken: tuple[list[Block], bool]) -> None:
@@ -382,7 +384,7 @@ class RunWriter:
                 self._blocks[old.keys] = old
                 self._buffered += len(old.steps) * len(old.keys) - (len(new.steps) * len(new.keys) if new else 0)
             self._steps_ordered = self._steps_ordered and ordered
-            self._last_keys = self._last_block = None
+            self._last_block = None
 
     def seal(self, *, record: bool = True) -> None:
         """Write what is buffered as one sealed segment and (``record``) note it in the manifest."""
