@@ -72,7 +72,7 @@ def log_metrics_command(
     metrics: Annotated[
         Optional[str], typer.Option("--metrics", help="A JSON object of metric name -> number (one step).")
     ] = None,
-    step: Annotated[Optional[int], typer.Option("--step", min=0, help="Step (default: last step + 1).")] = None,
+    step: Annotated[Optional[int], typer.Option("--step", help="Step (default: last step + 1).")] = None,
     stdin: Annotated[
         bool,
         typer.Option(
