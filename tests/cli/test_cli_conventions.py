@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cli_views_support import copy_store, git_project, invoke, write_sweep
+from cli_views_support import git_project, invoke
 
 import localtrack
 from localtrack.cli import output
@@ -90,19 +90,6 @@ COMMAND_LINES: dict[str, Callable[[Context], list[str]]] = {
 SETUP: dict[str, list[str]] = {"restore": ["rm", "resnet"]}  # run first, so the command has something to do
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    root = tmp_path_factory.mktemp("conventions")
-    store = root / ".localtrack"
-    return store, write_sweep(store, root)
-
-
-@pytest.fixture
-def sweep(template, tmp_path) -> tuple[Path, dict[str, str]]:
-    store, ids = template
-    return copy_store(store, tmp_path / "copy" / ".localtrack"), ids
-
-
 def leaf_commands() -> list[str]:
     paths = command_paths()
     groups = {p for p in paths for q in paths if len(q) > len(p) and q[: len(p)] == p}
@@ -140,8 +127,8 @@ def test_every_command_is_covered() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(COMMAND_LINES))
-def test_format_json_prints_only_json_on_stdout(name, sweep, tmp_path, capsys, monkeypatch) -> None:
-    store, _ = sweep
+def test_format_json_prints_only_json_on_stdout(name, private_sweep, tmp_path, capsys, monkeypatch) -> None:
+    store, _ = private_sweep
     context = _context(store, tmp_path, capsys, monkeypatch)
     if name in SETUP:
         assert invoke([*SETUP[name], "--store", str(store)], capsys, monkeypatch).code == 0
@@ -160,8 +147,8 @@ def test_format_json_prints_only_json_on_stdout(name, sweep, tmp_path, capsys, m
         assert isinstance(value, (dict, list))
 
 
-def test_action_json_describes_what_was_done(sweep, tmp_path, capsys, monkeypatch) -> None:
-    store, ids = sweep
+def test_action_json_describes_what_was_done(private_sweep, tmp_path, capsys, monkeypatch) -> None:
+    store, ids = private_sweep
     s = ["--store", str(store)]
     made = invoke(["create", "--name", "cli-run", "--project", "p1", "-f", "json", *s], capsys, monkeypatch).json()
     info = localtrack.Store(store).run(made["id"])
@@ -182,8 +169,8 @@ def test_action_json_describes_what_was_done(sweep, tmp_path, capsys, monkeypatc
     assert again == {**fresh, "created": False}
 
 
-def test_status_lines_go_to_stderr(sweep, tmp_path, capsys, monkeypatch) -> None:
-    store, _ = sweep
+def test_status_lines_go_to_stderr(private_sweep, tmp_path, capsys, monkeypatch) -> None:
+    store, _ = private_sweep
     s = ["--store", str(store)]
     checks = [
         (["export", "bert", "--to", str(tmp_path / "p.csv"), *s], "Exported"),
@@ -200,8 +187,8 @@ def test_status_lines_go_to_stderr(sweep, tmp_path, capsys, monkeypatch) -> None
         assert r.code == 0 and r.out == "" and r.err.startswith(status), (args, r)
 
 
-def test_jsonl_listings_parse_line_by_line(sweep, capsys, monkeypatch) -> None:
-    store, _ = sweep
+def test_jsonl_listings_parse_line_by_line(private_sweep, capsys, monkeypatch) -> None:
+    store, _ = private_sweep
     s = ["--store", str(store)]
     api = localtrack.Store(store).runs()
     for args in (["search"], ["ls"], ["sql", "select id, name from runs"], ["artifact", "ls"]):
@@ -213,8 +200,8 @@ def test_jsonl_listings_parse_line_by_line(sweep, capsys, monkeypatch) -> None:
         assert rows and (args[0] == "artifact" or len(rows) == len(api))
 
 
-def test_export_to_stdout_round_trips(sweep, capsys, monkeypatch) -> None:
-    store, ids = sweep
+def test_export_to_stdout_round_trips(private_sweep, capsys, monkeypatch) -> None:
+    store, ids = private_sweep
     s = ["--store", str(store)]
     api = localtrack.Store(store).metrics(runs=[ids["bert"]], keys=["val_accuracy"]).to_pylist()
     expected = [(p["run"], p["key"], p["step"], p["value"]) for p in api]
@@ -230,8 +217,8 @@ def test_export_to_stdout_round_trips(sweep, capsys, monkeypatch) -> None:
     assert {x["name"] for x in rows} == {"bert"}
 
 
-def test_export_parquet_to_a_binary_stdout(sweep, capsysbinary, monkeypatch) -> None:
-    store, ids = sweep
+def test_export_parquet_to_a_binary_stdout(private_sweep, capsysbinary, monkeypatch) -> None:
+    store, ids = private_sweep
     monkeypatch.setenv("NO_COLOR", "1")
     capsysbinary.readouterr()
     code = main(["export", "bert", "--what", "runs", "--to", "-", "--format", "parquet", "--store", str(store)])
@@ -241,8 +228,8 @@ def test_export_parquet_to_a_binary_stdout(sweep, capsysbinary, monkeypatch) -> 
     assert table.column("id").to_pylist() == [ids["bert"]]
 
 
-def test_export_mistakes_are_one_line(sweep, tmp_path, capsys, monkeypatch) -> None:
-    store, _ = sweep
+def test_export_mistakes_are_one_line(private_sweep, tmp_path, capsys, monkeypatch) -> None:
+    store, _ = private_sweep
     s = ["--store", str(store)]
     monkeypatch.setattr("localtrack.cli.cmd_export._is_terminal", lambda stream: True)
     r = invoke(["export", "bert", "--to", "-", "--format", "parquet", *s], capsys, monkeypatch)
@@ -253,8 +240,8 @@ def test_export_mistakes_are_one_line(sweep, tmp_path, capsys, monkeypatch) -> N
     assert r.code == 2 and "--format csv" in r.err
 
 
-def test_export_json_report_matches_the_file(sweep, tmp_path, capsys, monkeypatch) -> None:
-    store, _ = sweep
+def test_export_json_report_matches_the_file(private_sweep, tmp_path, capsys, monkeypatch) -> None:
+    store, _ = private_sweep
     target = tmp_path / "points.jsonl"
     r = invoke(["export", "bert", "roberta", "--to", str(target), "--format", "json", "--store", str(store)],
                capsys, monkeypatch)
@@ -274,8 +261,8 @@ def test_show_completion_prints_a_bash_script(capsys, monkeypatch) -> None:
     assert "_localtrack_completion()" in out and "complete " in out and "_LOCALTRACK_COMPLETE" in out
 
 
-def test_gc_grace_zero_deletes_what_the_default_keeps(sweep, tmp_path, capsys, monkeypatch) -> None:
-    store, _ = sweep
+def test_gc_grace_zero_deletes_what_the_default_keeps(private_sweep, tmp_path, capsys, monkeypatch) -> None:
+    store, _ = private_sweep
     s = ["--store", str(store)]
     run = localtrack.init(dir=store, name="big")
     blob = tmp_path / "big.bin"
@@ -296,8 +283,8 @@ def test_gc_grace_zero_deletes_what_the_default_keeps(sweep, tmp_path, capsys, m
 
 @pytest.mark.parametrize(("text", "ok"), [("0", True), ("30m", True), ("2h", True), ("7d", True), ("90s", True),
                                           ("30", False), ("-1h", False), ("2 weeks", False), ("", False)])
-def test_gc_grace_accepts_durations_only(text, ok, sweep, capsys, monkeypatch) -> None:
-    store, _ = sweep
+def test_gc_grace_accepts_durations_only(text, ok, private_sweep, capsys, monkeypatch) -> None:
+    store, _ = private_sweep
     r = invoke(["gc", f"--grace={text}", "--store", str(store)], capsys, monkeypatch)
     assert (r.code == 0) is ok, r.err
     if not ok:

@@ -9,36 +9,21 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cli_views_support import copy_store, invoke, plain_json, write_sweep
+from cli_views_support import invoke, plain_json
 
 import localtrack
 from localtrack.storage.manifest import read_manifest
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    root = tmp_path_factory.mktemp("manage")
-    store = root / ".localtrack"
-    return store, write_sweep(store, root)
-
-
-@pytest.fixture
-def sweep(template, tmp_path) -> tuple[Path, dict[str, str]]:
-    """A private copy: these tests change the store."""
-    store, ids = template
-    return copy_store(store, tmp_path / "copy" / ".localtrack"), ids
 
 
 def manifest(store: Path, run_id: str) -> dict:
     return read_manifest(store / "runs" / run_id / "manifest.json")
 
 
-def test_tag_note_rename(sweep, capsys, monkeypatch) -> None:
-    store, ids = sweep
+def test_tag_note_rename(private_sweep, capsys, monkeypatch) -> None:
+    store, ids = private_sweep
     s = ["--store", str(store)]
     r = invoke(["tag", "bert", "add", "best", "stage=prod", *s], capsys, monkeypatch)
     assert r.code == 0 and r.out.strip() == "bert: best, stage=prod, sweep=s1"
@@ -65,8 +50,8 @@ def test_tag_note_rename(sweep, capsys, monkeypatch) -> None:
     assert r.code == 1 and "empty" in r.err
 
 
-def test_rm_restore_purge(sweep, capsys, monkeypatch) -> None:
-    store, ids = sweep
+def test_rm_restore_purge(private_sweep, capsys, monkeypatch) -> None:
+    store, ids = private_sweep
     s = ["--store", str(store)]
     r = invoke(["rm", "bert", "distil", *s], capsys, monkeypatch)
     assert r.code == 0 and r.out == "" and "Moved bert" in r.err and "localtrack restore" in r.err
@@ -89,8 +74,8 @@ def test_rm_restore_purge(sweep, capsys, monkeypatch) -> None:
     assert r.code == 1 and "the trash is empty" in r.err
 
 
-def test_rm_refuses_running_runs(sweep, capsys, monkeypatch) -> None:
-    store, _ = sweep
+def test_rm_refuses_running_runs(private_sweep, capsys, monkeypatch) -> None:
+    store, _ = private_sweep
     s = ["--store", str(store)]
     run_id = invoke(["create", "--name", "live", *s], capsys, monkeypatch).out.strip()
     r = invoke(["rm", "live", *s], capsys, monkeypatch)
@@ -99,8 +84,8 @@ def test_rm_refuses_running_runs(sweep, capsys, monkeypatch) -> None:
     assert not (store / "runs" / run_id).exists()
 
 
-def test_export_points_in_three_formats(sweep, tmp_path, capsys, monkeypatch) -> None:
-    store, ids = sweep
+def test_export_points_in_three_formats(private_sweep, tmp_path, capsys, monkeypatch) -> None:
+    store, ids = private_sweep
     s = ["--store", str(store)]
     api = localtrack.Store(store).metrics(runs=[ids["roberta"], ids["distil"]], keys=["val_accuracy"]).to_pylist()
     for suffix in ("parquet", "csv", "json"):
@@ -123,8 +108,8 @@ def test_export_points_in_three_formats(sweep, tmp_path, capsys, monkeypatch) ->
         assert names == {ids["roberta"]: "roberta", ids["distil"]: "distil"}
 
 
-def test_export_runs_table_and_mistakes(sweep, tmp_path, capsys, monkeypatch) -> None:
-    store, _ = sweep
+def test_export_runs_table_and_mistakes(private_sweep, tmp_path, capsys, monkeypatch) -> None:
+    store, _ = private_sweep
     s = ["--store", str(store)]
     target = tmp_path / "runs.json"
     r = invoke(["export", "--filter", "params.epochs = 3", "--what", "runs", "--to", str(target), *s],

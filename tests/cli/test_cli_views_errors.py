@@ -11,17 +11,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cli_views_support import invoke, write_sweep
+from cli_views_support import invoke
 
 CLI = [sys.executable, "-c", "import sys; from localtrack.cli.entry import main; sys.exit(main())"]
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    root = tmp_path_factory.mktemp("errors")
-    store = root / ".localtrack"
-    return store, write_sweep(store, root)
 
 
 MISTAKES = [

@@ -17,19 +17,11 @@ from cli_views_support import (
     invoke,
     plain_json,
     visible_width,
-    write_sweep,
 )
 
 import localtrack
 from localtrack.storage.layout import StoreLayout
 from localtrack.store import shell_writer
-
-
-@pytest.fixture(scope="module")
-def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    root = tmp_path_factory.mktemp("ls")
-    store = root / ".localtrack"
-    return store, write_sweep(store, root)
 
 
 def test_table_shows_status_varying_params_and_metrics(sweep, capsys, monkeypatch) -> None:

@@ -10,17 +10,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cli_views_support import copy_store, invoke, plain_json, tamper, write_sweep
+from cli_views_support import copy_store, invoke, plain_json, tamper
 
 import localtrack
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+def sweep(sweep_template: tuple[Path, dict[str, str]]) -> tuple[Path, dict[str, str]]:
     """The sweep, plus a reproduction of roberta that matched and one of distil that did not."""
-    root = tmp_path_factory.mktemp("report")
-    store = root / ".localtrack"
-    ids = write_sweep(store, root)
+    store, ids = sweep_template
     for original, verdict in (("roberta", "match"), ("distil", "differ")):
         run = localtrack.init(dir=store, project="repro", name=f"{original}-repro")
         run.finish()

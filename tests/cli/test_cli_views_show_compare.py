@@ -18,20 +18,11 @@ from cli_views_support import (
     invoke,
     plain_json,
     visible_width,
-    write_sweep,
 )
 
 import localtrack
 from localtrack.ids import short_id
 from localtrack.query.compare import compare
-
-
-@pytest.fixture(scope="module")
-def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    root = tmp_path_factory.mktemp("show")
-    store = root / ".localtrack"
-    return store, write_sweep(store, root)
-
 
 # ---------------------------------------------------------------- show
 

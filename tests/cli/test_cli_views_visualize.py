@@ -10,16 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cli_views_support import assert_no_raw_controls, invoke, visible_width, write_sweep
+from cli_views_support import assert_no_raw_controls, invoke, visible_width
 
 BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}
-
-
-@pytest.fixture(scope="module")
-def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    root = tmp_path_factory.mktemp("viz")
-    store = root / ".localtrack"
-    return store, write_sweep(store, root)
 
 
 def test_terminal_line_plot(sweep, capsys, monkeypatch) -> None:
