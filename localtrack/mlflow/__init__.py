@@ -29,6 +29,7 @@ from localtrack.mlflow.artifacts import (
 from localtrack.mlflow.client import MlflowClient
 from localtrack.mlflow.entities import Experiment, Metric, Run, RunData, RunInfo
 from localtrack.mlflow.exceptions import MlflowException
+from localtrack.mlflow.experiment import set_experiment
 from localtrack.mlflow.fluent import (
     ActiveRun,
     active_run,
@@ -40,7 +41,6 @@ from localtrack.mlflow.fluent import (
     log_metrics,
     log_param,
     log_params,
-    set_experiment,
     set_tag,
     set_tags,
     start_run,

@@ -13,7 +13,7 @@ from typing import Any
 
 from localtrack.errors import RunNotFoundError
 from localtrack.mlflow import fluent, search
-from localtrack.mlflow.entities import Experiment, Metric, Run, epoch_ms, run_from_row
+from localtrack.mlflow.entities import Experiment, Metric, Run, epoch_ms
 from localtrack.mlflow.exceptions import MlflowException
 
 
@@ -35,19 +35,7 @@ class MlflowClient:
 
     def get_run(self, run_id: str) -> Run:
         """Params (strings), latest metrics, tags (with the mlflow.* system tags) and info of one run."""
-        with self._store() as store:
-            try:
-                info = store.run(run_id)
-            except RunNotFoundError:
-                raise MlflowException(f"Run {run_id!r} not found", "RESOURCE_DOES_NOT_EXIST") from None
-            row = {
-                "id": info.id, "name": info.name, "project": info.project, "parent": info.parent,
-                "status": info.status, "created_at": info.created_at, "ended_at": info.ended_at,
-                "git_commit": (info.git or {}).get("commit"), "git_branch": (info.git or {}).get("branch"),
-                "notes": info.notes,
-                "tags": info.tags, "params": info.params, "metrics": info.summary,
-            }
-            return run_from_row(row, info.path.as_uri())
+        return search.get_run(run_id)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of one metric, by step then time (timestamps in ms)."""

@@ -9,18 +9,15 @@ way localtrack ends runs (``finished``, or ``failed`` after an uncaught exceptio
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal
 
 from localtrack.api.run import Run as LocalRun
-from localtrack.mlflow import tracking_uri
+from localtrack.mlflow import experiment, search, tracking_uri
 from localtrack.mlflow.entities import (
-    DEFAULT_EXPERIMENT,
     FROM_MLFLOW_STATUS,
-    Experiment,
     Run,
     RunData,
     RunInfo,
@@ -29,9 +26,9 @@ from localtrack.mlflow.entities import (
     mlflow_status,
 )
 from localtrack.mlflow.exceptions import MlflowException
+from localtrack.mlflow.experiment import current_experiment
 
 _active: list[ActiveRun] = []
-_experiment: str | None = None
 _last: ActiveRun | None = None
 
 
@@ -59,9 +56,7 @@ class ActiveRun:
     @property
     def data(self) -> RunData:
         """The run's params, latest metrics and tags now (read back from the store)."""
-        from localtrack.mlflow.client import MlflowClient
-
-        return MlflowClient().get_run(self.run.id).data
+        return search.get_run(self.run.id).data
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -79,35 +74,6 @@ class ActiveRun:
 
     def __repr__(self) -> str:
         return f"<ActiveRun: run_id={self.run.id!r} run_name={self.run.name!r}>"
-
-
-# ---------------------------------------------------------------------- experiments
-def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
-    """Make this experiment (a localtrack project) the one new runs go to."""
-    global _experiment
-    name = experiment_name if experiment_name is not None else _name_of_id(experiment_id)
-    if name is None:
-        raise MlflowException("set_experiment() needs experiment_name or experiment_id")
-    from localtrack.names import validate_label
-
-    _experiment = validate_label(name, "experiment name")
-    return _experiment_entity(_experiment)
-
-
-def _name_of_id(experiment_id: str | None) -> str | None:
-    return experiment_name(experiment_id)
-
-
-def _experiment_entity(name: str) -> Experiment:
-    return Experiment(experiment_id=name, name=name, artifact_location=tracking_uri.get_tracking_uri())
-
-
-def current_experiment() -> str:
-    """The experiment new runs go to: set_experiment, MLFLOW_EXPERIMENT_NAME/_ID, else Default."""
-    if _experiment is not None:
-        return _experiment
-    env = os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment_name(os.environ.get("MLFLOW_EXPERIMENT_ID"))
-    return env or DEFAULT_EXPERIMENT
 
 
 # ---------------------------------------------------------------------- runs
@@ -179,9 +145,7 @@ def last_active_run() -> Run | None:
     """The run started last (active or ended), read back from the store."""
     if _last is None:
         return None
-    from localtrack.mlflow.client import MlflowClient
-
-    return MlflowClient().get_run(_last.run.id)
+    return search.get_run(_last.run.id)
 
 
 def end_run(status: str = "FINISHED") -> None:
@@ -329,8 +293,8 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
 
 def _end_all_for_tests() -> None:
     """End every run this module started (tests only)."""
-    global _experiment, _last
+    global _last
     while _active:
         end_run()
-    _experiment = None
+    experiment.forget()
     _last = None

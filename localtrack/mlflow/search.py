@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from localtrack.errors import StoreNotFoundError
+from localtrack.errors import RunNotFoundError, StoreNotFoundError
 from localtrack.mlflow import tracking_uri
 from localtrack.mlflow.entities import Experiment, Run, experiment_name, run_from_row
 from localtrack.mlflow.exceptions import MlflowException
+from localtrack.mlflow.experiment import current_experiment, experiment_entity
 
 SEARCH_MAX_RESULTS_DEFAULT = 100_000
 INFO_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time")
@@ -34,8 +35,6 @@ def open_store() -> Any:
 def _projects(experiment_ids: Iterable[Any] | None, experiment_names: Iterable[Any] | None,
               search_all: bool) -> set[str] | None:
     """The projects searched (None: all); MLflow searches the current experiment by default."""
-    from localtrack.mlflow.fluent import current_experiment
-
     if search_all and not experiment_ids and not experiment_names:
         return None
     if isinstance(experiment_ids, (str, int)):
@@ -45,6 +44,26 @@ def _projects(experiment_ids: Iterable[Any] | None, experiment_names: Iterable[A
     chosen = {experiment_name(str(e)) or "" for e in experiment_ids or ()}
     chosen.update(str(n) for n in experiment_names or () if n is not None)
     return chosen if (experiment_ids or experiment_names) else {current_experiment()}
+
+
+def get_run(run_id: str) -> Run:
+    """Params (strings), latest metrics, tags (with the mlflow.* system tags) and info of one run."""
+    store = open_store()
+    if store is None:
+        raise MlflowException("no runs recorded yet: the local store does not exist", "RESOURCE_DOES_NOT_EXIST")
+    with store:
+        try:
+            info = store.run(run_id)
+        except RunNotFoundError:
+            raise MlflowException(f"Run {run_id!r} not found", "RESOURCE_DOES_NOT_EXIST") from None
+        row = {
+            "id": info.id, "name": info.name, "project": info.project, "parent": info.parent,
+            "status": info.status, "created_at": info.created_at, "ended_at": info.ended_at,
+            "git_commit": (info.git or {}).get("commit"), "git_branch": (info.git or {}).get("branch"),
+            "notes": info.notes,
+            "tags": info.tags, "params": info.params, "metrics": info.summary,
+        }
+        return run_from_row(row, info.path.as_uri())
 
 
 def find_runs(
@@ -110,8 +129,6 @@ def runs_frame(runs: list[Run]) -> Any:
 
 # ---------------------------------------------------------------------- experiments
 def _known_projects() -> list[str]:
-    from localtrack.mlflow.fluent import current_experiment
-
     names = {current_experiment()}
     store = open_store()
     if store is not None:
@@ -125,7 +142,7 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     """The experiment (project) of this name if it has runs or is the current one, else None."""
     if name not in _known_projects():
         return None
-    return Experiment(experiment_id=name, name=name, artifact_location=tracking_uri.get_tracking_uri())
+    return experiment_entity(name)
 
 
 def get_experiment(experiment_id: str) -> Experiment:
