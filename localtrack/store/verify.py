@@ -6,7 +6,8 @@ records exists and matches its recorded digest; every live segment is a complete
 file (one on disk that no manifest records is damage unless a live writer owns it, since
 readers would read it as part of the run); every store-owned folder or file that is a
 symbolic link, and a store nested inside this one, is damage; every artifact record is well formed and every object it needs (tree
-listings and the files they list) is present and intact. Links are reported, never followed.
+listings and the files they list) is present and intact; and the summary of a run that ended is
+what its points say. Links are reported, never followed.
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ from localtrack.storage.segments import (
 from localtrack.store.artifact_records import read_records
 from localtrack.store.artifact_tree import MAX_TREE_BYTES, check_paths, parse_tree
 from localtrack.store.status import writer_is_alive
+from localtrack.store.verify_summary import describe, points_summary, summary_mismatches
 
 STALE_TEMP_SECONDS = 3600.0
+ENDED = ("finished", "failed")  # runs whose writers sealed and summarized everything
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,24 @@ def _check_segments(run_dir: Path, manifest: dict[str, Any], report: VerifyRepor
             )
 
 
+def _check_summary(run_dir: Path, manifest: dict[str, Any], report: VerifyReport) -> None:
+    """A run that ended (every writer done, every segment recorded and sound): its manifest's
+    summary against its points (see :mod:`localtrack.store.verify_summary`)."""
+    writers = manifest.get("writers")
+    if manifest.get("status") not in ENDED or not isinstance(writers, dict):
+        return
+    if any(not isinstance(w, dict) or w.get("status") not in ENDED for w in writers.values()):
+        return
+    try:
+        computed = points_summary(live_segments(run_dir / METRICS_DIRNAME))
+    except (OSError, ValueError) as exc:  # pyarrow's errors are ValueError/OSError subclasses
+        report.add("damaged", run_dir / METRICS_DIRNAME, f"segments cannot be read: {str(exc)[:200]}")
+        return
+    problems = summary_mismatches(manifest.get("summary"), computed)
+    if problems:
+        report.add("damaged", run_dir / MANIFEST_FILENAME, describe(problems))
+
+
 def _check_artifacts(
     run_dir: Path, manifest: dict[str, Any], objects: ObjectStore, state: dict[str, bool], report: VerifyReport
 ) -> None:
@@ -294,6 +315,9 @@ def verify_store(layout: StoreLayout, *, progress: Callable[[int], None] | None 
             continue
         if manifest.get("id") != run_id:
             report.add("damaged", manifest_path, f"manifest id {str(manifest.get('id'))[:80]!r} does not match the folder name")
+        before = len(report.findings)
         _check_segments(run_dir, manifest, report, buffer)
+        if len(report.findings) == before:
+            _check_summary(run_dir, manifest, report)
         _check_artifacts(run_dir, manifest, objects, state, report)
     return report
