@@ -122,8 +122,16 @@ class Refresher:
                 rows["lazy_t"].append((rk,))
         con.execute("UPDATE meta SET value = ? WHERE key = 'next_rk'", [str(next_rk)])
         scratch = self.layout.tmp_dir
+        total = sum(len(r) for r in rows.values())
+        report = self.progress if total > 10_000 else None  # a cold build: seconds of inserts
+        done = 0
         for table, table_rows in rows.items():
+            if report is not None:
+                report("writing the index", done, total)
             insert_rows(con, table, table_rows, scratch)
+            done += len(table_rows)
+        if report is not None:
+            report("writing the index", total, total)
         self.summarise(computed)
 
     def summarise(self, files: list[str]) -> None:
