@@ -108,3 +108,13 @@ def test_flat_config_params_are_the_rows_the_general_path_gives(config: dict[str
         manifest["value_encoding"] = 2
     fast, general = param_rows("r", manifest), general_param_rows("r", manifest)
     assert repr(fast) == repr(general)  # repr: NaN compares unequal to itself
+
+
+def test_the_datetimes_sent_by_the_helper_are_the_tables_timestamp_columns() -> None:
+    from localtrack.query.index_load import COLUMN_TYPES
+
+    # a plan row is its table row with the run id where the run number (rk) goes; runs_t's
+    # plan row has the run id in front of every column
+    expected = {table: tuple(n - (table == "runs_t") for n, (_, kind) in enumerate(columns) if kind == "TIMESTAMPTZ")
+                for table, columns in COLUMN_TYPES.items() if any(kind == "TIMESTAMPTZ" for _, kind in columns)}
+    assert expected == index_plan.TIME_FIELDS
