@@ -80,7 +80,7 @@ class _ScanLayout(StoreLayout):
     (the check walks the path with ``lstat``: a tenth of a cold build's per-run cost)."""
 
     @functools.cached_property
-    def runs_dir(self) -> Path:  # type: ignore[override]
+    def runs_dir(self) -> Path:
         return StoreLayout(self.root).runs_dir
 
 
@@ -176,7 +176,12 @@ def plan_runs(layout: StoreLayout, run_ids: list[str], progress: Any = None) -> 
         plan = plan_serial(layout, run_ids, scan_start, progress)
     else:
         mine, theirs, proc = helper
-        plan = plan_serial(layout, mine, scan_start, progress, len(run_ids) / max(len(mine), 1))
+        try:
+            plan = plan_serial(layout, mine, scan_start, progress, len(run_ids) / max(len(mine), 1))
+        except BaseException:  # interrupted: leave no helper behind
+            proc.kill()
+            proc.wait()
+            raise
         plan.update(_finish_helper(proc, theirs) or plan_serial(layout, theirs, scan_start))
     if progress is not None:
         progress("reading run folders", len(run_ids), len(run_ids))
@@ -202,9 +207,11 @@ def _start_helper(layout: StoreLayout, run_ids: list[str],
         assert proc.stdin is not None
         try:
             proc.stdin.write(request)
-            proc.stdin.close()
-        except OSError:
+        except OSError:  # the helper died: _finish_helper sees its exit status
             pass
+        finally:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
 
     threading.Thread(target=send, name="localtrack-index-helper", daemon=True).start()
     return mine, theirs, proc
