@@ -5,8 +5,8 @@ Arrow, whose ``pa.array`` and DuckDB's ``register`` both import pandas: over a s
 copying every metric point into the index file (10M points re-encoded, then aggregated). So:
 
 * rows go in as one JSON document of columns per table, written to a temp file that
-  DuckDB's own reader parses (C++, no pandas, no pyarrow; floats travel as their ``repr``
-  so NaN and infinities survive);
+  DuckDB's own reader parses (C++, no pandas, no pyarrow; doubles travel as JSON numbers
+  with NaN and infinities as the tokens DuckDB reads back);
 * the index keeps no metric points: ``segments_t`` lists each run's live segment files and
   :func:`points_sql` reads the ones a query needs straight from Parquet (explicit file lists,
   so a query about ten runs opens ten runs' files);
@@ -24,7 +24,7 @@ import secrets
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 from localtrack.query import duck
 from localtrack.store.summary import LAST_ORDER_SQL
@@ -53,7 +53,8 @@ COLUMN_TYPES: dict[str, list[tuple[str, str]]] = {
     "lazy_t": [("rk", "BIGINT")],
     "_lt_ids": [("id", "VARCHAR")],
 }
-_TRAVELS_AS_TEXT = {"DOUBLE", "TIMESTAMPTZ"}  # repr / isoformat, cast back by DuckDB
+_TRAVELS_AS_TEXT = {"TIMESTAMPTZ"}  # isoformat, cast back by DuckDB (doubles travel as JSON numbers, NaN and
+# infinities as the NaN/Infinity tokens DuckDB's reader accepts: a repr round-trips exactly)
 MEAN_BATCH_FILES = 2000
 
 
@@ -69,7 +70,7 @@ def _as_text(value: Any) -> str | None:
 
 
 def _write_document(folder: Path, document: dict[str, list[Any]]) -> Path:
-    data = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    data = json.dumps(document, ensure_ascii=False, allow_nan=True, separators=(",", ":")).encode()
     for where in (folder, Path(tempfile.gettempdir())):
         path = where / f"index-rows-{os.getpid()}-{secrets.token_hex(6)}.json"
         try:
@@ -106,47 +107,6 @@ def insert_rows(con: Any, table: str, rows: Sequence[tuple[Any, ...]], scratch: 
     finally:
         with contextlib.suppress(OSError):
             path.unlink()
-
-
-def manifest_summary_rows(summary: Any) -> list[tuple[Any, ...]] | None:
-    """(key, last, min, max, mean, count, step) per metric from a manifest's ``summary``, mean
-    left NULL (computed later); None when the summary is not one a writer could have written."""
-    from localtrack.storage.manifest import decode_float
-
-    if not isinstance(summary, dict):
-        return None
-    rows = []
-    for key, stats in summary.items():
-        if not isinstance(key, str) or not isinstance(stats, dict):
-            return None
-        count, step = stats.get("count"), stats.get("step")
-        if not _is_int(count) or not _is_int(step) or count <= 0:
-            return None
-        values = [v if type(v) is float else decode_float(v)
-                  for v in (stats.get("last"), stats.get("min"), stats.get("max"))]
-        if values[0] is None and stats.get("last") is not None:
-            return None
-        rows.append((key[:1000], values[0], values[1], values[2], None, count, step))
-    return rows
-
-
-def recorded_rows(manifest: dict[str, Any]) -> int | None:
-    """The points the writers recorded in their segments (None if a record lacks its count):
-    a manifest summary is trusted only when its counts add up to this."""
-    total = 0
-    writers = manifest.get("writers")
-    for writer in (writers.values() if isinstance(writers, dict) else ()):
-        segments = writer.get("segments") if isinstance(writer, dict) else None
-        for info in (segments.values() if isinstance(segments, dict) else ()):
-            rows = info.get("rows") if isinstance(info, dict) else None
-            if not _is_int(rows) or rows < 0:
-                return None
-            total += rows
-    return total
-
-
-def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 # ---------------------------------------------------------------------- points from Parquet

@@ -12,67 +12,18 @@ never stops the refresh of the other runs.
 
 from __future__ import annotations
 
-import os
-import stat
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from localtrack.query import duck
-from localtrack.query.index_load import (
-    insert_rows,
-    manifest_summary_rows,
-    recorded_rows,
-    summary_from_points_sql,
-)
-from localtrack.query.index_rows import (
-    artifact_rows,
-    liveness,
-    param_rows,
-    recorded_segments,
-    run_row,
-    summary_rows,
-    tag_rows,
-)
-from localtrack.query.index_scan import (
-    LINK,
-    MISSING,
-    RACY_SECONDS,
-    Changes,
-    ManifestStats,
-    RunListing,
-    Stored,
-    detect_changes,
-    segments_signature_of,
-)
+from localtrack.query.index_load import insert_rows, summary_from_points_sql
+from localtrack.query.index_plan import TABLE_ORDER, RunPlan, no_cyclic_gc, plan_one, plan_runs
+from localtrack.query.index_scan import Changes, ManifestStats, RunListing, Stored, detect_changes
 from localtrack.query.index_schema import ID_TABLES, RK_TABLES
 from localtrack.storage.layout import StoreLayout
-from localtrack.storage.segments import live_segments, segment_problem
-from localtrack.store.reader import load_run
 from localtrack.store.status import derive_status
 
-TABLE_ORDER = ("runs_t", "params_t", "tags_t", "summary_t", "artifacts_t", "msum_t", "problems_t", "files_t")
-
-
-@dataclass
-class RunPlan:
-    """Everything the index will hold for one run, read from its folder before any write."""
-
-    run_id: str
-    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {t: [] for t in TABLE_ORDER})
-    files: list[str] = field(default_factory=list)
-    live: tuple[dict[str, Any], str] | None = None
-    stored: Stored | None = None
-    from_points: bool = True  # summaries computed from the segments (False: from the manifest, mean lazily)
-
-    def problem(self, message: str) -> None:
-        self.rows["problems_t"].append((self.run_id, message))
-
-    def remember(self, fingerprint: tuple[int, int, int], signature: str, *, deep: bool, racy: bool,
-                 digest: str = "") -> None:
-        self.stored = Stored(fingerprint, signature, deep, racy, digest)
-        self.rows["files_t"] = [(self.run_id, *fingerprint, signature, deep, racy, digest)]
 BATCH_FILES = 2000
 READ_RETRIES = 3
 
@@ -125,7 +76,8 @@ class Refresher:
         for _ in range(READ_RETRIES + 1):
             self.con.execute("BEGIN TRANSACTION")
             try:
-                self.apply(changed + removed, plan)
+                with no_cyclic_gc():  # hundreds of thousands of row tuples, no cycles
+                    self.apply(changed + removed, plan)
                 break
             except duck.Error:
                 self.con.execute("ROLLBACK")
@@ -170,8 +122,16 @@ class Refresher:
                 rows["lazy_t"].append((rk,))
         con.execute("UPDATE meta SET value = ? WHERE key = 'next_rk'", [str(next_rk)])
         scratch = self.layout.tmp_dir
+        total = sum(len(r) for r in rows.values())
+        report = self.progress if total > 10_000 else None  # a cold build: seconds of inserts
+        done = 0
         for table, table_rows in rows.items():
+            if report is not None:
+                report("writing the index", done, total)
             insert_rows(con, table, table_rows, scratch)
+            done += len(table_rows)
+        if report is not None:
+            report("writing the index", total, total)
         self.summarise(computed)
 
     def summarise(self, files: list[str]) -> None:
@@ -219,70 +179,8 @@ class Refresher:
 
     # ------------------------------------------------------------------ plan
     def plan(self, run_ids: list[str]) -> dict[str, RunPlan]:
-        """Read the changed runs' folders (no database writes yet)."""
-        scan_start = time.time()
-        progress = self.progress if len(run_ids) > 100 else None
-        plan: dict[str, RunPlan] = {}
-        with ManifestStats(self.layout.runs_dir) as stats:
-            for n, run_id in enumerate(run_ids):
-                plan[run_id] = self.plan_one(run_id, stats, scan_start)
-                if progress is not None and n % 50 == 0:
-                    progress("reading run folders", n, len(run_ids))
-        if progress is not None:
-            progress("reading run folders", len(run_ids), len(run_ids))
-        return plan
-
-    def plan_one(self, run_id: str, stats: ManifestStats, scan_start: float) -> RunPlan:
-        run_dir = self.layout.runs_dir / run_id
-        entry = RunPlan(run_id)
-        try:
-            is_folder = stat.S_ISDIR(os.lstat(run_dir).st_mode)  # lstat: a link is no folder
-        except OSError:
-            is_folder = False
-        if not is_folder:
-            entry.problem(f"{run_dir} is not a folder (a symbolic link?); not followed")
-            entry.remember(LINK, "", deep=False, racy=False)
-            return entry
-        fingerprint = stats.of(run_id)  # taken before reading: a later change shows as a new fingerprint
-        racy = fingerprint != MISSING and fingerprint[0] / 1e9 > scan_start - RACY_SECONDS
-        digest = stats.digest(run_id) if racy else ""  # before load_run: a rewrite in between shows
-        metrics_dir = run_dir / "metrics"
-        linked = metrics_dir.is_symlink()
-        live = [] if linked else live_segments(metrics_dir)  # before reading, like the fingerprint
-        signature = "!symlink" if linked else segments_signature_of(live)
-        record = load_run(self.layout, run_id)
-        if not record.ok:
-            entry.problem(record.error or "unreadable manifest")
-            entry.remember(fingerprint, signature, deep=False, racy=racy, digest=digest)
-            return entry
-        manifest = record.manifest
-        running = manifest.get("status") == "running"
-        entry.rows["runs_t"].append(run_row(run_id, manifest, record.status))
-        entry.rows["params_t"].extend(param_rows(run_id, manifest))
-        entry.rows["tags_t"].extend(tag_rows(run_id, manifest))
-        entry.rows["summary_t"].extend(summary_rows(run_id, manifest))
-        entry.rows["artifacts_t"].extend(artifact_rows(run_id, manifest))
-        if running:
-            entry.live = (liveness(manifest), record.status)
-        if linked:
-            entry.problem(f"{metrics_dir} is a symbolic link; not followed")
-        recorded = recorded_segments(manifest)
-        damaged = False
-        for path in live:
-            # a file sealed but not yet recorded (a writer killed in between): footer check only
-            problem = segment_problem(path, *recorded.get(path.name, (None, None)))
-            if problem:
-                entry.problem(f"{path}: {problem}")
-                damaged = True
-            else:
-                entry.files.append(str(path))
-        if not (running or linked or damaged) and {p.name for p in live} == set(recorded):
-            summary = manifest_summary_rows(manifest.get("summary"))
-            if summary is not None and sum(r[5] for r in summary) == recorded_rows(manifest):
-                entry.rows["msum_t"] = [(run_id, *row) for row in summary]
-                entry.from_points = False
-        entry.remember(fingerprint, signature, deep=running, racy=racy, digest=digest)
-        return entry
+        """Read the changed runs' folders (no database writes yet; see index_plan)."""
+        return plan_runs(self.layout, run_ids, self.progress)
 
     def exclude(self, plan: dict[str, RunPlan], bad: list[str]) -> None:
         """Drop unreadable files from the plan; a run whose file vanished is read again."""
@@ -299,7 +197,7 @@ class Refresher:
         if replan:
             with ManifestStats(self.layout.runs_dir) as stats:
                 for run_id in replan:
-                    plan[run_id] = self.plan_one(run_id, stats, time.time())
+                    plan[run_id] = plan_one(self.layout, run_id, stats, time.time())
 
     def find_unreadable(self, files: list[str]) -> list[str]:
         """The files DuckDB cannot read, by bisection (cheap when there are few)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 from localtrack.query.flatten import (
     MAX_VALUE_CHARS,
@@ -19,7 +19,7 @@ from localtrack.query.flatten import (
     python_str,
     tag_text,
 )
-from localtrack.storage.manifest import decode_value, is_legacy_values
+from localtrack.storage.manifest import decode_float, decode_value, is_legacy_values
 from localtrack.timefmt import parse_iso
 
 MAX_TEXT = 10_000
@@ -90,7 +90,37 @@ def run_row(run_id: str, manifest: dict[str, Any], status: str) -> tuple[Any, ..
     )
 
 
+_SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
+_NONFINITE_TEXT = frozenset(("NaN", "Infinity", "-Infinity"))
+
+
+def _scalar_param_row(run_id: str, key: str, value: Any) -> tuple[Any, ...]:
+    """:func:`param_rows`' row for a str/int/float/bool/None value, without the generic checks."""
+    kind = type(value)
+    if kind is float:
+        return (run_id, key[:1000], python_str(value), None if value != value else value, "float", None)
+    if kind is int:
+        return (run_id, key[:1000], python_str(value), param_number(value), "int", None)
+    if kind is str:
+        return (run_id, key[:1000], value[:MAX_VALUE_CHARS], param_number(value), "string", None)
+    if kind is bool:
+        return (run_id, key[:1000], str(value), None, "bool", None)
+    return (run_id, key[:1000], "None", None, "null", None)
+
+
 def param_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
+    config = _dict(manifest.get("config"))
+    if all(type(v) in _SCALAR_TYPES for v in config.values()):
+        # the common flat config: flattening is the identity and decoding touches only a
+        # legacy manifest's bare "NaN"/"Infinity" strings
+        legacy = is_legacy_values(manifest)
+        return [_scalar_param_row(run_id, key, decode_value(value, legacy) if legacy and value in _NONFINITE_TEXT
+                                  else value) for key, value in config.items()]
+    return general_param_rows(run_id, manifest)
+
+
+def general_param_rows(run_id: str, manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """:func:`param_rows` for any config (nested, lists, tagged non-finite floats)."""
     rows = []
     config = decode_value(_dict(manifest.get("config")), is_legacy_values(manifest))  # {"$float": "NaN"} -> nan
     for key, value in flatten_config(config).items():
@@ -172,3 +202,42 @@ def recorded_segments(manifest: dict[str, Any]) -> dict[str, tuple[int | None, s
                 digest if isinstance(digest, str) else None,
             )
     return recorded
+
+
+def manifest_summary_rows(summary: Any) -> list[tuple[Any, ...]] | None:
+    """(key, last, min, max, mean, count, step) per metric from a manifest's ``summary``, mean
+    left NULL (computed later); None when the summary is not one a writer could have written."""
+    if not isinstance(summary, dict):
+        return None
+    rows = []
+    for key, stats in summary.items():
+        if not isinstance(key, str) or not isinstance(stats, dict):
+            return None
+        count, step = stats.get("count"), stats.get("step")
+        if not _is_int(count) or not _is_int(step) or count <= 0:
+            return None
+        values = [v if type(v) is float else decode_float(v)
+                  for v in (stats.get("last"), stats.get("min"), stats.get("max"))]
+        if values[0] is None and stats.get("last") is not None:
+            return None
+        rows.append((key[:1000], values[0], values[1], values[2], None, count, step))
+    return rows
+
+
+def recorded_rows(manifest: dict[str, Any]) -> int | None:
+    """The points the writers recorded in their segments (None if a record lacks its count):
+    a manifest summary is trusted only when its counts add up to this."""
+    total = 0
+    writers = manifest.get("writers")
+    for writer in (writers.values() if isinstance(writers, dict) else ()):
+        segments = writer.get("segments") if isinstance(writer, dict) else None
+        for info in (segments.values() if isinstance(segments, dict) else ()):
+            rows = info.get("rows") if isinstance(info, dict) else None
+            if not _is_int(rows) or rows < 0:
+                return None
+            total += rows
+    return total
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from query_samples import build_store, sample_specs, write_run
 
-from localtrack.query import index_refresh, index_scan
+from localtrack.query import index_plan, index_scan
 from localtrack.query.store import Store
 from localtrack.storage.layout import StoreLayout
 from localtrack.store.project import create_store
@@ -59,7 +59,7 @@ def test_query_racy_rewrite_with_the_same_stat_is_seen(fresh: StoreLayout) -> No
 def test_query_racy_runs_settle_once_old_enough(fresh: StoreLayout, monkeypatch: pytest.MonkeyPatch) -> None:
     window = 1.5
     monkeypatch.setattr(index_scan, "RACY_SECONDS", window)
-    monkeypatch.setattr(index_refresh, "RACY_SECONDS", window)
+    monkeypatch.setattr(index_plan, "RACY_SECONDS", window)
     store = Store(fresh.root)
     store.refresh()
     new = sample_specs(21)[20]
