@@ -2,10 +2,10 @@
 
 Calls are grouped by their key tuple ("signature"): a training loop logs the same keys step
 after step, so one block holds a row-major matrix of values (one row per call) plus the step
-and time of each call. The hot path costs one tuple comparison and three list appends per
-call (Python lists: ``list.extend`` of a dict's values is ten times faster than
-``array.array.extend``); sealing turns each block into columns with strided slices and one
-Arrow conversion per column.
+and time of each call. The hot path costs two list comparisons (keys, value types) and three
+list appends per call (Python lists: ``list.extend`` of a dict's values is ten times faster
+than ``array.array.extend``); sealing converts each block's values to doubles once, cuts them
+into columns with strided ``array`` copies, and hands the Parquet writer one chunk per key.
 
 Logging order across blocks is kept with ``runs``: each time the caller switches to another
 block, the block notes (its call index, the buffer's global call index). Rows of one key that
