@@ -182,7 +182,7 @@ def test_calls_after_a_seal_and_around_explicit_steps_are_all_kept(store_dir: Pa
 def test_a_large_buffer_keeps_mixed_key_sets_in_step_order(store_dir: Path) -> None:
     """Enough points for the Arrow seal path (more than SMALL_SEAL_POINTS) across two key sets."""
     run = localtrack.init(project="hot", dir=store_dir)
-    steps = 12_000
+    steps = 30_000  # 40,000 points: one seal at finish() past SMALL_SEAL_POINTS
     for step in range(steps):
         if step % 3 == 2:
             run.log({"loss": step * 0.5, "extra": step})
