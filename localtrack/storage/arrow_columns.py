@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def float64(values: list[Any]) -> pa.Array:
+def float64(values: list[Any] | array[float]) -> pa.Array:
     """A float64 array (values are floats, or ints float64 holds exactly)."""
     import pyarrow as pa
 

@@ -66,6 +66,7 @@ SEAL_RETRY_SECONDS = 1.0  # after a failed seal, a full buffer refuses new point
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
 
 _INT_OR_FLOAT = frozenset({float, int})
+_LOWEST_INT = -MAX_EXACT_INT
 
 ManifestPatch = Callable[[dict[str, Any]], None]
 
@@ -226,12 +227,14 @@ class RunWriter:
             step is None
             and type(metrics) is dict
             and block is not None
-            and tuple(metrics) == block.keys
-            and tuple(map(type, values := metrics.values())) == block.types
-            and not (self._closed or self._error is not None or self._failed_seal_at is not None)
+            and [*metrics] == block.key_list
+            and [*map(type, values := metrics.values())] == block.type_list
+            and self._error is None
+            and self._failed_seal_at is None
+            and not self._closed
         ):
             for key in block.int_keys:
-                if not -MAX_EXACT_INT <= metrics[key] <= MAX_EXACT_INT:
+                if not _LOWEST_INT <= metrics[key] <= MAX_EXACT_INT:
                     return self._log_checked(metrics, step)
             step = self.next_step
             if step > MAX_STEP:
@@ -243,8 +246,7 @@ class RunWriter:
                     block.values.extend(values)
                     block.steps.append(step)
                     block.times.append(now)
-                    self._buffered += len(block.keys)
-                    buffered = self._buffered
+                    buffered = self._buffered = self._buffered + block.width
                 else:
                     buffered = -1
             if buffered < 0:
@@ -319,7 +321,7 @@ class RunWriter:
             self._buffered += len(signature)
             buffered = self._buffered
             if types is not None:
-                block.types = types
+                block.type_list = list(types)
                 block.int_keys = tuple(k for k, t in zip(signature, types, strict=True) if t is int)
         if buffered >= self._soft:
             if buffered >= self._hard:

@@ -87,3 +87,108 @@ def test_a_dict_reused_and_changed_in_place_is_copied_at_each_call(store_dir: Pa
     points = _points(store_dir, run.id)
     assert points["x"] == [(s, s * 0.5) for s in range(5)]
     assert points["y"] == [(s, float(s)) for s in range(5)]
+
+
+def test_key_sets_that_change_between_calls_keep_every_point_at_its_step(store_dir: Path) -> None:
+    run = localtrack.init(project="hot", dir=store_dir)
+    calls = [
+        {"a": 1.0, "b": 2.0},
+        {"a": 1.5, "b": 2.5},  # the previous call's keys: the fast path
+        {"b": 3.0, "a": 3.5},  # the same keys in another order are another key set
+        {"a": 4.0},
+        {"a": 5.0, "b": 5.5},  # back to the first key set
+        {"a": 6.0, "b": 6.5},
+    ]
+    for metrics in calls:
+        run.log(metrics)
+    run.finish()
+    points = _points(store_dir, run.id)
+    assert points["a"] == [(0, 1.0), (1, 1.5), (2, 3.5), (3, 4.0), (4, 5.0), (5, 6.0)]
+    assert points["b"] == [(0, 2.0), (1, 2.5), (2, 3.0), (4, 5.5), (5, 6.5)]
+
+
+def test_ints_and_floats_may_trade_places_under_known_keys(store_dir: Path) -> None:
+    run = localtrack.init(project="hot", dir=store_dir)
+    logged = [
+        {"epoch": 0, "lr": 0.1},
+        {"epoch": 0, "lr": 0.1},
+        {"epoch": 1.5, "lr": 1},  # each key changes type: validated again, then fast again
+        {"epoch": 2.5, "lr": 2},
+        {"epoch": 3, "lr": 0.4},
+        {"epoch": 2**53, "lr": -(2**53)},  # the largest ints float64 holds exactly
+    ]
+    for metrics in logged:
+        run.log(metrics)
+    with pytest.raises(LocaltrackError, match="epoch"):
+        run.log({"epoch": 2**53 + 1, "lr": 0.5})  # int keys of the fast path are range-checked
+    run.finish()
+    points = _points(store_dir, run.id)
+    assert points["epoch"] == [(s, float(m["epoch"])) for s, m in enumerate(logged)]
+    # wandb's rule: the refused call's storable values are kept at its step
+    assert points["lr"] == [(s, float(m["lr"])) for s, m in enumerate(logged)] + [(6, 0.5)]
+
+
+def test_nan_and_none_under_known_keys(store_dir: Path) -> None:
+    run = localtrack.init(project="hot", dir=store_dir)
+    for step in range(3):
+        run.log({"loss": 1.0 / (step + 1), "acc": 0.5})
+    run.log({"loss": math.nan, "acc": -math.inf})  # stored as they are
+    run.log({"loss": None, "acc": 0.75})  # wandb's rule: a None value is skipped, the rest is kept
+    run.log({"loss": 0.2, "acc": 0.8})
+    run.finish()
+    points = _points(store_dir, run.id)
+    loss = points["loss"]
+    assert [step for step, _ in loss] == [0, 1, 2, 3, 5]
+    assert math.isnan(loss[3][1]) and loss[4] == (5, 0.2)
+    assert points["acc"] == [(0, 0.5), (1, 0.5), (2, 0.5), (3, -math.inf), (4, 0.75), (5, 0.8)]
+
+
+@pytest.mark.parametrize("bad", [b"9", None, Scalar(2**60), 2**53 + 1, [1.0]], ids=["bytes", "none", "item-huge", "int", "list"])
+def test_the_writer_refuses_a_whole_call_on_its_fast_path_and_keeps_the_step(store_dir: Path, bad: Any) -> None:
+    """RunWriter.log's own contract (the wandb-style Run.log keeps a refused call's good values)."""
+    run = localtrack.init(project="hot", dir=store_dir)
+    writer = run._writer
+    for step in range(3):
+        writer.log({"x": float(step), "y": float(step)})
+    if bad is None:  # the writer skips a None value as wandb does: the call is stored without it
+        writer.log({"x": 9.0, "y": bad})
+        run.finish()
+        assert _points(store_dir, run.id)["x"][-1] == (3, 9.0)
+        return
+    with pytest.raises(LocaltrackError, match="'y'"):
+        writer.log({"x": 9.0, "y": bad})
+    assert run.step == 3
+    run.log({"x": 3.0, "y": 3.0})
+    run.finish()
+    points = _points(store_dir, run.id)
+    assert points["x"] == points["y"] == [(s, float(s)) for s in range(4)]
+
+
+def test_calls_after_a_seal_and_around_explicit_steps_are_all_kept(store_dir: Path) -> None:
+    run = localtrack.init(project="hot", dir=store_dir)
+    writer = run._writer
+    for step in range(3):
+        run.log({"v": float(step)})
+    run.flush()  # the buffer is sealed: the next call starts a new block
+    for step in range(3, 6):
+        run.log({"v": float(step)})
+    writer.log({"v": 10.0}, step=10)  # an explicit step (the writer's own rule: taken as given)
+    run.log({"v": 11.0})  # plain calls go on from it
+    run.log({"v": 12.0})
+    run.finish()
+    assert _points(store_dir, run.id)["v"] == [(s, float(s)) for s in [*range(6), 10, 11, 12]]
+
+
+def test_a_large_buffer_keeps_mixed_key_sets_in_step_order(store_dir: Path) -> None:
+    """Enough points for the Arrow seal path (more than SMALL_SEAL_POINTS) across two key sets."""
+    run = localtrack.init(project="hot", dir=store_dir)
+    steps = 30_000  # 40,000 points: one seal at finish() past SMALL_SEAL_POINTS
+    for step in range(steps):
+        if step % 3 == 2:
+            run.log({"loss": step * 0.5, "extra": step})
+        else:
+            run.log({"loss": step * 0.5})
+    run.finish()
+    points = _points(store_dir, run.id)
+    assert points["loss"] == [(s, s * 0.5) for s in range(steps)]
+    assert points["extra"] == [(s, float(s)) for s in range(2, steps, 3)]
