@@ -6,10 +6,11 @@
 
 The store holds what the writer leaves (20 params, 10 metrics per run, one sealed segment and
 one manifest with its summary per run): one real run is the template, the others are written
-from it with the writer's own encoders, without fsync (see ``generate``; hundreds to a
-thousand-odd runs/s on a loaded 2-core machine, so 100,000 runs take minutes; ``--jobs N``
-spreads it over processes, and ``--store`` keeps the store to reuse). Figures, each a median
-over rounds that alternate with the baselines (so a busy machine slows both alike):
+from it with the writer's own encoders, without fsync (see ``generate``; ~600 runs per CPU
+second, 200-500 runs/s on a loaded 2-core machine: 100,000 runs x 10 steps took 8.5 minutes
+and 2 GB; ``--jobs N`` spreads it over processes, which only helps on idle cores; ``--store``
+keeps the store to reuse). Figures, each a median over rounds that alternate with the
+baselines (so a busy machine slows both alike):
 
   * small store: ``localtrack ls`` on the bundled example store vs a typer hello-world
     ``--help`` (target <= 1.3x)
