@@ -6,9 +6,11 @@
 
 The store holds what the writer leaves (20 params, 10 metrics per run, one sealed segment and
 one manifest with its summary per run): one real run is the template, the others are written
-through the writer's own code in bulk (see ``generate``; ~50 runs/s on a loaded 2-core machine,
-so 100,000 runs take about half an hour: pass ``--store`` to keep and reuse it). Figures, each a median over rounds that
-alternate with the baselines (so a busy machine slows both alike):
+from it with the writer's own encoders, without fsync (see ``generate``; ~600 runs per CPU
+second, 200-500 runs/s on a loaded 2-core machine: 100,000 runs x 10 steps took 8.5 minutes
+and 2 GB; ``--jobs N`` spreads it over processes, which only helps on idle cores; ``--store``
+keeps the store to reuse). Figures, each a median over rounds that alternate with the
+baselines (so a busy machine slows both alike):
 
   * small store: ``localtrack ls`` on the bundled example store vs a typer hello-world
     ``--help`` (target <= 1.3x)
@@ -30,8 +32,10 @@ shared, loaded machine wall times inflate, CPU times much less.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -40,6 +44,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -48,66 +53,208 @@ sys.path.insert(0, str(REPO))  # this checkout's localtrack, not another install
 
 from bench_query import run_folder  # noqa: E402 - the racy-window workload's run folders
 
+SLOT = re.compile(r'"@@(\w+)@@"')  # a placeholder in the manifest template's text
 
-def generate(root: Path, runs: int, params: int, metrics: int, steps: int) -> float:
-    """``runs`` finished runs as the writer leaves them, fast: one real run (init/log/finish)
-    is the template; every other run's segment and summary come from the writer's own code
-    (``build_table_and_summary``, ``write_segment``, ``merge_writer_summaries``) and its
-    manifest is the template's with this run's id, name, config, tags, times and writer entry."""
-    import copy
+
+def random_config(rng: random.Random, params: int) -> dict[str, object]:
+    """``params`` hyperparameters: a float (log-uniform), an int or an optimizer name, in turn."""
+    optimizers = ("adam", "sgd", "adamw", "rmsprop")
+    return {f"p{j}": (round(10 ** -rng.uniform(1, 4), 6) if j % 3 == 0 else rng.randint(1, 512) if j % 3 == 1
+                      else rng.choice(optimizers)) for j in range(params)}
+
+
+class ManifestTemplate:
+    """A real run's manifest as text with slots for what differs per run.
+
+    The template is the writer's own bytes (``dump_manifest``) of the real manifest with each
+    per-run field replaced by a placeholder (the summary's, leaf by leaf: the run summary and
+    its one writer's summary are the same values, spelled once); :meth:`fill` spells each
+    run's values with the encoder's own function (``manifest._encode``) at the field's depth,
+    so the result is byte for byte what ``dump_manifest`` writes for that run
+    (tests/benchmarks checks it). The encoder sorts keys, and no slot's key depends on a
+    value, so the template's order is every run's order.
+    """
+
+    def __init__(self, manifest: dict[str, Any]) -> None:
+        from localtrack.storage.manifest import dump_manifest
+
+        self.metric_keys = tuple(manifest["summary"])
+        self.fields = tuple(next(iter(manifest["summary"].values()), {}))
+        summary = {key: {field: f"@@s{index}_{field}@@" for field in self.fields}
+                   for index, key in enumerate(self.metric_keys)}
+        (writer_id,) = manifest["writers"]
+        writer = dict(manifest["writers"][writer_id], segments={"@@segment@@": "@@record@@"}, summary=summary,
+                      started_at="@@started_at@@", heartbeat_at="@@heartbeat_at@@", ended_at="@@ended_at@@")
+        slotted = dict(manifest, writers={"@@writer@@": writer}, id="@@id@@", name="@@name@@",
+                       project="@@project@@", config="@@config@@", tags="@@tags@@",
+                       created_at="@@created_at@@", ended_at="@@ended_at@@", duration=60.0, summary=summary,
+                       artifacts=[dict(a, created_at="@@artifact_at@@") for a in manifest.get("artifacts", [])])
+        text = dump_manifest(slotted).decode("utf-8")
+        pieces = SLOT.split(text)  # literal, slot name, literal, ..., literal
+        self.head, self.slots, self.tails = pieces[0], pieces[1::2], pieces[2::2]
+        # Each slot's value is encoded at its depth: the indentation of the line it is on.
+        self.depths: dict[str, int] = {}
+        for match in SLOT.finditer(text):
+            line = text[text.rfind("\n", 0, match.start()) + 1:match.start()]
+            self.depths[match.group(1)] = (len(line) - len(line.lstrip(" "))) // 2
+
+    def fill(self, values: dict[str, Any], summary: dict[str, dict[str, Any]]) -> bytes:
+        """The manifest bytes of one run: ``values`` holds a value per slot, ``summary`` the
+        run's per-metric summary (the template's keys and fields)."""
+        from localtrack.storage.manifest import _encode, _quote
+
+        if tuple(summary) != self.metric_keys:
+            raise ValueError(f"summary keys {tuple(summary)} are not the template's {self.metric_keys}")
+        values = dict(values)
+        for index, key in enumerate(self.metric_keys):
+            stats = summary[key]
+            for field in self.fields:
+                values[f"s{index}_{field}"] = stats[field]
+        spelled: dict[str, str] = {}
+        for name, value in values.items():
+            kind = type(value)
+            if kind is float and math.isfinite(value):
+                spelled[name] = float.__repr__(value)  # what _encode writes for these three
+            elif kind is str:
+                spelled[name] = _quote(value)
+            elif kind is int:
+                spelled[name] = int.__repr__(value)
+            else:
+                out: list[str] = []
+                _encode(value, self.depths[name], out)
+                spelled[name] = "".join(out)
+        parts = [self.head]
+        for name, tail in zip(self.slots, self.tails, strict=True):
+            parts.append(spelled[name])
+            parts.append(tail)
+        return "".join(parts).encode("utf-8")
+
+
+class SegmentMaker:
+    """One run's sealed segment, its manifest record and its summary, from the run's points.
+
+    The points are what one writer leaves after logging every key at steps 0..steps-1 in one
+    seal: the table is sorted by key, then step (the seal's order), its step and key columns
+    are the same for every run and built once, the timestamp and value columns are built
+    from arrays in bulk, and the bytes are the writer's own ``encode_table``. The record and
+    summary are computed from the values directly (``build_table_and_summary`` and
+    ``segment_record`` give the same: tests/benchmarks checks it).
+    """
+
+    def __init__(self, keys: tuple[str, ...], steps: int) -> None:
+        import pyarrow as pa
+
+        from localtrack.storage import arrow_columns
+        from localtrack.storage.segments import schema
+
+        self.keys = tuple(sorted(keys))
+        self.steps = steps
+        self.schema = schema()
+        self.timestamp = pa.timestamp("us", tz="UTC")
+        self.step_column = arrow_columns.int64(list(range(steps)) * len(self.keys))
+        self.key_column = arrow_columns.strings([key for key in self.keys for _ in range(steps)])
+
+    def seal(self, values: list[float], micros: list[int]) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
+        """(segment bytes, manifest record, per-key summary) of ``values`` (key-major: every step
+        of the first key, then the next) logged at ``micros`` (one per step, increasing)."""
+        import pyarrow as pa
+
+        from localtrack.storage import arrow_columns
+        from localtrack.storage.segments import digest_bytes, encode_table
+        from localtrack.store.summary import iso_from_micros
+
+        steps = self.steps
+        table = pa.Table.from_arrays([self.step_column, arrow_columns.int64(micros * len(self.keys), self.timestamp),
+                                      self.key_column, arrow_columns.float64(values)], schema=self.schema)
+        data = encode_table(table)
+        record = {"rows": len(values), "bytes": len(data), "digest": digest_bytes(data),
+                  "min_step": 0, "max_step": steps - 1}
+        last_at = iso_from_micros(micros[-1])
+        summary = {}
+        for index, key in enumerate(self.keys):
+            column = values[index * steps:(index + 1) * steps]
+            summary[key] = {"last": column[-1], "min": min(column), "max": max(column), "count": steps,
+                            "step": steps - 1, "timestamp": last_at}
+        return data, record, summary
+
+
+def generate(root: Path, runs: int, params: int, metrics: int, steps: int, jobs: int = 1,
+             chunk: int = 1000) -> float:
+    """``runs`` finished runs as the writer leaves them (the same files and manifest fields, one
+    sealed Parquet segment each, distinct params and metric values per run), fast: one real
+    run (init/log/finish) is the template; every other run is written by :func:`write_runs`,
+    ``chunk`` runs at a time, in ``jobs`` processes (spawned: this one runs the writer's
+    flusher thread, which a fork would copy mid-step).
+
+    Nothing is fsynced: this is a benchmark's scratch store, which need not survive a power
+    cut (the writer fsyncs; a reader sees the same files either way). Files are created in
+    place (``write_new_file``), not through a temp name and a rename: no reader runs while
+    the store is generated.
+    """
     import json
 
     import localtrack
-    from localtrack.storage.manifest import write_manifest
-    from localtrack.storage.segments import SegmentName, write_segment
-    from localtrack.store.buffer import Block, build_table_and_summary
-    from localtrack.store.summary import merge_writer_summaries
 
     started = time.perf_counter()
     rng = random.Random(0)
     keys = tuple(f"m{j}" for j in range(metrics))
-    optimizers = ("adam", "sgd", "adamw", "rmsprop")
-
-    def config(i: int) -> dict[str, object]:
-        return {f"p{j}": (round(10 ** -rng.uniform(1, 4), 6) if j % 3 == 0 else rng.randint(1, 512) if j % 3 == 1
-                          else rng.choice(optimizers)) for j in range(params)}
-
-    template_run = localtrack.init(project="proj0", name="run-0", dir=str(root), config=config(0),
+    template_run = localtrack.init(project="proj0", name="run-0", dir=str(root), config=random_config(rng, params),
                                    tags={"sweep": "s0"}, system_metrics=False)
     for s in range(steps):
         template_run.log({k: rng.random() for k in keys}, step=s)
     template_run.finish()
     runs_dir = root / "runs"
     (template_id,) = [e.name for e in os.scandir(runs_dir)]
-    template = json.loads((runs_dir / template_id / "manifest.json").read_bytes())
-    (writer_id,) = template["writers"]
+    manifest = json.loads((runs_dir / template_id / "manifest.json").read_bytes())
+    lock = (runs_dir / template_id / ".lock").read_bytes()
+    work = [(root, manifest, lock, keys, steps, params, first, min(first + chunk, runs))
+            for first in range(1, runs, chunk)]
+    if jobs <= 1 or len(work) <= 1:
+        for job in work:
+            write_runs(*job)
+    else:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            pool.starmap(write_runs, work, chunksize=1)
+    return time.perf_counter() - started
+
+
+def write_runs(root: Path, manifest: dict[str, Any], lock: bytes, keys: tuple[str, ...], steps: int, params: int,
+               first: int, stop: int) -> None:
+    """Runs ``first..stop-1`` of :func:`generate`, with the template run's ``manifest`` and
+    ``.lock`` bytes; each run's values are drawn from a generator seeded with ``first``, so a
+    store is the same whatever the number of processes."""
+    from localtrack.storage.atomic import write_new_file
+    from localtrack.storage.segments import SegmentName
+
+    rng = random.Random(first)
+    template = ManifestTemplate(manifest)
+    maker = SegmentMaker(keys, steps)
     base = datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()
     stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
-    for i in range(1, runs):
+    draw = rng.random
+    points = range(steps * len(keys))
+    runs_dir = root / "runs"
+    for i in range(first, stop):
         created = base + i * 60.0
         run_id = f"20250101-{i:09d}-b{i % 100000:05d}"
         run_dir = runs_dir / run_id
-        os.makedirs(run_dir / "metrics")
-        shutil.copyfile(runs_dir / template_id / ".lock", run_dir / ".lock")
-        block = Block(keys, [rng.random() for _ in range(steps * metrics)], list(range(steps)),
-                      [created + s * 0.01 for s in range(steps)], [(0, 0)])
-        table, summary = build_table_and_summary([block], True)
-        wid = f"w{i:09d}"
-        name = SegmentName(wid, 1, 1)
-        record = write_segment(run_dir / "metrics", name, table)
-        manifest = copy.deepcopy(template)
+        metrics_dir = run_dir / "metrics"
+        os.mkdir(run_dir)
+        os.mkdir(metrics_dir)
+        write_new_file(run_dir / ".lock", lock, durable=False)
+        micros = [round((created + s * 0.01) * 1e6) for s in range(steps)]
+        data, record, summary = maker.seal([draw() for _ in points], micros)
+        segment = SegmentName(f"w{i:09d}", 1, 1)
+        write_new_file(metrics_dir / segment.filename, data, durable=False)
         iso = [datetime.fromtimestamp(created + d, tz=timezone.utc).strftime(stamp) for d in (0, 0.01, 60, 60.01)]
-        writer = manifest["writers"].pop(writer_id)
-        writer.update(segments={name.filename: record}, summary=dict(sorted(summary.items())), started_at=iso[1],
-                      heartbeat_at=iso[3], ended_at=iso[2])
-        manifest["writers"] = {wid: writer}
-        manifest.update(id=run_id, name=f"run-{i}", project=f"proj{i % 4}", config=config(i),
-                        tags={"sweep": f"s{i % 10}"}, created_at=iso[0], ended_at=iso[2], duration=60.0,
-                        summary=merge_writer_summaries(manifest["writers"]))
-        for artifact in manifest.get("artifacts", []):
-            artifact["created_at"] = iso[1]
-        write_manifest(run_dir / "manifest.json", manifest)
-    return time.perf_counter() - started
+        text = template.fill({
+            "id": run_id, "name": f"run-{i}", "project": f"proj{i % 4}", "config": random_config(rng, params),
+            "tags": {"sweep": f"s{i % 10}"}, "created_at": iso[0], "ended_at": iso[2], "writer": segment.writer,
+            "segment": segment.filename, "record": record, "started_at": iso[1], "heartbeat_at": iso[3],
+            "artifact_at": iso[1]}, summary)
+        write_new_file(run_dir / "manifest.json", text, durable=False)
 
 
 CLI = [sys.executable, "-c", "import sys; from localtrack.cli.entry import main; sys.exit(main())"]
@@ -273,6 +420,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--store", type=Path, help="use (or generate and keep) the store here")
+    parser.add_argument("--jobs", type=int, default=1, help="processes generating the store (default 1)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lt-bench-scale-"))
     env = environment(work)
@@ -283,8 +431,9 @@ def main() -> None:
         after_writes(work, args.rounds)
         root = args.store or work / "big" / ".localtrack"
         if not (root / "FORMAT").is_file():
-            took = generate(root, args.runs, 20, 10, args.steps)
-            print(f"\ngenerated {args.runs:,} runs x 10 metrics x {args.steps} steps in {took:.0f} s: {root}")
+            took = generate(root, args.runs, 20, 10, args.steps, args.jobs)
+            print(f"\ngenerated {args.runs:,} runs x 10 metrics x {args.steps} steps in {took:.0f} s"
+                  f" ({args.runs / took:,.0f} runs/s, {args.jobs} process(es)): {root}")
             time.sleep(2.1)
         runs = sum(1 for _ in os.scandir(root / "runs"))
         big_store(root, env, args.rounds, runs)
