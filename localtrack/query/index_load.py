@@ -56,6 +56,9 @@ COLUMN_TYPES: dict[str, list[tuple[str, str]]] = {
 _TRAVELS_AS_TEXT = {"TIMESTAMPTZ"}  # isoformat, cast back by DuckDB (doubles travel as JSON numbers, NaN and
 # infinities as the NaN/Infinity tokens DuckDB's reader accepts: a repr round-trips exactly)
 MEAN_BATCH_FILES = 2000
+# Rows per JSON document: DuckDB reads each as one object (its size limit is a 32-bit number,
+# and the whole object is held while it is read), so 2M param rows of 100k runs go in batches.
+JSON_BATCH_ROWS = 200_000
 
 
 def _as_text(value: Any) -> str | None:
@@ -93,6 +96,13 @@ def insert_rows(con: Any, table: str, rows: Sequence[tuple[Any, ...]], scratch: 
         row = f"({', '.join('?' * width)})"
         con.execute(f"INSERT INTO {table} VALUES {', '.join([row] * len(rows))}", [v for r in rows for v in r])
         return
+    for start in range(0, len(rows), JSON_BATCH_ROWS):
+        _insert_document(con, table, columns, rows[start:start + JSON_BATCH_ROWS], scratch)
+
+
+def _insert_document(con: Any, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]],
+                     scratch: Path) -> None:
+    """One batch of rows as one JSON document of columns, read by DuckDB's JSON reader."""
     document: dict[str, list[Any]] = {}
     for n, ((_name, kind), values) in enumerate(zip(columns, zip(*rows, strict=True), strict=True)):
         document[f"c{n}"] = [_as_text(v) for v in values] if kind in _TRAVELS_AS_TEXT else list(values)
@@ -102,8 +112,9 @@ def insert_rows(con: Any, table: str, rows: Sequence[tuple[Any, ...]], scratch: 
                          for n, (_name, kind) in enumerate(columns))
         select = ", ".join(f"CAST(unnest(c{n}) AS {kind})" if kind in _TRAVELS_AS_TEXT else f"unnest(c{n})"
                            for n, (_name, kind) in enumerate(columns))
+        size = max(path.stat().st_size + 1, 1 << 24)  # the document is one JSON object
         con.execute(f"INSERT INTO {table} SELECT {select} FROM read_json({duck.quote_literal(str(path))}, "
-                    f"columns = {{{spec}}}, format = 'unstructured', maximum_object_size = {max(len(rows) * 4096, 1 << 24)})")
+                    f"columns = {{{spec}}}, format = 'unstructured', maximum_object_size = {size})")
     finally:
         with contextlib.suppress(OSError):
             path.unlink()

@@ -1,0 +1,30 @@
+"""Index rows go to DuckDB in bounded JSON documents: a table bigger than one batch arrives whole.
+
+(At 100,000 runs x 20 params one document of every param row asked DuckDB for an 8 GB object,
+past its 32-bit limit: the first ``ls`` failed after minutes of work.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import localtrack
+from localtrack.query import index_load
+
+
+def test_params_of_many_runs_cross_in_several_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / ".localtrack"
+    for n in range(6):
+        run = localtrack.init(dir=store, project="b", name=f"r{n}", config={f"p{i}": n * 100 + i for i in range(40)})
+        run.log({"loss": float(n)})
+        run.finish()
+    monkeypatch.setattr(index_load, "JSON_BATCH_ROWS", 101)  # 240 param rows: three documents
+    documents = []
+    real = index_load._insert_document
+    monkeypatch.setattr(index_load, "_insert_document", lambda con, table, columns, rows, scratch: (
+        documents.append((table, len(rows))), real(con, table, columns, rows, scratch)))
+    runs = localtrack.Store(store).runs(order_by="params.p0")
+    assert [r["name"] for r in runs] == [f"r{n}" for n in range(6)]
+    assert all(r["params"] == {f"p{i}": n * 100 + i for i in range(40)} for n, r in enumerate(runs))
+    assert ("params_t", 101) in documents and ("params_t", 38) in documents
