@@ -44,6 +44,13 @@ class Block:
         self.key_list = list(self.keys)
         self.width = len(self.keys)
 
+    def truncate(self, calls: int) -> None:
+        """Back to its first ``calls`` calls: an exception (Ctrl-C) landing between one call's
+        appends must not leave values without their step for every later call to inherit."""
+        del self.values[calls * self.width:]
+        del self.steps[calls:]
+        del self.times[calls:]
+
 
 SMALL_SEAL_POINTS = 20_000  # below this, plain Python beats Arrow kernels' per-call overhead
 

@@ -243,9 +243,15 @@ class RunWriter:
             now = time.time()
             with self._lock:
                 if block is self._last_block:  # else the flusher took the buffer meanwhile
-                    block.values.extend(values)
-                    block.steps.append(step)
-                    block.times.append(now)
+                    calls = len(block.steps)
+                    try:
+                        block.values.extend(values)
+                        block.steps.append(step)
+                        block.times.append(now)
+                    except BaseException:  # Ctrl-C between the appends: this call did not happen
+                        block.truncate(calls)
+                        self.next_step = step
+                        raise
                     buffered = self._buffered = self._buffered + block.width
                 else:
                     buffered = -1
@@ -295,7 +301,7 @@ class RunWriter:
                 step = check_step(step)
             if step < self.next_step - 1:
                 self._steps_ordered = False
-        self.next_step = step + 1
+        resume_at, self.next_step = self.next_step, step + 1
         if not signature:  # log({}): a step with nothing in it
             return
         # What log()'s first test compares against next time: the types of a plain dict whose
@@ -315,9 +321,15 @@ class RunWriter:
                 # Switching blocks: note where in the buffer's call order this run of calls starts.
                 block.runs.append((len(block.steps), sum(len(b.steps) for b in self._blocks.values())))
                 self._last_block = block
-            block.values.extend(metrics.values())
-            block.steps.append(step)
-            block.times.append(now)
+            calls = len(block.steps)
+            try:
+                block.values.extend(metrics.values())
+                block.steps.append(step)
+                block.times.append(now)
+            except BaseException:  # Ctrl-C between the appends: this call did not happen
+                block.truncate(calls)
+                self.next_step = resume_at
+                raise
             self._buffered += len(signature)
             buffered = self._buffered
             if types is not None:

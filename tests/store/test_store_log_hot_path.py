@@ -192,3 +192,37 @@ def test_a_large_buffer_keeps_mixed_key_sets_in_step_order(store_dir: Path) -> N
     points = _points(store_dir, run.id)
     assert points["loss"] == [(s, s * 0.5) for s in range(steps)]
     assert points["extra"] == [(s, float(s)) for s in range(2, steps, 3)]
+
+
+class _InterruptedOnce(list):  # type: ignore[type-arg]
+    """A block's list whose next append is hit by Ctrl-C (KeyboardInterrupt), as a signal can."""
+
+    armed = True
+
+    def append(self, item: Any) -> None:
+        if _InterruptedOnce.armed:
+            _InterruptedOnce.armed = False
+            raise KeyboardInterrupt
+        super().append(item)
+
+
+@pytest.mark.parametrize("which", ["steps", "times"])
+@pytest.mark.parametrize("path", ["fast", "checked"])
+def test_ctrl_c_between_a_calls_appends_leaves_no_value_without_its_step(store_dir: Path, which: str, path: str) -> None:
+    """A script that catches KeyboardInterrupt and logs on: the interrupted call is not stored
+    and every later call keeps its values at its own step."""
+    run = localtrack.init(dir=store_dir, project="p")
+    run.log({"a": 0.0, "b": 0.5})
+    run.log({"a": 1.0, "b": 1.5})  # the key set is known: the next call takes the fast path
+    block = run._writer._last_block
+    _InterruptedOnce.armed = True
+    setattr(block, which, _InterruptedOnce(getattr(block, which)))
+    with pytest.raises(KeyboardInterrupt):
+        if path == "fast":
+            run.log({"a": 2.0, "b": 2.5})
+        else:
+            run.log({"a": 2, "b": 2.5})  # an int where a float was: the checked path
+    for step in (2, 3):
+        run.log({"a": float(step), "b": step + 0.5})
+    run.finish()
+    assert _points(store_dir, run.id) == {"a": [(s, float(s)) for s in range(4)], "b": [(s, s + 0.5) for s in range(4)]}
