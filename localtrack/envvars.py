@@ -25,3 +25,7 @@ fixed, which the script's ``init()`` arguments must not change (``1`` when none)
 
 LOCALTRACK_QUERY_MEMORY_LIMIT = "LOCALTRACK_QUERY_MEMORY_LIMIT"
 """DuckDB memory limit for queries and index builds (default 2GB; bigger work spills to the store's tmp/)."""
+
+LOCALTRACK_INDEX_HELPER = "LOCALTRACK_INDEX_HELPER"
+"""``0``: an index build of thousands of runs reads them all in this process instead of sharing
+the reading with one helper interpreter on another core (query/index_plan.py)."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localtrack.envvars import LOCALTRACK_INDEX_HELPER
 from localtrack.query.index_rows import (
     artifact_rows,
     liveness,
@@ -190,7 +191,7 @@ def plan_runs(layout: StoreLayout, run_ids: list[str], progress: Any = None) -> 
 
 def _start_helper(layout: StoreLayout, run_ids: list[str],
                   scan_start: float) -> tuple[list[str], list[str], subprocess.Popen[bytes]] | None:
-    if (os.cpu_count() or 1) < 2 or not sys.executable or os.environ.get("LOCALTRACK_INDEX_HELPER") == "0":
+    if (os.cpu_count() or 1) < 2 or not sys.executable or os.environ.get(LOCALTRACK_INDEX_HELPER) == "0":
         return None
     split = len(run_ids) - int(len(run_ids) * HELPER_SHARE)
     mine, theirs = run_ids[:split], run_ids[split:]
