@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 from localtrack.query.flatten import (
     MAX_VALUE_CHARS,
@@ -19,7 +19,7 @@ from localtrack.query.flatten import (
     python_str,
     tag_text,
 )
-from localtrack.storage.manifest import decode_value, is_legacy_values
+from localtrack.storage.manifest import decode_float, decode_value, is_legacy_values
 from localtrack.timefmt import parse_iso
 
 MAX_TEXT = 10_000
@@ -172,3 +172,42 @@ def recorded_segments(manifest: dict[str, Any]) -> dict[str, tuple[int | None, s
                 digest if isinstance(digest, str) else None,
             )
     return recorded
+
+
+def manifest_summary_rows(summary: Any) -> list[tuple[Any, ...]] | None:
+    """(key, last, min, max, mean, count, step) per metric from a manifest's ``summary``, mean
+    left NULL (computed later); None when the summary is not one a writer could have written."""
+    if not isinstance(summary, dict):
+        return None
+    rows = []
+    for key, stats in summary.items():
+        if not isinstance(key, str) or not isinstance(stats, dict):
+            return None
+        count, step = stats.get("count"), stats.get("step")
+        if not _is_int(count) or not _is_int(step) or count <= 0:
+            return None
+        values = [v if type(v) is float else decode_float(v)
+                  for v in (stats.get("last"), stats.get("min"), stats.get("max"))]
+        if values[0] is None and stats.get("last") is not None:
+            return None
+        rows.append((key[:1000], values[0], values[1], values[2], None, count, step))
+    return rows
+
+
+def recorded_rows(manifest: dict[str, Any]) -> int | None:
+    """The points the writers recorded in their segments (None if a record lacks its count):
+    a manifest summary is trusted only when its counts add up to this."""
+    total = 0
+    writers = manifest.get("writers")
+    for writer in (writers.values() if isinstance(writers, dict) else ()):
+        segments = writer.get("segments") if isinstance(writer, dict) else None
+        for info in (segments.values() if isinstance(segments, dict) else ()):
+            rows = info.get("rows") if isinstance(info, dict) else None
+            if not _is_int(rows) or rows < 0:
+                return None
+            total += rows
+    return total
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
