@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(f"localtrack {__version__}\n")
         return _exit(0, argv)
-    from localtrack.cli import output
+    from localtrack.cli import fast_argv, output
     from localtrack.cli.progress_bar import RefreshProgress
     from localtrack.query import progress
 
@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             hint = f"see `{ctx.command_path} --help`"
+        elif args and args[0] in fast_argv.DIRECT:  # called directly (no click context): the same hint
+            hint = f"see `localtrack {args[0]} --help`"
         format_message = getattr(exc, "format_message", None)
         message = format_message() if callable(format_message) else str(exc)
         if message.strip():  # `localtrack` alone printed the help and raises with no message
