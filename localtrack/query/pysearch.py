@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import operator
 import os
+import stat
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -50,9 +51,21 @@ from localtrack.query.filter_sql import (
     compile_filter,
     compile_order,
 )
+from localtrack.query.index_rows import (
+    manifest_summary_rows,
+    param_rows,
+    recorded_rows,
+    recorded_segments,
+    run_row,
+    summary_rows,
+    tag_rows,
+)
+from localtrack.query.index_scan import list_run_dirs
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunTable
 from localtrack.query.row_values import base_row, param_value
 from localtrack.storage.layout import StoreLayout
+from localtrack.storage.segments import live_segments, segment_problem
+from localtrack.store.reader import load_run
 
 SMALL_STORE_RUNS = 500  # above this a warm index answers faster than reading every manifest
 RUN_COLUMNS = ("id", "name", "project", "group", "parent", "status_raw", "status", "created_at", "ended_at",
@@ -102,20 +115,6 @@ def _check_text(value: Any) -> None:
 def read_run(layout: StoreLayout, run_id: str) -> _Run:
     """One run folder read the way ``index_refresh.Refresher.plan_one`` reads it; Unsure when
     the index would record a problem or compute the summary from the points."""
-    import stat
-
-    from localtrack.query.index_rows import (
-        manifest_summary_rows,
-        param_rows,
-        recorded_rows,
-        recorded_segments,
-        run_row,
-        summary_rows,
-        tag_rows,
-    )
-    from localtrack.storage.segments import live_segments, segment_problem
-    from localtrack.store.reader import load_run
-
     run_dir = layout.runs_dir / run_id
     try:
         if not stat.S_ISDIR(os.lstat(run_dir).st_mode):
@@ -156,8 +155,6 @@ def read_run(layout: StoreLayout, run_id: str) -> _Run:
 
 def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]:
     """Every run of a store of at most ``limit`` runs; Unsure for a bigger one or any doubt."""
-    from localtrack.query.index_scan import list_run_dirs
-
     try:  # a big store is told by its first limit + 1 entries, not by listing them all
         with os.scandir(layout.runs_dir) as found:
             for n, _entry in enumerate(found):
