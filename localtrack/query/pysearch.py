@@ -11,9 +11,11 @@ in the order its scan delivers them, so a mean may differ from the index's in it
 
 Anything this module is not sure to answer exactly as the index would — a damaged or running
 run, a summary the index would recompute from points, a filter or order on means, non-ASCII
-text under LIKE/ILIKE/lower() — returns ``None``: the caller
-asks the index. ``tests/query/test_pysearch.py`` checks both engines agree on generated stores
-and filters. Nothing is written: the index stays a cache the next DuckDB query builds.
+text under LIKE/ILIKE/lower() — returns ``None``: the caller asks the index. So does a
+process without pyarrow loaded (reading the means would import it, which costs more than
+DuckDB: the CLI's searches stay on the index). ``tests/query/test_pysearch.py`` checks both
+engines agree on generated stores and filters. Nothing is written: the index stays a cache
+the next DuckDB query builds.
 """
 
 from __future__ import annotations
