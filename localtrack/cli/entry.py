@@ -4,12 +4,13 @@ The error contract: a user's mistake or a problem of the store (any ``Localtrack
 usage error, a full disk) is one ``error: ...`` line saying what to do. Only an unexpected
 exception, a bug, prints ``internal error: ...`` with the hint to rerun with ``--debug``.
 
-Kept tiny so ``localtrack --help`` stays fast: typer and rich load here, duckdb only inside
-the commands that query.
+Kept tiny so ``localtrack --help`` stays fast: typer and rich load when used, duckdb only
+inside the commands that query.
 
-``localtrack ls`` with only plain options (see :mod:`localtrack.cli.fast_argv`) skips
-building the typer application: typer's option parsing imports pydantic and every command
-module, which would cost more than the listing itself. Anything else goes through typer.
+``localtrack ls``, ``search`` and ``show`` with only plain options (see
+:mod:`localtrack.cli.fast_argv`) skip typer altogether: its import, its option parsing
+(pydantic) and building the application (every command module) would cost more than a warm
+listing itself. Anything else goes through typer.
 """
 
 from __future__ import annotations
@@ -87,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(f"localtrack {__version__}\n")
         return _exit(0, argv)
-    import typer
-
-    from localtrack.cli import output
+    from localtrack.cli import fast_argv, output
     from localtrack.cli.progress_bar import RefreshProgress
     from localtrack.query import progress
 
@@ -98,18 +97,20 @@ def main(argv: list[str] | None = None) -> int:
     progress.set_hook(bar)
     try:
         result = _command(args)()
-    except typer.Abort:
+    except _typer_error("Abort"):
         print_error("aborted")
         code = 130
-    except typer.Exit as exc:
+    except _typer_error("Exit") as exc:
         code = exc.exit_code
-    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+    except _typer_error("TyperException") as exc:  # usage errors: bad option, missing argument
         if debug:
             raise
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             hint = f"see `{ctx.command_path} --help`"
+        elif args and args[0] in fast_argv.DIRECT:  # called directly (no click context): the same hint
+            hint = f"see `localtrack {args[0]} --help`"
         format_message = getattr(exc, "format_message", None)
         message = format_message() if callable(format_message) else str(exc)
         if message.strip():  # `localtrack` alone printed the help and raises with no message
@@ -134,6 +135,17 @@ def main(argv: list[str] | None = None) -> int:
         bar.close()
         progress.set_hook(None)
     return _exit(code, argv)
+
+
+class _NotRaised(Exception):
+    """Stands for typer's exceptions while typer is not imported (then none can be raised)."""
+
+
+def _typer_error(name: str) -> Any:
+    """typer's exception class ``name``, looked up when an exception is being matched: a plain
+    ``ls``/``search``/``show`` never imports typer (see fast_argv), and need not for this."""
+    typer = sys.modules.get("typer")
+    return getattr(typer, name) if typer is not None else _NotRaised
 
 
 def _exit(code: int, argv: list[str] | None) -> int:

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from localtrack.cli.humanize import (
     duration_text,
     number,
@@ -106,6 +104,8 @@ def parse_columns(values: Sequence[str], rows: Sequence[dict[str, Any]]) -> list
         else:
             known = ", ".join([*ATTRIBUTES[:10], *(f"params.{p}" for p in sorted(params)[:5]),
                                *(f"metrics.{m}" for m in sorted(metrics)[:5])])
+            import typer
+
             raise typer.BadParameter(f"unknown column {item!r}; try one of: {known}", param_hint="--columns")
     return list(dict.fromkeys(out))
 
@@ -219,6 +219,8 @@ def group_value(row: dict[str, Any], key: str) -> str:
     if key in row and not isinstance(row[key], (dict, list)):
         value = row[key]
         return "(none)" if value is None else safe(value)
+    import typer
+
     raise typer.BadParameter(
         f"cannot group by {key!r}; use project, status, group, params.KEY, tags.KEY", param_hint="--group-by"
     )

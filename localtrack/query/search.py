@@ -2,67 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from typing import Any
 
-from localtrack.errors import (
-    CorruptRunError,
-    InvalidArgumentError,
-    InvalidArgumentTypeError,
-)
+from localtrack.errors import CorruptRunError, InvalidArgumentTypeError
 from localtrack.query import duck
-from localtrack.query.filter_parser import parse_filter, parse_order_by
-from localtrack.query.filter_sql import compile_filter, compile_order
 from localtrack.query.index import Index
 from localtrack.query.index_load import ensure_means, files_of, points_sql, uses_mean
+from localtrack.query.pysearch import parse_search
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunInfo, RunTable
+from localtrack.query.row_values import base_row, param_value
 from localtrack.storage.manifest import decode_value, is_legacy_values
 from localtrack.store.reader import load_run
 from localtrack.store.run_refs import LATEST, RunCandidate, check_ref, pick_run
 
+_base_row = base_row  # the name listing_write imports
 _SELECT_RUNS = "SELECT r.rk, " + ", ".join(f'r."{c}"' for c in ATTRIBUTE_COLUMNS) + " FROM runs_t r"
-
-
-def _utc(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc)
-    return value
-
-
-def param_value(value: str, kind: str, raw_json: str | None) -> Any:
-    """The typed param value back from its stored form."""
-    if kind == "int":
-        try:
-            return int(value)
-        except ValueError:
-            return value
-    if kind == "float":
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    if kind == "bool":
-        return value == "True"
-    if kind == "null":
-        return None
-    if kind in ("list", "dict") and raw_json is not None:
-        try:
-            return json.loads(raw_json)
-        except ValueError:
-            return value
-    return value
 
 
 def search(index: Index, filter: str | None = None, order_by: Any = None, limit: int | None = None,
            project: str | None = None) -> RunTable:
     """Runs matching ``filter`` in ``order_by`` order (newest first by default)."""
-    node = parse_filter(filter)
-    keys = parse_order_by(order_by)
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise InvalidArgumentError(f"limit must be a non-negative int or None, got {limit!r}")
-    where = compile_filter(node, filter or "")
-    joins, join_params, terms = compile_order(keys)
+    _node, _keys, where, (joins, join_params, terms) = parse_search(filter, order_by, limit)
     sql = f"{_SELECT_RUNS} {' '.join(joins)} WHERE {where.sql}"
     params: list[Any] = [*join_params, *where.params]
     if project is not None:
@@ -84,18 +44,6 @@ def search(index: Index, filter: str | None = None, order_by: Any = None, limit:
         return RunTable(rows, problems)
 
     return index.read(query)
-
-
-def _base_row(values: tuple[Any, ...]) -> dict[str, Any]:
-    row = {name: _utc(value) for name, value in zip(ATTRIBUTE_COLUMNS, values, strict=True)}
-    return {
-        **{k: row[k] for k in ATTRIBUTE_COLUMNS[:9]},
-        "tags": {},
-        **{k: row[k] for k in ATTRIBUTE_COLUMNS[9:]},
-        "params": {},
-        "metrics": {},
-        "summary": {},
-    }
 
 
 DETAILS_CACHE_LIMIT = 50_000
@@ -170,22 +118,25 @@ def resolve(con: Any, ref: str) -> str:
     return pick_run(ref, (RunCandidate(i, name if listed else None, created) for i, name, created, listed in rows)).id
 
 
-def run_info(index: Index, ref: str) -> RunInfo:
-    """Everything about one run: its manifest read now, summaries and children from the index."""
-    with index.session() as con:
-        run_id = resolve(con, ref)
-        record = load_run(index.layout, run_id)
-        problems = [r[0] for r in con.execute(
-            "SELECT message FROM problems_t WHERE run_id = ? ORDER BY message", [run_id]).fetchall()]
-        if not record.ok:
-            raise CorruptRunError(f"run {run_id} cannot be read: {record.error}", run_id)
-        row = con.execute(f"{_SELECT_RUNS} WHERE r.id = ?", [run_id]).fetchone()
-        base: dict[str, Any] = {"tags": {}, "params": {}, "metrics": {}, "summary": {}}
-        if row:
-            base = _base_row(row[1:])
-            _attach_details(con, [base], [row[0]], index.details)
-        children = [r[0] for r in con.execute(
-            "SELECT id FROM runs_t WHERE parent = ? ORDER BY created_at, id", [run_id]).fetchall()]
+def run_info(index: Index, ref: str, con: Any = None) -> RunInfo:
+    """Everything about one run: its manifest read now, summaries and children from the index
+    (``con``: an open session's connection; default: a session of its own)."""
+    if con is None:
+        with index.session() as con:
+            return run_info(index, ref, con)
+    run_id = resolve(con, ref)
+    record = load_run(index.layout, run_id)
+    problems = [r[0] for r in con.execute(
+        "SELECT message FROM problems_t WHERE run_id = ? ORDER BY message", [run_id]).fetchall()]
+    if not record.ok:
+        raise CorruptRunError(f"run {run_id} cannot be read: {record.error}", run_id)
+    row = con.execute(f"{_SELECT_RUNS} WHERE r.id = ?", [run_id]).fetchone()
+    base: dict[str, Any] = {"tags": {}, "params": {}, "metrics": {}, "summary": {}}
+    if row:
+        base = _base_row(row[1:])
+        _attach_details(con, [base], [row[0]], index.details)
+    children = [r[0] for r in con.execute(
+        "SELECT id FROM runs_t WHERE parent = ? ORDER BY created_at, id", [run_id]).fetchall()]
     params, tags, summary = base["params"], base["tags"], base["metrics"]
     m = record.manifest
 
@@ -291,9 +242,29 @@ def point_columns(reader: Any, info: RunInfo) -> Any:
     if not isinstance(index, Index):
         return info.metrics()
     with index.session() as con:
-        row = con.execute("SELECT rk FROM runs_t WHERE id = ?", [info.id]).fetchone()
-        relation, params = points_sql(files_of(con, [row[0]] if row else []))
-        found = con.execute(f'SELECT step, "timestamp", key, value FROM {relation} '
-                            'ORDER BY key, step, "timestamp"', params).fetchall()
+        return _point_columns(con, info.id)
+
+
+def run_with_points(reader: Any, ref: str) -> tuple[RunInfo, Any]:
+    """One run and its points (what ``show`` draws) in one pass over the index: the run folders
+    are checked once, while the queries run (``Index.read``), instead of once per call."""
+    index = getattr(reader, "index", None)
+    if not isinstance(index, Index):
+        info = reader.run(ref)
+        return info, info.metrics()
+    ref = check_ref(ref)
+
+    def query(con: Any) -> tuple[RunInfo, PointColumns]:
+        info = run_info(index, ref, con)
+        return info, _point_columns(con, info.id)
+
+    return index.read(query)
+
+
+def _point_columns(con: Any, run_id: str) -> PointColumns:
+    row = con.execute("SELECT rk FROM runs_t WHERE id = ?", [run_id]).fetchone()
+    relation, params = points_sql(files_of(con, [row[0]] if row else []))
+    found = con.execute(f'SELECT step, "timestamp", key, value FROM {relation} '
+                        'ORDER BY key, step, "timestamp"', params).fetchall()
     names = ["step", "timestamp", "key", "value"]
     return PointColumns({name: [r[i] for r in found] for i, name in enumerate(names)})

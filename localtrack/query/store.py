@@ -103,6 +103,12 @@ class Store:
         ``order_by`` is ``"metrics.acc DESC, params.lr"`` or MLflow's list of such strings;
         default newest first. ``limit`` defaults to every matching run.
         """
+        if self._index is None:  # a small store is read faster than DuckDB loads (None: ask the index)
+            from localtrack.query import pysearch
+
+            table = pysearch.search(self.layout, filter=filter, order_by=order_by, limit=limit, project=project)
+            if table is not None:
+                return table
         from localtrack.query.search import search
 
         return search(self.index, filter=filter, order_by=order_by, limit=limit, project=project)

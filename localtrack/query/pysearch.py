@@ -1,0 +1,488 @@
+"""``Store.runs()`` on a small store without DuckDB: the filter evaluated in Python over the run folders.
+
+Importing DuckDB and indexing the runs costs more than the whole answer on a store of a few
+hundred runs (the search right after a script wrote 200 runs: bench_peers W3). Here the
+runs are read as the index would read them (:mod:`localtrack.query.index_rows`, the same
+trust rule for the writers' metric summaries), the filter AST is evaluated with the SQL
+semantics :mod:`localtrack.query.filter_sql` gives it (two-valued leaves, DuckDB's float
+order: NaN above every number and equal to itself), and only the runs shown have their
+metric means read from their segments (a plain sum, as DuckDB's avg; DuckDB adds the points
+in the order its scan delivers them, so a mean may differ from the index's in its last bits).
+
+Anything this module is not sure to answer exactly as the index would — a damaged or running
+run, a summary the index would recompute from points, a filter or order on means, non-ASCII
+text under LIKE/ILIKE/lower() — returns ``None``: the caller asks the index. So does a
+process without pyarrow loaded (reading the means would import it, which costs more than
+DuckDB: the CLI's searches stay on the index). ``tests/query/test_pysearch.py`` checks both
+engines agree on generated stores and filters. Nothing is written: the index stays a cache
+the next DuckDB query builds.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import stat
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from localtrack.errors import InvalidArgumentError
+from localtrack.query import fields as F
+from localtrack.query.filter_ast import (
+    ATTRIBUTE,
+    METRIC,
+    And,
+    Compare,
+    Field,
+    InList,
+    IsNull,
+    Literal,
+    Node,
+    Not,
+    Or,
+    OrderKey,
+)
+from localtrack.query.filter_parser import parse_filter, parse_order_by
+from localtrack.query.filter_sql import (
+    SqlPiece,
+    _boolean,
+    _parse_time,
+    _text,
+    compile_filter,
+    compile_order,
+)
+from localtrack.query.index_rows import (
+    manifest_summary_rows,
+    param_rows,
+    recorded_rows,
+    recorded_segments,
+    run_row,
+    summary_rows,
+    tag_rows,
+)
+from localtrack.query.index_scan import list_run_dirs
+from localtrack.query.results import ATTRIBUTE_COLUMNS, RunTable
+from localtrack.query.row_values import base_row, param_value
+from localtrack.storage.layout import StoreLayout
+from localtrack.storage.segments import live_segments, segment_problem
+from localtrack.store.reader import load_run
+
+SMALL_STORE_RUNS = 500  # above this a warm index answers faster than reading every manifest
+RUN_COLUMNS = ("id", "name", "project", "group", "parent", "status_raw", "status", "created_at", "ended_at",
+               "duration", "git_commit", "git_branch", "git_dirty", "notes", "writers")  # index_rows.run_row
+_STATS = ("last", "min", "max", "mean", "count", "step")
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class Unsure(Exception):
+    """This engine might not give the index's exact answer: ask the index."""
+
+
+class _Run:
+    """One run as the index would hold it: its runs_t columns and its per-key rows."""
+
+    __slots__ = ("attrs", "files", "msum", "params", "summary", "tags")
+
+    def __init__(self, attrs: dict[str, Any], params: dict[str, tuple[Any, ...]], tags: dict[str, str],
+                 summary: dict[str, tuple[Any, ...]], msum: dict[str, list[Any]], files: list[str]) -> None:
+        self.attrs, self.params, self.tags, self.summary, self.msum, self.files = attrs, params, tags, summary, msum, files
+
+
+def _keyed(rows: list[tuple[Any, ...]], width: int) -> dict[str, tuple[Any, ...]]:
+    """key -> the rest of its row (``width`` values); a key twice (truncated keys colliding): Unsure."""
+    out: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        key = row[1]
+        if key in out:
+            raise Unsure(f"key {key!r} twice")
+        _check_text(key)
+        out[key] = tuple(row[2:2 + width])
+    return out
+
+
+def _check_text(value: Any) -> None:
+    """Text the index could not store as it is (lone surrogates): Unsure."""
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise Unsure("text that is not UTF-8") from None
+
+
+def read_run(layout: StoreLayout, run_id: str) -> _Run:
+    """One run folder read the way ``index_refresh.Refresher.plan_one`` reads it; Unsure when
+    the index would record a problem or compute the summary from the points."""
+    run_dir = layout.runs_dir / run_id
+    try:
+        if not stat.S_ISDIR(os.lstat(run_dir).st_mode):
+            raise Unsure("not a folder")
+    except OSError:
+        raise Unsure("unreadable folder") from None
+    metrics_dir = run_dir / "metrics"
+    if metrics_dir.is_symlink():
+        raise Unsure("linked metrics folder")
+    live = live_segments(metrics_dir)
+    record = load_run(layout, run_id)
+    if not record.ok:
+        raise Unsure("unreadable manifest")
+    manifest = record.manifest
+    if manifest.get("status") == "running":
+        raise Unsure("running")
+    recorded = recorded_segments(manifest)
+    if {p.name for p in live} != set(recorded):
+        raise Unsure("segments not recorded")
+    for path in live:
+        if segment_problem(path, *recorded.get(path.name, (None, None))):
+            raise Unsure("damaged segment")
+    msum_rows = manifest_summary_rows(manifest.get("summary"))
+    if msum_rows is None or sum(r[5] for r in msum_rows) != recorded_rows(manifest):
+        raise Unsure("summary computed from points")
+    row = run_row(run_id, manifest, record.status)
+    for value in row:
+        _check_text(value)
+    attrs = dict(zip(RUN_COLUMNS, row, strict=True))
+    params = _keyed(param_rows(run_id, manifest), 4)
+    summary = _keyed(summary_rows(run_id, manifest), 4)
+    tags = {k: v[0] for k, v in _keyed(tag_rows(run_id, manifest), 1).items()}
+    for value in (*tags.values(), *(p[0] for p in params.values()), *(p[0] for p in summary.values())):
+        _check_text(value)
+    msum = {k: list(v) for k, v in _keyed([(run_id, *r) for r in msum_rows], 6).items()}
+    return _Run(attrs, params, tags, summary, msum, [str(p) for p in live])
+
+
+def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]:
+    """Every run of a store of at most ``limit`` runs; Unsure for a bigger one or any doubt."""
+    try:  # a big store is told by its first limit + 1 entries, not by listing them all
+        with os.scandir(layout.runs_dir) as found:
+            for n, _entry in enumerate(found):
+                if n >= limit:
+                    raise Unsure("a big store")
+    except OSError:
+        pass  # no runs folder: no runs (as list_run_dirs has it)
+    entries = list_run_dirs(layout.runs_dir)
+    if not all(entries.values()):
+        raise Unsure("an entry that is not a folder")
+    return [read_run(layout, run_id) for run_id in entries]
+
+
+# ---------------------------------------------------------------------- SQL values
+def _fkey(value: Any) -> Any:
+    """DuckDB's order of doubles: NaN above every number, equal to itself."""
+    if isinstance(value, float):
+        return (1, 0.0) if value != value else (0, value)
+    return value
+
+
+def _cmp(a: Any, op: str, b: Any) -> bool:
+    """``a op b`` is TRUE (SQL: NULL compares to nothing; an integer column meets a double as a double)."""
+    if a is None or b is None:
+        return False
+    if isinstance(b, float) and isinstance(a, int) and not isinstance(a, bool):
+        a = float(a)
+    if isinstance(a, float) or isinstance(b, float):
+        if not (isinstance(a, float) and isinstance(b, float)):
+            raise Unsure("mixed comparison")
+        return _OPS[op]((1, 0.0) if a != a else (0, a), (1, 0.0) if b != b else (0, b))
+    return _OPS[op](a, b)
+
+
+def _isnan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
+
+
+def _ascii(*texts: Any) -> None:
+    for text in texts:
+        if isinstance(text, str) and not text.isascii():
+            raise Unsure("non-ASCII text under LIKE, ILIKE, lower() or upper()")
+
+
+def _like(value: str, pattern: str, insensitive: bool) -> bool:
+    """SQL LIKE (``%`` any run, ``_`` one character, no escape character), ILIKE without case.
+
+    Matched left to right, each ``%``-separated part at its first fit (that is optimal for
+    LIKE), so a value from disk costs linear-ish time whatever the pattern (no regex backtracking)."""
+    _ascii(value, pattern)
+    if insensitive:
+        value, pattern = value.lower(), pattern.lower()
+    parts = pattern.split("%")
+    if len(parts) == 1:
+        return len(value) == len(pattern) and _fits(value, 0, pattern)
+    first, last = parts[0], parts[-1]
+    end = len(value) - len(last)
+    if len(first) > end or not _fits(value, 0, first) or not _fits(value, end, last):
+        return False
+    pos = len(first)
+    for part in parts[1:-1]:
+        found = _find(value, part, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(part)
+    return True
+
+
+def _fits(value: str, at: int, part: str) -> bool:
+    return all(p == "_" or p == value[at + i] for i, p in enumerate(part))
+
+
+def _find(value: str, part: str, start: int, end: int) -> int:
+    """The first index >= start where ``part`` fits and ends by ``end``, or -1."""
+    if "_" not in part:
+        return value.find(part, start, end)
+    for i in range(start, end - len(part) + 1):
+        if _fits(value, i, part):
+            return i
+    return -1
+
+
+# ---------------------------------------------------------------------- the filter
+class _Evaluator:
+    """``filter_sql``'s SQL, read as Python over one :class:`_Run` (each leaf TRUE or FALSE)."""
+
+    def matches(self, node: Node, run: _Run) -> bool:
+        if isinstance(node, And):
+            return all(self.matches(item, run) for item in node.items)
+        if isinstance(node, Or):
+            return any(self.matches(item, run) for item in node.items)
+        if isinstance(node, Not):
+            return not self.matches(node.item, run)
+        if isinstance(node, IsNull):
+            return self.is_null(node, run)
+        if isinstance(node, InList):
+            return self.in_list(node, run)
+        assert isinstance(node, Compare)
+        return self.compare(node, run)
+
+    @staticmethod
+    def row(f: Field, run: _Run) -> tuple[Any, ...] | None:
+        """The run's row of the field's table for its key (None: no row)."""
+        if f.kind == METRIC:
+            found = run.msum.get(f.key)
+            return tuple(found) if found is not None else None
+        if f.kind == "params":
+            return run.params.get(f.key)
+        if f.kind == F.SUMMARY:
+            return run.summary.get(f.key)
+        tag = run.tags.get(f.key)
+        return None if tag is None else (tag,)
+
+    @staticmethod
+    def present(f: Field, x: tuple[Any, ...]) -> bool:
+        if f.kind == METRIC:
+            stat = F.AGGREGATES[f.agg or "last"]
+            value = x[_STATS.index(stat)]
+            return value is not None and not (stat in F.FLOAT_STATS and _isnan(value))
+        if f.kind in ("params", F.SUMMARY):
+            return bool(x[2] != "null")
+        return True
+
+    def is_null(self, node: IsNull, run: _Run) -> bool:
+        f = node.field
+        if f.kind == ATTRIBUTE:
+            return (run.attrs[F.ATTRIBUTES[f.key][0]] is None) != node.negated
+        x = self.row(f, run)
+        exists = x is not None and self.present(f, x)
+        return exists if node.negated else not exists
+
+    def compare(self, node: Compare, run: _Run) -> bool:
+        f, op, lit = node.field, node.op, node.value
+        if op in ("LIKE", "ILIKE"):
+            return self.like(node, run)
+        if f.kind == ATTRIBUTE:
+            return self.attribute(f, op, lit, run)
+        x = self.row(f, run)
+        return x is not None and self.value_condition(f, op, lit, x)
+
+    def like(self, node: Compare, run: _Run) -> bool:
+        f, lit, insensitive = node.field, node.value, node.op == "ILIKE"
+        pattern = str(lit.value)
+        if f.kind == ATTRIBUTE:
+            value = run.attrs[F.ATTRIBUTES[f.key][0]]
+            if value is None:
+                return False
+            if F.ATTRIBUTES[f.key][1] == "status" and not insensitive:
+                _ascii(value)
+                hit = _like(value, pattern, False) or _like(value.upper(), pattern, False)
+            else:
+                hit = _like(value, pattern, insensitive)
+            return hit != node.negated
+        x = self.row(f, run)
+        return x is not None and _like(x[0], pattern, insensitive) != node.negated
+
+    def in_list(self, node: InList, run: _Run) -> bool:
+        f = node.field
+        if f.kind == ATTRIBUTE:
+            hit = any(self.attribute(f, "=", lit, run) for lit in node.values)
+            if not node.negated:
+                return hit
+            return run.attrs[F.ATTRIBUTES[f.key][0]] is not None and not hit
+        x = self.row(f, run)
+        if x is None:
+            return False
+        hit = any(self.value_condition(f, "=", lit, x) for lit in node.values)
+        if node.negated:
+            return self.present(f, x) and not hit
+        return hit
+
+    @staticmethod
+    def value_condition(f: Field, op: str, lit: Literal, x: tuple[Any, ...]) -> bool:
+        if f.kind == METRIC:
+            stat = F.AGGREGATES[f.agg or "last"]
+            value = x[_STATS.index(stat)]
+            if stat in F.FLOAT_STATS and _isnan(value):
+                return False
+            return _cmp(value, op, float(lit.value))
+        if f.kind in ("params", F.SUMMARY):
+            value, num, kind = x[0], x[1], x[2]
+            if lit.kind == "number":
+                return _cmp(num, op, float(lit.value))
+            if lit.kind == "bool":
+                return kind == "bool" and _cmp(value, op, "True" if lit.value else "False")
+            return _cmp(value, op, lit.value)
+        return _cmp(x[0], op, _text(lit))
+
+    @staticmethod
+    def attribute(f: Field, op: str, lit: Literal, run: _Run) -> bool:
+        column, kind = F.ATTRIBUTES[f.key]
+        value = run.attrs[column]
+        if kind == "string":
+            return _cmp(value, op, _text(lit))
+        if kind == "status":
+            if value is None:
+                return False
+            _ascii(value, _text(lit))
+            return _cmp(value.lower(), op, _text(lit).lower())
+        if kind == "number":
+            return _cmp(value, op, float(lit.value))
+        if kind == "bool":
+            return _cmp(value, op, _boolean(lit))
+        if value is None:
+            return False
+        if lit.kind == "number":  # epoch_ms(col)
+            if value < _EPOCH:
+                raise Unsure("a time before 1970 against milliseconds")
+            return _cmp((value - _EPOCH) // timedelta(milliseconds=1), op, int(lit.value))
+        return _cmp(value, op, _parse_time(lit))
+
+
+# ---------------------------------------------------------------------- the order
+def _order_values(key: OrderKey, run: _Run) -> list[tuple[Any, bool]]:
+    """``compile_order``'s ORDER BY terms for one key: (value, descending) each, NULL last."""
+    f, desc = key.field, key.descending
+    if f.kind == ATTRIBUTE:
+        column, kind = F.ATTRIBUTES[f.key]
+        value = run.attrs[column]
+        if kind == "status" and value is not None:
+            _ascii(value)
+            value = value.lower()
+        return [(value, desc)]
+    if f.kind == METRIC:
+        stat = F.AGGREGATES[f.agg or "last"]
+        found = run.msum.get(f.key)
+        value = None if found is None else found[_STATS.index(stat)]
+        return [(None if stat in F.FLOAT_STATS and _isnan(value) else value, desc)]
+    if f.kind in ("params", F.SUMMARY):
+        x = (run.params if f.kind == "params" else run.summary).get(f.key)
+        if x is not None and x[2] == "null":
+            x = None
+        value, num = (None, None) if x is None else (x[0], x[1])
+        return [(value is None, False), (num is None, False), (num, desc), (value, desc)]
+    return [(run.tags.get(f.key), desc)]
+
+
+def _ordered(runs: list[_Run], keys: list[OrderKey]) -> list[_Run]:
+    """Stable sorts from the last term to the first (NULLs last in either direction)."""
+    terms: list[list[tuple[Any, bool]]] = [[v for key in keys for v in _order_values(key, run)] for run in runs]
+    for run, t in zip(runs, terms, strict=True):
+        t.append((run.attrs["created_at"], True))
+        t.append((run.attrs["id"], True))
+    order = list(range(len(runs)))
+    for n in range(len(terms[0]) - 1, -1, -1) if terms else ():
+        desc = terms[0][n][1]
+        if desc:
+            order.sort(key=lambda i: (terms[i][n][0] is not None, _fkey(terms[i][n][0])), reverse=True)
+        else:
+            order.sort(key=lambda i: (terms[i][n][0] is None, _fkey(terms[i][n][0])))
+    return [runs[i] for i in order]
+
+
+# ---------------------------------------------------------------------- rows
+def _means(run: _Run) -> dict[str, float | None]:
+    """Per metric: the mean of its non-NaN points, as DuckDB's avg computes it (a plain sum;
+    DuckDB sums in the order its scan and join deliver the points, so the last bits may differ)."""
+    if not run.files:
+        return {}
+    if "pyarrow" not in sys.modules:
+        raise Unsure("pyarrow not loaded (importing it costs what DuckDB does)")
+    import pyarrow.parquet as pq
+
+    sums: dict[str, list[float]] = {}
+    for path in run.files:
+        try:
+            with pq.ParquetFile(path) as segment:  # not read_table: it imports pandas (pyarrow.dataset)
+                data = segment.read(columns=["key", "value"]).to_pydict()
+        except Exception as exc:  # any reader failure: the index decides what to report
+            raise Unsure(f"segment unreadable: {exc}") from None
+        for key, value in zip(data["key"], data["value"], strict=True):
+            if value is not None and value == value:
+                sums.setdefault(key, []).append(value)
+    return {key: sum(values) / len(values) for key, values in sums.items()}
+
+
+def _row(run: _Run) -> dict[str, Any]:
+    row = base_row(tuple(run.attrs[c] for c in ATTRIBUTE_COLUMNS))
+    means = _means(run) if run.msum else {}
+    row["tags"] = {k: run.tags[k] for k in sorted(run.tags)}
+    row["params"] = {k: param_value(run.params[k][0], run.params[k][2], run.params[k][3]) for k in sorted(run.params)}
+    metrics = {}
+    for key in sorted(run.msum):
+        stats = dict(zip(_STATS, run.msum[key], strict=True))
+        stats["mean"] = means.get(key)
+        metrics[key] = stats
+    row["metrics"] = metrics
+    row["summary"] = {k: param_value(run.summary[k][0], run.summary[k][2], run.summary[k][3])
+                      for k in sorted(run.summary)}
+    return row
+
+
+def parse_search(filter: str | None, order_by: Any, limit: Any) -> tuple[
+        Node | None, list[OrderKey], SqlPiece, tuple[list[str], list[Any], list[str]]]:
+    """(filter AST, sort keys, WHERE, ORDER BY pieces) of a search; the errors both engines give."""
+    node = parse_filter(filter)
+    keys = parse_order_by(order_by)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidArgumentError(f"limit must be a non-negative int or None, got {limit!r}")
+    return node, keys, compile_filter(node, filter or ""), compile_order(keys)
+
+
+def _fields(node: Node | None) -> list[Field]:
+    if node is None:
+        return []
+    if isinstance(node, (And, Or)):
+        return [f for item in node.items for f in _fields(item)]
+    if isinstance(node, Not):
+        return _fields(node.item)
+    return [node.field]
+
+
+def search(layout: StoreLayout, filter: str | None = None, order_by: Any = None, limit: int | None = None,
+           project: str | None = None) -> RunTable | None:
+    """The index's answer to this search on a small store, or None: ask the index."""
+    node, keys, _where, _order = parse_search(filter, order_by, limit)
+    if any(f.kind == METRIC and f.agg == "mean" for f in [*_fields(node), *(k.field for k in keys)]):
+        return None  # every run's mean would have to be read: the index keeps them
+    try:
+        runs = read_store(layout)
+        evaluator = _Evaluator()
+        found = [r for r in runs if (node is None or evaluator.matches(node, r))
+                 and (project is None or r.attrs["project"] == project)]
+        found = _ordered(found, keys)
+        if limit is not None:
+            found = found[:limit]
+        return RunTable([_row(r) for r in found], [])
+    except Unsure:
+        return None

@@ -1,0 +1,243 @@
+"""The Python search engine (``query/pysearch``) gives exactly the index's answers.
+
+Both engines answer the same generated filters, orders, limits and projects on stores the
+real writer wrote (typed and nested params, unicode text, NaN metrics, missing keys, summary
+values, every end status); rows are compared whole, in order, key order included. Where
+pysearch is not sure (it returns None) the index answers: those cases are tested too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import localtrack
+from localtrack.errors import LocaltrackError
+from localtrack.query import pysearch
+from localtrack.query.search import search as index_search
+from localtrack.query.store import Store
+from localtrack.storage.layout import StoreLayout
+
+TEXTS = ["adam", "sgd", "Adam", "", "a b", "bert-base", "10", "True", "é", "Ünïcode", "null", "x%y"]
+
+
+def write_store(root: Path, seed: int, runs: int) -> None:
+    """``runs`` runs through the real writer, their values drawn from ``seed``."""
+    rng = random.Random(seed)
+    for i in range(runs):
+        config: dict[str, Any] = {
+            "opt": rng.choice(TEXTS),
+            "lr": rng.choice([0.1, 0.01, 1e-05, 3, 0.5, float("nan"), -2.5]),
+            "layers": rng.choice([1, 2, 12, 600, -3]),
+            "flag": rng.choice([True, False]),
+            "none": None,
+            "lst": rng.choice([[1, 2], ["a"], []]),
+            "nested": {"a": rng.choice([1, 2.5, "z"]), "b": {"deep": rng.choice(TEXTS)}},
+        }
+        if rng.random() < 0.3:
+            del config["opt"]
+        tags = {"sweep": f"s{rng.randint(0, 2)}", "label": rng.choice(TEXTS)}
+        if rng.random() < 0.4:
+            tags["empty"] = ""
+        run = localtrack.init(dir=root, project=rng.choice(["a", "b", "Ä"]), name=rng.choice(
+            [f"run-{i}", "same", "Bert", "é-run"]), config=config, tags=tags, notes=rng.choice(["", "note", "Notes é"]))
+        keys = rng.sample(["m0", "m1", "nanny", "acc"], rng.randint(0, 4))
+        for step in range(rng.randint(1, 4)):
+            values = {k: (float("nan") if k == "nanny" and rng.random() < 0.6 else round(rng.uniform(-1, 2), 3))
+                      for k in keys}
+            if values:
+                run.log(values, step=step)
+        if rng.random() < 0.5:
+            run.summary["best"] = rng.choice([0.9, 3, "top", True, None, float("nan")])
+        run.finish(status=rng.choice(["finished", "finished", "failed", "killed"]))
+
+
+def normalized(rows: list[dict[str, Any]]) -> Any:
+    """The rows as nested lists (NaN spelled out, dict order kept): equal lists, equal answers."""
+    def fix(value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return "NaN!"
+        if isinstance(value, dict):
+            return [[k, fix(v)] for k, v in value.items()]
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+    return json.loads(json.dumps([fix(r) for r in rows], default=repr))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, except that a metric's mean may differ in its last bits: DuckDB's own mean depends
+    on the order its scan and join hand it the points (a plain sum in that order)."""
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) == 2 and len(b) == 2 and a[0] == b[0] == "mean" and isinstance(a[1], float) and isinstance(b[1], float):
+            return math.isclose(a[1], b[1], rel_tol=1e-12, abs_tol=1e-300)
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b) and type(a) is type(b)
+
+
+def answers(store: Store, **query: Any) -> tuple[Any, Any]:
+    """(pysearch's outcome, the index's outcome): rows as text, or the error, or None (not sure)."""
+    def outcome(fn: Any) -> Any:
+        try:
+            table = fn()
+        except LocaltrackError as exc:
+            return ["error", type(exc).__name__, str(exc)]
+        return None if table is None else ["rows", normalized(table.to_dicts()), normalized(table.problems)]
+    py = outcome(lambda: pysearch.search(store.layout, **query))
+    db = outcome(lambda: index_search(store.index, **query))
+    return py, db
+
+
+METRICS = ["m0", "m1", "nanny", "acc", "missing"]
+PARAMS = ["opt", "lr", "layers", "flag", "none", "lst", "nested.a", "nested.b.deep", "missing"]
+TAGS = ["sweep", "label", "empty", "missing"]
+ATTRS = ["name", "status", "duration", "created_at", "ended_at", "git_dirty", "project", "notes", "id", "group",
+         "parent", "start_time", "run_name"]
+OPS = ["=", "!=", "<", "<=", ">", ">="]
+numbers = st.sampled_from(["0", "1", "0.5", "-1", "2.5", "1e-05", "0.01", "600", "3", "-2.5", "1.5e3"])
+strings = st.sampled_from([*TEXTS, "s1", "finished", "FAILED", "killed", "2020-01-01", "2999-01-01T00:00:00Z"])
+patterns = st.sampled_from(["%a%", "a_am", "%", "_", "ADAM", "%é%", "s%", "%ru%", "FIN%", "%1"])
+
+
+def quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+literal = st.one_of(numbers, strings.map(quoted), st.sampled_from(["true", "false"]))
+metric = st.tuples(st.sampled_from(["", "min", "max", "count", "step", "last", "mean"]), st.sampled_from(METRICS)).map(
+    lambda a: f"{a[0]}(metrics.{a[1]})" if a[0] else f"metrics.{a[1]}")
+field = st.one_of(metric, st.sampled_from(PARAMS).map("params.{}".format), st.sampled_from(TAGS).map("tags.{}".format),
+                  st.sampled_from(ATTRS), st.just("summary.best"))
+leaf = st.one_of(
+    st.tuples(field, st.sampled_from(OPS), literal).map(" ".join),
+    st.tuples(field, st.sampled_from(["LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"]), patterns.map(quoted)).map(" ".join),
+    st.tuples(field, st.sampled_from(["IN", "NOT IN"]), st.lists(literal, min_size=1, max_size=3)).map(
+        lambda a: f"{a[0]} {a[1]} ({', '.join(a[2])})"),
+    st.tuples(field, st.sampled_from(["IS NULL", "IS NOT NULL"])).map(" ".join),
+)
+filters = st.recursive(leaf, lambda inner: st.one_of(
+    st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda a: f"({a[0]}) {a[1]} ({a[2]})"),
+    inner.map("not ({})".format)), max_leaves=4)
+orders = st.lists(st.tuples(field.filter(lambda f: "(" not in f or not f.startswith("mean")),
+                            st.sampled_from(["", " ASC", " DESC"])).map("".join), max_size=2).map(", ".join)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    root = tmp_path_factory.mktemp("pysearch") / ".localtrack"
+    write_store(root, seed=11, runs=24)
+    with Store(root) as opened:
+        yield opened
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(filter=st.one_of(st.none(), filters), order_by=st.one_of(st.none(), orders),
+       limit=st.one_of(st.none(), st.integers(0, 6)), project=st.sampled_from([None, "a", "Ä", "zz"]))
+def test_both_engines_give_the_same_answer(store: Store, filter: str | None, order_by: str | None,
+                                           limit: int | None, project: str | None) -> None:
+    py, db = answers(store, filter=filter, order_by=order_by or None, limit=limit, project=project)
+    if py is None:  # not sure: only for what pysearch names (means, non-ASCII text under LIKE/lower)
+        text = f"{filter} {order_by}"
+        assert "mean(" in text or "LIKE" in text or "status" in text or "Ä" in str(project) or "é" in text, text
+        return
+    assert same(py, db), (py, db)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), runs=st.integers(1, 6))
+def test_generated_stores(tmp_path_factory: pytest.TempPathFactory, seed: int, runs: int) -> None:
+    root = tmp_path_factory.mktemp("gen") / ".localtrack"
+    write_store(root, seed, runs)
+    with Store(root) as opened:
+        rng = random.Random(seed)
+        for filter in ["metrics.m0 > 0.2", "params.opt = 'adam' or params.layers >= 2", "tags.label != 'x'", None,
+                       "params.lr < 0.05 and not (metrics.acc < 0)", "summary.best = 'top'", "name = 'same'"]:
+            order = rng.choice([None, "metrics.m1 DESC", "params.lr", "tags.label DESC, name", "duration"])
+            py, db = answers(opened, filter=filter, order_by=order, limit=rng.choice([None, 3]))
+            assert py is not None, (filter, order)
+            assert same(py, db), (filter, order)
+
+
+def test_a_search_on_the_means_asks_the_index(store: Store) -> None:
+    assert pysearch.search(store.layout, filter="mean(metrics.m0) > 0") is None
+    assert pysearch.search(store.layout, order_by="avg(metrics.m0) DESC") is None
+    assert len(store.runs(filter="mean(metrics.m0) > -10")) == len(index_search(store.index, filter="mean(metrics.m0) > -10"))
+
+
+def test_non_ascii_under_like_asks_the_index(store: Store) -> None:
+    assert pysearch.search(store.layout, filter="params.opt ILIKE '%é%'") is None
+    assert pysearch.search(store.layout, filter="tags.sweep ILIKE 'S%'") is not None  # every value ASCII
+
+
+def test_a_store_over_the_limit_asks_the_index(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pysearch, "SMALL_STORE_RUNS", 3)
+    monkeypatch.setattr(pysearch.read_store, "__defaults__", (3,))
+    assert pysearch.search(store.layout) is None
+
+
+def _copy(store: Store, tmp_path: Path) -> Path:
+    import shutil
+
+    root = tmp_path / ".localtrack"
+    shutil.copytree(store.layout.root, root, ignore=shutil.ignore_patterns("index"))
+    return root
+
+
+def test_a_running_run_asks_the_index(store: Store, tmp_path: Path) -> None:
+    root = _copy(store, tmp_path)
+    run = localtrack.init(dir=root, name="still-going", config={"opt": "adam"})
+    run.log({"m0": 1.0}, step=0)
+    try:
+        assert pysearch.search(StoreLayout(root), filter="params.opt = 'adam'") is None
+        with Store(root) as opened:
+            assert "still-going" in [r["name"] for r in opened.runs(filter="params.opt = 'adam'")]
+    finally:
+        run.finish()
+
+
+def test_a_damaged_segment_asks_the_index_which_reports_it(store: Store, tmp_path: Path) -> None:
+    root = _copy(store, tmp_path)
+    segment = next(root.glob("runs/*/metrics/*.parquet"))
+    segment.write_bytes(segment.read_bytes()[:-10])
+    assert pysearch.search(StoreLayout(root)) is None
+    with Store(root) as opened:
+        table = opened.runs()
+    assert any(segment.parent.parent.name == run_id for run_id, _ in table.problems)
+
+
+def test_a_manifest_summary_the_index_would_recompute_asks_the_index(store: Store, tmp_path: Path) -> None:
+    root = _copy(store, tmp_path)
+    manifest_path = next(p for p in root.glob("runs/*/manifest.json") if json.loads(p.read_text())["summary"])
+    manifest = json.loads(manifest_path.read_text())
+    key = next(iter(manifest["summary"]))
+    manifest["summary"][key]["count"] += 1  # no longer adds up to the recorded points
+    manifest_path.write_text(json.dumps(manifest))
+    assert pysearch.search(StoreLayout(root)) is None
+
+
+def test_bad_arguments_fail_alike(store: Store) -> None:
+    for query in ({"filter": "metrics.m0 > 'x'"}, {"filter": "params.opt LIKE 3"}, {"limit": -1},
+                  {"order_by": "nonsense DESC"}, {"filter": "metrics.m0 >"}):
+        py, db = answers(store, **query)
+        assert py is not None and py[0] == "error" and same(py, db), query
+
+
+def test_store_runs_on_a_small_store_imports_no_duckdb(store: Store) -> None:
+    code = ("import sys, localtrack; import pyarrow; "
+            f"t = localtrack.Store({str(store.layout.root)!r}).runs(filter=\"metrics.m0 > 0\", limit=3); "
+            "print(len(t), 'duckdb' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(Path(localtrack.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=120)
+    count, imported = out.stdout.split()
+    assert imported == "False"
+    assert int(count) == len(index_search(store.index, filter="metrics.m0 > 0", limit=3))
