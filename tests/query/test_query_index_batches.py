@@ -24,7 +24,13 @@ def test_params_of_many_runs_cross_in_several_batches(tmp_path: Path, monkeypatc
     real = index_load._insert_document
     monkeypatch.setattr(index_load, "_insert_document", lambda con, table, columns, rows, scratch: (
         documents.append((table, len(rows))), real(con, table, columns, rows, scratch)))
-    runs = localtrack.Store(store).runs(order_by="params.p0")
-    assert [r["name"] for r in runs] == [f"r{n}" for n in range(6)]
-    assert all(r["params"] == {f"p{i}": n * 100 + i for i in range(40)} for n, r in enumerate(runs))
+    handle = localtrack.Store(store)
+    handle.refresh()  # the index itself (a store this small may be searched without it)
+    assert documents
+    runs = [handle.run(r["id"]) for r in handle.sql("SELECT id FROM runs ORDER BY name").to_pylist()]
+    params = {(r["run_id"], r["key"]): r["value"] for r in handle.sql("SELECT run_id, key, value FROM params").to_pylist()}
+    assert len(params) == 240
+    for n, run in enumerate(runs):
+        assert run.name == f"r{n}"
+        assert all(params[(run.id, f"p{i}")] == str(n * 100 + i) for i in range(40))
     assert ("params_t", 101) in documents and ("params_t", 38) in documents
