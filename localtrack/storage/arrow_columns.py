@@ -77,6 +77,11 @@ def read_parquet(path: Any) -> pa.Table:
 _warm = False
 
 
+def is_warm() -> bool:
+    """Whether :func:`warm_up` has run in this process (sealing with pyarrow imports nothing)."""
+    return _warm
+
+
 def warm_up() -> None:
     """Import and exercise everything sealing and compaction use, once per process.
 

@@ -29,7 +29,7 @@ from localtrack.errors import (
     RunNotFoundError,
     RunStateError,
 )
-from localtrack.storage.arrow_columns import warm_up
+from localtrack.storage import arrow_columns, parquet_lite
 from localtrack.storage.atomic import (
     explain_os_error,
     fsync_dir,
@@ -46,7 +46,7 @@ from localtrack.storage.segments import (
     read_segments,
     write_segment,
 )
-from localtrack.store.buffer import Block, build_table_and_summary
+from localtrack.store.buffer import Block, build_table_and_summary, small_columns
 from localtrack.store.flusher import FLUSHER
 from localtrack.store.limits import MAX_METRIC_KEYS
 from localtrack.store.status import end_run_if_no_writer_alive
@@ -64,6 +64,9 @@ MAX_MERGED_ROWS = 1 << 21  # compaction never writes a bigger segment: the write
 LOCK_PATIENCE_SECONDS = 30.0  # finishing waits this long for a seal in progress, then goes ahead
 SEAL_RETRY_SECONDS = 1.0  # after a failed seal, a full buffer refuses new points for this long
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
+# Until pyarrow is loaded, the buffer is sealed (in pure Python, storage/parquet_lite.py) at this
+# many points; the caller's own seal at this size loads pyarrow for the big seals to come.
+PURE_SEAL_POINTS = 20_000
 
 _INT_OR_FLOAT = frozenset({float, int})
 
@@ -93,6 +96,12 @@ class RunWriter:
         self._flush_seconds = max(0.05, flush_seconds)
         self._soft = soft_buffer_points
         self._hard = max(hard_buffer_points, soft_buffer_points)
+        # A short run never loads pyarrow (0.3 s, more than the run): until a seal on the
+        # thread that made this writer loads it, log() seals at PURE_SEAL_POINTS, in pure Python.
+        self._configured_limits = (self._soft, self._hard)
+        self._owner_thread = threading.get_ident()
+        if not arrow_columns.is_warm():
+            self._soft, self._hard = min(self._soft, PURE_SEAL_POINTS), min(self._hard, PURE_SEAL_POINTS)
 
         # Reentrant on purpose: a signal can unwind the main thread between acquiring one of
         # these and the `try` that releases it; the exit hook then runs on that same thread and
@@ -207,10 +216,10 @@ class RunWriter:
     def start(self) -> None:
         """Hand this writer to the process's flusher thread.
 
-        Everything a seal needs is imported here, on the caller's thread: a seal at exit, in
-        a signal's unwinding or on the flusher thread then imports nothing.
+        Nothing is imported here: until pyarrow is loaded (see :meth:`_arrow_ready`) every
+        seal and merge is pure Python, so a seal at exit, in a signal's unwinding or on the
+        flusher thread imports nothing.
         """
-        warm_up()
         FLUSHER.register(self)
 
     # ------------------------------------------------------------------ hot path
@@ -396,7 +405,10 @@ class RunWriter:
                     self._write_manifest()
                 return
             try:
-                table, stats = build_table_and_summary(*taken)
+                if self._arrow_ready(taken[0], finishing=not record):
+                    table, stats = build_table_and_summary(*taken)
+                else:
+                    table, stats = small_columns(*taken)
                 name = SegmentName(self.writer_id, self._seq + 1, self._seq + 1)
                 if not self._metrics_ready:
                     make_dirs(self.metrics_dir)
@@ -429,6 +441,22 @@ class RunWriter:
             while self._merge_tail(_tiered_tail(self._ordered_segments())):
                 pass
 
+    def _arrow_ready(self, blocks: list[Block], *, finishing: bool) -> bool:
+        """Whether this seal uses pyarrow: once it is loaded, for buffers past PURE_SEAL_POINTS.
+
+        It is loaded only by a seal of a full pure-sized buffer on the thread that made this
+        writer, outside ``finish()``: that is the caller's ``log()``, never the flusher thread,
+        a signal's unwinding or the exit hook (an import there can fail or deadlock).
+        """
+        points = sum(len(b.values) for b in blocks)
+        if not arrow_columns.is_warm():
+            if points < PURE_SEAL_POINTS or finishing or threading.get_ident() != self._owner_thread:
+                return False
+            arrow_columns.warm_up()
+        if (self._soft, self._hard) != self._configured_limits:
+            self._soft, self._hard = self._configured_limits
+        return points > PURE_SEAL_POINTS
+
     def _ordered_segments(self) -> list[tuple[SegmentName, int]]:
         names = (parse_segment_name(f) for f in self._segments)
         return sorted((n, self._segments[n.filename]["rows"]) for n in names if n is not None)
@@ -442,7 +470,15 @@ class RunWriter:
         if len(tail) < 2 or sum(self._segments[n.filename]["rows"] for n in tail) > MAX_MERGED_ROWS:
             return False
         paths = [self.metrics_dir / n.filename for n in tail]
-        table = read_segments(paths).sort_by([("key", "ascending"), ("step", "ascending")])
+        table: Any
+        if arrow_columns.is_warm():
+            table = read_segments(paths).sort_by([("key", "ascending"), ("step", "ascending")])
+        else:  # every segment of this writer was written by parquet_lite (pyarrow never loaded)
+            try:
+                table = parquet_lite.merge([parquet_lite.decode(p.read_bytes()) for p in paths])
+            except (OSError, parquet_lite.NotOurSegment) as exc:
+                log.warning("localtrack: segments of run %s left unmerged: %s", self.run_id, exc)
+                return False
         merged = SegmentName(self.writer_id, tail[0].first, tail[-1].last)
         record = write_segment(self.metrics_dir, merged, table)
         for name in tail:
