@@ -260,7 +260,8 @@ def encode(columns: SegmentColumns) -> bytes:
     return bytes(out)
 
 
-def _file_metadata(rows: int, chunks: list[dict[str, Any]]) -> bytes:
+def _schema_prefix() -> bytes:
+    """FileMetaData's fields 1 (version) and 2 (the schema): the same in every segment."""
     out = bytearray()
     meta = _Struct(out).i32(1, 2)  # version 2: logical types
     meta.list(2, _T_STRUCT, 5)
@@ -284,6 +285,16 @@ def _file_metadata(rows: int, chunks: list[dict[str, Any]]) -> bytes:
             logical.struct(1).end()  # STRING
             logical.end()
         element.end()
+    return bytes(out)
+
+
+_SCHEMA_PREFIX = _schema_prefix()
+
+
+def _file_metadata(rows: int, chunks: list[dict[str, Any]]) -> bytes:
+    out = bytearray(_SCHEMA_PREFIX)
+    meta = _Struct(out)
+    meta.last = 2  # fields 1 (version) and 2 (schema) are in the prefix
     meta.i64(3, rows)
     meta.list(4, _T_STRUCT, 1)
     group = _Struct(out)

@@ -40,6 +40,7 @@ from localtrack.storage.atomic import (
 from localtrack.storage.layout import LOCK_FILENAME, MANIFEST_FILENAME, METRICS_DIRNAME, StoreLayout
 from localtrack.storage.lease import process_start_ticks, run_lock
 from localtrack.storage.manifest import dump_manifest, read_manifest, write_manifest
+from localtrack.storage.own_manifest import reread_manifest
 from localtrack.storage.segments import (
     SegmentName,
     parse_segment_name,
@@ -129,6 +130,7 @@ class RunWriter:
         self.joined = False  # True when this writer joined a run that already existed
         self._metrics_ready = False  # metrics/ known to exist: no mkdir per seal
         self._runs_dir_synced = True  # False while this run's folder name in runs/ is not fsynced
+        self._manifest_bytes: bytes | None = None  # what this writer last wrote to manifest.json
 
     # ------------------------------------------------------------------ creation
     def writer_entry(self) -> dict[str, Any]:
@@ -170,8 +172,10 @@ class RunWriter:
             # run has acknowledged nothing. The first manifest write (a seal's, or finish's)
             # is durable and then fsyncs runs/ once, making the run folder's name durable
             # before anything the run acknowledges (docs/FORMAT.md, "Durability").
-            write_new_file(staging / MANIFEST_FILENAME, dump_manifest(manifest), durable=False)
+            first = dump_manifest(manifest)
+            write_new_file(staging / MANIFEST_FILENAME, first, durable=False)
             os.rename(staging, self.run_dir)
+            self._manifest_bytes = first
         except OSError as exc:
             _remove_tree_quietly(staging)
             if not self.run_dir.exists():
@@ -210,7 +214,7 @@ class RunWriter:
             for key in ("git", "command", "environment"):
                 if fresh.get(key) and not manifest.get(key):
                     manifest[key] = fresh[key]
-            write_manifest(self.manifest_path, manifest)
+            self._manifest_bytes = write_manifest(self.manifest_path, manifest)
         return manifest
 
     def start(self) -> None:
@@ -507,7 +511,7 @@ class RunWriter:
         with self._lock:
             patches, self._patches = self._patches, []
         with run_lock(self.lock_path):
-            manifest = read_manifest(self.manifest_path)
+            manifest = reread_manifest(self.manifest_path, self._manifest_bytes)
             writers = manifest.setdefault("writers", {})
             entry = writers.get(self.writer_id) or self.writer_entry()
             entry["heartbeat_at"] = timefmt.now_iso()
@@ -521,7 +525,8 @@ class RunWriter:
             manifest["summary"] = merge_writer_summaries(writers)
             if final is not None:
                 end_run_if_no_writer_alive(manifest, entry["ended_at"])
-            write_manifest(self.manifest_path, manifest)
+            self._manifest_bytes = None  # unknown if the write fails half-way
+            self._manifest_bytes = write_manifest(self.manifest_path, manifest)
         if not self._runs_dir_synced:  # create() left the run folder's own name unsynced
             fsync_dir(self.layout.runs_dir)
             self._runs_dir_synced = True
