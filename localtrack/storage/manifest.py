@@ -175,9 +175,9 @@ def _encode(value: Any, depth: int, out: list[str]) -> None:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def write_manifest(path: Path, manifest: dict[str, Any]) -> bytes:
+def write_manifest(path: Path, manifest: dict[str, Any], *, durable: bool = True) -> bytes:
     """Atomically replace the manifest at ``path`` (never through a linked run folder); return
-    the bytes written.
+    the bytes written. ``durable=False`` leaves the fsyncs (file and folder) to the caller.
 
     A manifest readers would refuse (over ``MAX_MANIFEST_BYTES``) is never written: the old
     one stays, and the error names the limit. (The per-field limits in localtrack/store/limits.py
@@ -191,7 +191,7 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> bytes:
             "readers accept; it was not written (log fewer or smaller config/summary values or metric keys)",
             len(data),
         )
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, data, durable=durable)
     return data
 
 

@@ -151,12 +151,15 @@ def digest_bytes(data: bytes | memoryview) -> str:
     return xxhash.xxh3_128_hexdigest(data)
 
 
-def write_segment(metrics_dir: Path, name: SegmentName, table: pa.Table | SegmentColumns) -> dict[str, Any]:
+def write_segment(
+    metrics_dir: Path, name: SegmentName, table: pa.Table | SegmentColumns, *, durable: bool = True
+) -> dict[str, Any]:
     """Seal ``table`` (a pyarrow table, or plain columns written without pyarrow) as segment
-    ``name``; return its manifest record."""
+    ``name``; return its manifest record. ``durable=False``: the caller fsyncs the file and
+    ``metrics_dir`` later, before it acknowledges anything (a run's first seal)."""
     data = encode_columns(table) if isinstance(table, SegmentColumns) else encode_table(table)
     refuse_link(metrics_dir)  # a planted metrics/ link never receives our segments
-    atomic_write_bytes(metrics_dir / name.filename, data)
+    atomic_write_bytes(metrics_dir / name.filename, data, durable=durable)
     return segment_record(data, table)
 
 

@@ -29,7 +29,7 @@ from localtrack.errors import (
     RunNotFoundError,
     RunStateError,
 )
-from localtrack.storage import arrow_columns, parquet_lite
+from localtrack.storage import arrow_columns, parquet_lite, sync_batch
 from localtrack.storage.atomic import (
     explain_os_error,
     fsync_dir,
@@ -131,6 +131,10 @@ class RunWriter:
         self._metrics_ready = False  # metrics/ known to exist: no mkdir per seal
         self._runs_dir_synced = True  # False while this run's folder name in runs/ is not fsynced
         self._manifest_bytes: bytes | None = None  # what this writer last wrote to manifest.json
+        # Until a run this writer created has acknowledged something, its files are written
+        # unsynced and the first manifest write fsyncs them all at once (sync_batch).
+        self._acknowledged = True
+        self._unsynced_files: list[Any] = []
 
     # ------------------------------------------------------------------ creation
     def writer_entry(self) -> dict[str, Any]:
@@ -190,6 +194,7 @@ class RunWriter:
             _remove_tree_quietly(staging)
             raise
         self._runs_dir_synced = False
+        self._acknowledged = False
         self._metrics_ready = True
         return manifest
 
@@ -199,6 +204,7 @@ class RunWriter:
             raise RunNotFoundError(f"run {self.run_id!r} does not exist (resume='must')", self.run_id)
         make_dirs(self.metrics_dir)
         self.joined = True
+        self._runs_dir_synced = False  # its creator may not have synced the run folder's name yet
         with run_lock(self.lock_path):
             manifest = read_manifest(self.manifest_path)
             writers = manifest.setdefault("writers", {})
@@ -224,6 +230,7 @@ class RunWriter:
         seal and merge is pure Python, so a seal at exit, in a signal's unwinding or on the
         flusher thread imports nothing.
         """
+        sync_batch.prepare()
         FLUSHER.register(self)
 
     # ------------------------------------------------------------------ hot path
@@ -417,7 +424,9 @@ class RunWriter:
                 if not self._metrics_ready:
                     make_dirs(self.metrics_dir)
                     self._metrics_ready = True
-                info = write_segment(self.metrics_dir, name, table)
+                info = write_segment(self.metrics_dir, name, table, durable=self._acknowledged)
+                if not self._acknowledged:
+                    self._unsynced_files.append(self.metrics_dir / name.filename)
             except BaseException as exc:  # whatever went wrong, the points stay buffered
                 self._restore_buffer(taken)
                 self._failed_seal_at = time.monotonic()
@@ -526,8 +535,17 @@ class RunWriter:
             if final is not None:
                 end_run_if_no_writer_alive(manifest, entry["ended_at"])
             self._manifest_bytes = None  # unknown if the write fails half-way
-            self._manifest_bytes = write_manifest(self.manifest_path, manifest)
-        if not self._runs_dir_synced:  # create() left the run folder's own name unsynced
+            self._manifest_bytes = write_manifest(self.manifest_path, manifest, durable=self._acknowledged)
+        if not self._acknowledged:
+            # The run's first durable point: every file and name it wrote, synced together.
+            # Nothing was acknowledged before, so their order does not matter (docs/FORMAT.md).
+            sync_batch.fsync_all(
+                [*self._unsynced_files, self.manifest_path],
+                [self.metrics_dir, self.run_dir, *([] if self._runs_dir_synced else [self.layout.runs_dir])],
+            )
+            self._unsynced_files.clear()
+            self._acknowledged = self._runs_dir_synced = True
+        elif not self._runs_dir_synced:  # a joined run's folder name may not be durable yet
             fsync_dir(self.layout.runs_dir)
             self._runs_dir_synced = True
         self._last_manifest_write = time.monotonic()
