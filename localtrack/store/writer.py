@@ -70,6 +70,7 @@ SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this a
 PURE_SEAL_POINTS = 20_000
 
 _INT_OR_FLOAT = frozenset({float, int})
+_own_process: list[Any] = [None, None, None]  # pid, its start ticks, host name (see writer_entry)
 
 ManifestPatch = Callable[[dict[str, Any]], None]
 
@@ -140,10 +141,12 @@ class RunWriter:
     def writer_entry(self) -> dict[str, Any]:
         pid = os.getpid()
         now = timefmt.now_iso()
+        if _own_process[0] != pid:  # this process's start time and host: read once per process (and after fork)
+            _own_process[:] = [pid, process_start_ticks(pid), socket.gethostname()]
         return {
             "pid": pid,
-            "pid_start": process_start_ticks(pid),
-            "host": socket.gethostname(),
+            "pid_start": _own_process[1],
+            "host": _own_process[2],
             "started_at": now,
             "heartbeat_at": now,
             "ended_at": None,
