@@ -50,12 +50,13 @@ _start_lock = threading.Lock()
 
 def prepare() -> None:
     """Start the fsync threads once per process (call from ``init()``'s thread)."""
-    global _threads_pid
+    global _threads_pid, _jobs
     if _threads_pid == os.getpid():
         return
     with _start_lock:
         if _threads_pid == os.getpid():
             return
+        _jobs = queue.SimpleQueue()  # after fork() the parent's queue may hold its jobs (or a held lock)
         for index in range(THREADS):
             threading.Thread(target=_work, name=f"localtrack-fsync-{index}", daemon=True).start()
         _threads_pid = os.getpid()
