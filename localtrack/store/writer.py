@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -102,6 +103,11 @@ class RunWriter:
         # thread that made this writer loads it, log() seals at PURE_SEAL_POINTS, in pure Python.
         self._configured_limits = (self._soft, self._hard)
         self._owner_thread = threading.get_ident()
+        # A process that already paid for pyarrow (pandas loads it) seals with it, as it always
+        # did: parquet_lite exists to spare the import, not to replace pyarrow's encodings.
+        self._arrow_first = "pyarrow" in sys.modules
+        if self._arrow_first:
+            arrow_columns.warm_up()
         if not arrow_columns.is_warm():
             self._soft, self._hard = min(self._soft, PURE_SEAL_POINTS), min(self._hard, PURE_SEAL_POINTS)
 
@@ -458,7 +464,8 @@ class RunWriter:
                 pass
 
     def _arrow_ready(self, blocks: list[Block], *, finishing: bool) -> bool:
-        """Whether this seal uses pyarrow: once it is loaded, for buffers past PURE_SEAL_POINTS.
+        """Whether this seal uses pyarrow: always if the process had loaded it before this
+        writer (``_arrow_first``), else once it is loaded, for buffers past PURE_SEAL_POINTS.
 
         It is loaded only by a seal of a full pure-sized buffer on the thread that made this
         writer, outside ``finish()``: that is the caller's ``log()``, never the flusher thread,
@@ -471,7 +478,7 @@ class RunWriter:
             arrow_columns.warm_up()
         if (self._soft, self._hard) != self._configured_limits:
             self._soft, self._hard = self._configured_limits
-        return points > PURE_SEAL_POINTS
+        return self._arrow_first or points > PURE_SEAL_POINTS
 
     def _ordered_segments(self) -> list[tuple[SegmentName, int]]:
         names = (parse_segment_name(f) for f in self._segments)
