@@ -66,8 +66,9 @@ MAX_MERGED_ROWS = 1 << 21  # compaction never writes a bigger segment: the write
 LOCK_PATIENCE_SECONDS = 30.0  # finishing waits this long for a seal in progress, then goes ahead
 SEAL_RETRY_SECONDS = 1.0  # after a failed seal, a full buffer refuses new points for this long
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
-# Until pyarrow is loaded, the buffer is sealed (in pure Python, storage/parquet_lite.py) at this
-# many points; the caller's own seal at this size loads pyarrow for the big seals to come.
+# Until pyarrow is loaded, log() seals at this many points; that seal, on the caller's thread,
+# loads pyarrow instead (RunWriter._warm_point_reached) for the big seals to come. Seals up to
+# this size are written in pure Python (storage/parquet_lite.py) either way.
 PURE_SEAL_POINTS = 20_000
 
 _INT_OR_FLOAT = frozenset({float, int})
@@ -417,6 +418,8 @@ class RunWriter:
 
     def seal(self, *, record: bool = True) -> None:
         """Write what is buffered as one sealed segment and (``record``) note it in the manifest."""
+        if self._warm_point_reached():
+            return
         with _held(self._seal_lock, LOCK_PATIENCE_SECONDS):
             self._last_seal = time.monotonic()
             taken = self._take_buffer()
@@ -425,7 +428,7 @@ class RunWriter:
                     self._write_manifest()
                 return
             try:
-                if self._arrow_ready(taken[0], finishing=not record):
+                if self._arrow_ready(taken[0]):
                     table, stats = build_table_and_summary(*taken)
                 else:
                     table, stats = small_columns(*taken)
@@ -463,22 +466,38 @@ class RunWriter:
             while self._merge_tail(_tiered_tail(self._ordered_segments())):
                 pass
 
-    def _arrow_ready(self, blocks: list[Block], *, finishing: bool) -> bool:
+    def _arrow_ready(self, blocks: list[Block]) -> bool:
         """Whether this seal uses pyarrow: always if the process had loaded it before this
-        writer (``_arrow_first``), else once it is loaded, for buffers past PURE_SEAL_POINTS.
-
-        It is loaded only by a seal of a full pure-sized buffer on the thread that made this
-        writer, outside ``finish()``: that is the caller's ``log()``, never the flusher thread,
-        a signal's unwinding or the exit hook (an import there can fail or deadlock).
-        """
-        points = sum(len(b.values) for b in blocks)
+        writer (``_arrow_first``), else once it is loaded (:meth:`_warm_point_reached`), for
+        buffers past PURE_SEAL_POINTS. Imports nothing."""
         if not arrow_columns.is_warm():
-            if points < PURE_SEAL_POINTS or finishing or threading.get_ident() != self._owner_thread:
-                return False
-            arrow_columns.warm_up()
+            return False
         if (self._soft, self._hard) != self._configured_limits:
-            self._soft, self._hard = self._configured_limits
-        return self._arrow_first or points > PURE_SEAL_POINTS
+            self._soft, self._hard = self._configured_limits  # another writer loaded it
+        return self._arrow_first or sum(len(b.values) for b in blocks) > PURE_SEAL_POINTS
+
+    def _warm_point_reached(self) -> bool:
+        """Load pyarrow at log()'s seal of a PURE_SEAL_POINTS buffer; True: skip that seal.
+
+        Until pyarrow is loaded, log() seals at PURE_SEAL_POINTS (the lowered limits). That
+        seal, on the thread that made this writer and outside ``finish()``, loads pyarrow
+        instead and lets the buffer grow to the configured limits: a run of 20k-500k points
+        still seals once. Never on the flusher thread, at exit or in a signal's unwinding.
+        """
+        if (
+            arrow_columns.is_warm()
+            or (self._soft, self._hard) == self._configured_limits
+            or self._closed
+            or self._buffered < PURE_SEAL_POINTS
+            or threading.get_ident() != self._owner_thread
+        ):
+            return False
+        self._soft, self._hard = self._configured_limits  # first: the flusher must not seal meanwhile
+        try:
+            arrow_columns.warm_up()
+        except Exception as exc:  # no usable pyarrow: every seal stays pure Python
+            log.warning("localtrack: pyarrow could not be loaded (%s); sealing without it", exc)
+        return arrow_columns.is_warm() and self._buffered < self._soft
 
     def _ordered_segments(self) -> list[tuple[SegmentName, int]]:
         names = (parse_segment_name(f) for f in self._segments)
