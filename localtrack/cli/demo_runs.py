@@ -118,6 +118,8 @@ def _outside_any_checkout() -> Iterator[None]:
 
 def generate(store_dir: Path) -> list[str]:
     """Run the sweep into ``store_dir``; returns the run ids."""
+    import pyarrow.parquet  # noqa: F401  the same segment encoding in every process (the example store's)
+
     import localtrack
 
     store_dir = Path(store_dir).absolute()

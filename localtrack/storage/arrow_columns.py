@@ -6,8 +6,9 @@ that fails: "can't register atexit after shutdown"). The same happens for ``pa.s
 ``schema.empty_table()`` and ``pq.read_table``. The seal path therefore builds every column
 from ``array.array`` buffers (a C-level conversion, faster than ``pa.array`` too) and reads
 segments through ``ParquetFile``. :func:`warm_up` runs the whole path once, on the thread
-that calls ``init()``, so nothing is imported later: not by the flusher thread, not in a
-signal handler, not at exit.
+that logs (the first seal of a full buffer in ``log()``, see ``RunWriter._arrow_ready``), so
+nothing is imported later: not by the flusher thread, not in a signal handler, not at exit.
+Until then every seal is pure Python (storage/parquet_lite.py).
 """
 
 from __future__ import annotations
@@ -77,12 +78,17 @@ def read_parquet(path: Any) -> pa.Table:
 _warm = False
 
 
+def is_warm() -> bool:
+    """Whether :func:`warm_up` has run in this process (sealing with pyarrow imports nothing)."""
+    return _warm
+
+
 def warm_up() -> None:
     """Import and exercise everything sealing and compaction use, once per process.
 
-    Called on the thread that calls ``init()``: a seal at interpreter exit or after Ctrl-C
-    then imports nothing (an import there can fail, or wait forever on an import lock that
-    another thread holds).
+    Called on the thread that logs, outside ``finish()``: a seal at interpreter exit or after
+    Ctrl-C then imports nothing (an import there can fail, or wait forever on an import lock
+    that another thread holds).
     """
     global _warm
     if _warm:

@@ -146,7 +146,18 @@ def _encode(value: Any, depth: int, out: list[str]) -> None:
             out.append(separator)
             out.append(_quote(key))
             out.append(": ")
-            _encode(items[key], depth + 1, out)
+            item = items[key]
+            kind = type(item)  # the common scalars inline: a manifest is mostly leaves
+            if kind is str:
+                out.append(_quote(item))
+            elif kind is int:
+                out.append(int.__repr__(item))
+            elif kind is float and -math.inf < item < math.inf:
+                out.append(float.__repr__(item))
+            elif item is None:
+                out.append("null")
+            else:
+                _encode(item, depth + 1, out)
             separator = "," + inner
         out.append("\n" + "  " * depth + "}")
     elif isinstance(value, (list, tuple)):
@@ -164,8 +175,9 @@ def _encode(value: Any, depth: int, out: list[str]) -> None:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    """Atomically replace the manifest at ``path`` (never through a linked run folder).
+def write_manifest(path: Path, manifest: dict[str, Any], *, durable: bool = True) -> bytes:
+    """Atomically replace the manifest at ``path`` (never through a linked run folder); return
+    the bytes written. ``durable=False`` leaves the fsyncs (file and folder) to the caller.
 
     A manifest readers would refuse (over ``MAX_MANIFEST_BYTES``) is never written: the old
     one stays, and the error names the limit. (The per-field limits in localtrack/store/limits.py
@@ -179,7 +191,8 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
             "readers accept; it was not written (log fewer or smaller config/summary values or metric keys)",
             len(data),
         )
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, data, durable=durable)
+    return data
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -20,6 +20,8 @@ import xxhash
 
 from localtrack.storage.atomic import atomic_write_bytes
 from localtrack.storage.links import refuse_link
+from localtrack.storage.parquet_lite import SegmentColumns
+from localtrack.storage.parquet_lite import encode as encode_columns
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -149,15 +151,23 @@ def digest_bytes(data: bytes | memoryview) -> str:
     return xxhash.xxh3_128_hexdigest(data)
 
 
-def write_segment(metrics_dir: Path, name: SegmentName, table: pa.Table) -> dict[str, Any]:
-    """Seal ``table`` as segment ``name``; return its manifest record."""
-    data = encode_table(table)
+def write_segment(
+    metrics_dir: Path, name: SegmentName, table: pa.Table | SegmentColumns, *, durable: bool = True
+) -> dict[str, Any]:
+    """Seal ``table`` (a pyarrow table, or plain columns written without pyarrow) as segment
+    ``name``; return its manifest record. ``durable=False``: the caller fsyncs the file and
+    ``metrics_dir`` later, before it acknowledges anything (a run's first seal)."""
+    data = encode_columns(table) if isinstance(table, SegmentColumns) else encode_table(table)
     refuse_link(metrics_dir)  # a planted metrics/ link never receives our segments
-    atomic_write_bytes(metrics_dir / name.filename, data)
+    atomic_write_bytes(metrics_dir / name.filename, data, durable=durable)
     return segment_record(data, table)
 
 
-def segment_record(data: bytes, table: pa.Table) -> dict[str, Any]:
+def segment_record(data: bytes, table: pa.Table | SegmentColumns) -> dict[str, Any]:
+    if isinstance(table, SegmentColumns):
+        fields = table.record_fields()
+        return {"rows": fields["rows"], "bytes": len(data), "digest": digest_bytes(data),
+                "min_step": fields["min_step"], "max_step": fields["max_step"]}
     import pyarrow.compute as pc
 
     steps = pc.min_max(table.column("step"))

@@ -19,6 +19,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from localtrack.storage.parquet_lite import SegmentColumns
 from localtrack.store.summary import iso_from_micros, last_index
 
 
@@ -207,15 +208,16 @@ def _comparable(value: Any) -> float | None:
 
 
 def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[str, dict[str, Any]]]:
-    """:func:`build_table_and_summary` for a small buffer, with Python lists and one Arrow
-    conversion per column (short runs seal a few hundred points; kernels cost more than that).
+    """:func:`build_table_and_summary` for a small buffer: :func:`small_columns` as an Arrow
+    table (short runs seal a few hundred points; kernels cost more than that).
     Same rows, same order, same summary as the Arrow path."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    columns, summary = small_columns(blocks, steps_ordered)
+    return columns.to_table(), summary
 
-    from localtrack.storage import arrow_columns as columns_of
-    from localtrack.storage.segments import schema
 
+def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColumns, dict[str, dict[str, Any]]]:
+    """The sealed rows and summary of :func:`build_table_and_summary`, as plain Python columns
+    (no pyarrow: ``storage.parquet_lite`` writes them), for any size of buffer."""
     # key -> pieces of (steps, micros, values, global call order) from each block holding it
     parts: dict[str, list[tuple[list[int], list[int], list[Any], list[int] | None]]] = {}
     for block in blocks:
@@ -229,7 +231,7 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
         for column, key in enumerate(block.keys):
             parts.setdefault(key, []).append((steps, micros, block.values[column : calls * width : width], order))
     if not parts:
-        return columns_of.empty_table(schema()), {}
+        return SegmentColumns(), {}
     step_col: list[int] = []
     time_col: list[int] = []
     key_counts: list[int] = []  # rows per key, in key order (the key column is built from these)
@@ -263,10 +265,5 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
         time_col.extend(micros)
         key_counts.append(len(steps))
         value_col.extend(floats)
-    arrays = [
-        columns_of.int64(step_col),
-        columns_of.int64(time_col, pa.timestamp("us", tz="UTC")),
-        pc.take(columns_of.strings(sorted(parts)), _repeat_indices(key_counts)),
-        columns_of.float64(value_col),
-    ]
-    return pa.Table.from_arrays(arrays, schema=schema()), summary
+    columns = SegmentColumns(array("q", step_col), array("q", time_col), sorted(parts), key_counts, array("d", value_col))
+    return columns, summary

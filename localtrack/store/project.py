@@ -44,6 +44,8 @@ def _being_created(path: Path) -> bool:
         names = os.listdir(path)
     except OSError:
         return False
+    if FORMAT_FILENAME in names:  # born between the caller's _is_store() and this listing
+        return True
     return all(name.startswith(f".{FORMAT_FILENAME}.") and name.endswith(TMP_SUFFIX) for name in names)
 
 

@@ -117,12 +117,17 @@ def metric_files(layout: StoreLayout, run_id: str) -> tuple[list[Path], list[str
         metrics_dir = layout.metrics_dir(run_id)  # checks runs/, runs/<id> and metrics/ for links
     except StoreLinkError as exc:
         return [], [str(exc)]
-    for path in live_segments(metrics_dir):
-        problem = segment_problem(path)  # the footer check; verify also compares recorded digests
-        if problem is None:
-            good.append(path)
-        else:
-            problems.append(f"{path}: {problem}")
+    for _ in range(5):
+        good, problems, vanished = [], [], False
+        for path in live_segments(metrics_dir):
+            problem = segment_problem(path)  # the footer check; verify also compares recorded digests
+            if problem is None:
+                good.append(path)
+            else:
+                vanished = vanished or not os.path.lexists(path)
+                problems.append(f"{path}: {problem}")
+        if not vanished:
+            break  # else compaction replaced a file between the listing and its check: list again
     return good, problems
 
 

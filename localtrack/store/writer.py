@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -29,7 +30,7 @@ from localtrack.errors import (
     RunNotFoundError,
     RunStateError,
 )
-from localtrack.storage.arrow_columns import warm_up
+from localtrack.storage import arrow_columns, parquet_lite, sync_batch
 from localtrack.storage.atomic import (
     explain_os_error,
     fsync_dir,
@@ -40,13 +41,14 @@ from localtrack.storage.atomic import (
 from localtrack.storage.layout import LOCK_FILENAME, MANIFEST_FILENAME, METRICS_DIRNAME, StoreLayout
 from localtrack.storage.lease import process_start_ticks, run_lock
 from localtrack.storage.manifest import dump_manifest, read_manifest, write_manifest
+from localtrack.storage.own_manifest import reread_manifest
 from localtrack.storage.segments import (
     SegmentName,
     parse_segment_name,
     read_segments,
     write_segment,
 )
-from localtrack.store.buffer import Block, build_table_and_summary
+from localtrack.store.buffer import Block, build_table_and_summary, small_columns
 from localtrack.store.flusher import FLUSHER
 from localtrack.store.limits import MAX_METRIC_KEYS
 from localtrack.store.status import end_run_if_no_writer_alive
@@ -64,9 +66,14 @@ MAX_MERGED_ROWS = 1 << 21  # compaction never writes a bigger segment: the write
 LOCK_PATIENCE_SECONDS = 30.0  # finishing waits this long for a seal in progress, then goes ahead
 SEAL_RETRY_SECONDS = 1.0  # after a failed seal, a full buffer refuses new points for this long
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
+# Until pyarrow is loaded, log() seals at this many points; that seal, on the caller's thread,
+# loads pyarrow instead (RunWriter._warm_point_reached) for the big seals to come. Seals up to
+# this size are written in pure Python (storage/parquet_lite.py) either way.
+PURE_SEAL_POINTS = 20_000
 
 _INT_OR_FLOAT = frozenset({float, int})
 _LOWEST_INT = -MAX_EXACT_INT
+_own_process: list[Any] = [None, None, None]  # pid, its start ticks, host name (see writer_entry)
 
 ManifestPatch = Callable[[dict[str, Any]], None]
 
@@ -94,6 +101,17 @@ class RunWriter:
         self._flush_seconds = max(0.05, flush_seconds)
         self._soft = soft_buffer_points
         self._hard = max(hard_buffer_points, soft_buffer_points)
+        # A short run never loads pyarrow (0.3 s, more than the run): until a seal on the
+        # thread that made this writer loads it, log() seals at PURE_SEAL_POINTS, in pure Python.
+        self._configured_limits = (self._soft, self._hard)
+        self._owner_thread = threading.get_ident()
+        # A process that already paid for pyarrow (pandas loads it) seals with it, as it always
+        # did: parquet_lite exists to spare the import, not to replace pyarrow's encodings.
+        self._arrow_first = "pyarrow" in sys.modules
+        if self._arrow_first:
+            arrow_columns.warm_up()
+        if not arrow_columns.is_warm():
+            self._soft, self._hard = min(self._soft, PURE_SEAL_POINTS), min(self._hard, PURE_SEAL_POINTS)
 
         # Reentrant on purpose: a signal can unwind the main thread between acquiring one of
         # these and the `try` that releases it; the exit hook then runs on that same thread and
@@ -121,15 +139,22 @@ class RunWriter:
         self.joined = False  # True when this writer joined a run that already existed
         self._metrics_ready = False  # metrics/ known to exist: no mkdir per seal
         self._runs_dir_synced = True  # False while this run's folder name in runs/ is not fsynced
+        self._manifest_bytes: bytes | None = None  # what this writer last wrote to manifest.json
+        # Until a run this writer created has acknowledged something, its files are written
+        # unsynced and the first manifest write fsyncs them all at once (sync_batch).
+        self._acknowledged = True
+        self._unsynced_files: list[Any] = []
 
     # ------------------------------------------------------------------ creation
     def writer_entry(self) -> dict[str, Any]:
         pid = os.getpid()
         now = timefmt.now_iso()
+        if _own_process[0] != pid:  # this process's start time and host: read once per process (and after fork)
+            _own_process[:] = [pid, process_start_ticks(pid), socket.gethostname()]
         return {
             "pid": pid,
-            "pid_start": process_start_ticks(pid),
-            "host": socket.gethostname(),
+            "pid_start": _own_process[1],
+            "host": _own_process[2],
             "started_at": now,
             "heartbeat_at": now,
             "ended_at": None,
@@ -162,8 +187,10 @@ class RunWriter:
             # run has acknowledged nothing. The first manifest write (a seal's, or finish's)
             # is durable and then fsyncs runs/ once, making the run folder's name durable
             # before anything the run acknowledges (docs/FORMAT.md, "Durability").
-            write_new_file(staging / MANIFEST_FILENAME, dump_manifest(manifest), durable=False)
+            first = dump_manifest(manifest)
+            write_new_file(staging / MANIFEST_FILENAME, first, durable=False)
             os.rename(staging, self.run_dir)
+            self._manifest_bytes = first
         except OSError as exc:
             _remove_tree_quietly(staging)
             if not self.run_dir.exists():
@@ -178,6 +205,7 @@ class RunWriter:
             _remove_tree_quietly(staging)
             raise
         self._runs_dir_synced = False
+        self._acknowledged = False
         self._metrics_ready = True
         return manifest
 
@@ -187,6 +215,7 @@ class RunWriter:
             raise RunNotFoundError(f"run {self.run_id!r} does not exist (resume='must')", self.run_id)
         make_dirs(self.metrics_dir)
         self.joined = True
+        self._runs_dir_synced = False  # its creator may not have synced the run folder's name yet
         with run_lock(self.lock_path):
             manifest = read_manifest(self.manifest_path)
             writers = manifest.setdefault("writers", {})
@@ -202,16 +231,17 @@ class RunWriter:
             for key in ("git", "command", "environment"):
                 if fresh.get(key) and not manifest.get(key):
                     manifest[key] = fresh[key]
-            write_manifest(self.manifest_path, manifest)
+            self._manifest_bytes = write_manifest(self.manifest_path, manifest)
         return manifest
 
     def start(self) -> None:
         """Hand this writer to the process's flusher thread.
 
-        Everything a seal needs is imported here, on the caller's thread: a seal at exit, in
-        a signal's unwinding or on the flusher thread then imports nothing.
+        Nothing is imported here: until pyarrow is loaded (see :meth:`_arrow_ready`) every
+        seal and merge is pure Python, so a seal at exit, in a signal's unwinding or on the
+        flusher thread imports nothing.
         """
-        warm_up()
+        sync_batch.prepare()
         FLUSHER.register(self)
 
     # ------------------------------------------------------------------ hot path
@@ -402,6 +432,8 @@ class RunWriter:
 
     def seal(self, *, record: bool = True) -> None:
         """Write what is buffered as one sealed segment and (``record``) note it in the manifest."""
+        if self._warm_point_reached():
+            return
         with _held(self._seal_lock, LOCK_PATIENCE_SECONDS):
             self._last_seal = time.monotonic()
             taken = self._take_buffer()
@@ -410,12 +442,17 @@ class RunWriter:
                     self._write_manifest()
                 return
             try:
-                table, stats = build_table_and_summary(*taken)
+                if self._arrow_ready(taken[0]):
+                    table, stats = build_table_and_summary(*taken)
+                else:
+                    table, stats = small_columns(*taken)
                 name = SegmentName(self.writer_id, self._seq + 1, self._seq + 1)
                 if not self._metrics_ready:
                     make_dirs(self.metrics_dir)
                     self._metrics_ready = True
-                info = write_segment(self.metrics_dir, name, table)
+                info = write_segment(self.metrics_dir, name, table, durable=self._acknowledged)
+                if not self._acknowledged:
+                    self._unsynced_files.append(self.metrics_dir / name.filename)
             except BaseException as exc:  # whatever went wrong, the points stay buffered
                 self._restore_buffer(taken)
                 self._failed_seal_at = time.monotonic()
@@ -443,6 +480,39 @@ class RunWriter:
             while self._merge_tail(_tiered_tail(self._ordered_segments())):
                 pass
 
+    def _arrow_ready(self, blocks: list[Block]) -> bool:
+        """Whether this seal uses pyarrow: always if the process had loaded it before this
+        writer (``_arrow_first``), else once it is loaded (:meth:`_warm_point_reached`), for
+        buffers past PURE_SEAL_POINTS. Imports nothing."""
+        if not arrow_columns.is_warm():
+            return False
+        if (self._soft, self._hard) != self._configured_limits:
+            self._soft, self._hard = self._configured_limits  # another writer loaded it
+        return self._arrow_first or sum(len(b.values) for b in blocks) > PURE_SEAL_POINTS
+
+    def _warm_point_reached(self) -> bool:
+        """Load pyarrow at log()'s seal of a PURE_SEAL_POINTS buffer; True: skip that seal.
+
+        Until pyarrow is loaded, log() seals at PURE_SEAL_POINTS (the lowered limits). That
+        seal, on the thread that made this writer and outside ``finish()``, loads pyarrow
+        instead and lets the buffer grow to the configured limits: a run of 20k-500k points
+        still seals once. Never on the flusher thread, at exit or in a signal's unwinding.
+        """
+        if (
+            arrow_columns.is_warm()
+            or (self._soft, self._hard) == self._configured_limits
+            or self._closed
+            or self._buffered < PURE_SEAL_POINTS
+            or threading.get_ident() != self._owner_thread
+        ):
+            return False
+        self._soft, self._hard = self._configured_limits  # first: the flusher must not seal meanwhile
+        try:
+            arrow_columns.warm_up()
+        except Exception as exc:  # no usable pyarrow: every seal stays pure Python
+            log.warning("localtrack: pyarrow could not be loaded (%s); sealing without it", exc)
+        return arrow_columns.is_warm() and self._buffered < self._soft
+
     def _ordered_segments(self) -> list[tuple[SegmentName, int]]:
         names = (parse_segment_name(f) for f in self._segments)
         return sorted((n, self._segments[n.filename]["rows"]) for n in names if n is not None)
@@ -456,7 +526,15 @@ class RunWriter:
         if len(tail) < 2 or sum(self._segments[n.filename]["rows"] for n in tail) > MAX_MERGED_ROWS:
             return False
         paths = [self.metrics_dir / n.filename for n in tail]
-        table = read_segments(paths).sort_by([("key", "ascending"), ("step", "ascending")])
+        table: Any
+        if arrow_columns.is_warm():
+            table = read_segments(paths).sort_by([("key", "ascending"), ("step", "ascending")])
+        else:  # every segment of this writer was written by parquet_lite (pyarrow never loaded)
+            try:
+                table = parquet_lite.merge([parquet_lite.decode(p.read_bytes()) for p in paths])
+            except (OSError, parquet_lite.NotOurSegment) as exc:
+                log.warning("localtrack: segments of run %s left unmerged: %s", self.run_id, exc)
+                return False
         merged = SegmentName(self.writer_id, tail[0].first, tail[-1].last)
         record = write_segment(self.metrics_dir, merged, table)
         for name in tail:
@@ -485,7 +563,7 @@ class RunWriter:
         with self._lock:
             patches, self._patches = self._patches, []
         with run_lock(self.lock_path):
-            manifest = read_manifest(self.manifest_path)
+            manifest = reread_manifest(self.manifest_path, self._manifest_bytes)
             writers = manifest.setdefault("writers", {})
             entry = writers.get(self.writer_id) or self.writer_entry()
             entry["heartbeat_at"] = timefmt.now_iso()
@@ -499,8 +577,18 @@ class RunWriter:
             manifest["summary"] = merge_writer_summaries(writers)
             if final is not None:
                 end_run_if_no_writer_alive(manifest, entry["ended_at"])
-            write_manifest(self.manifest_path, manifest)
-        if not self._runs_dir_synced:  # create() left the run folder's own name unsynced
+            self._manifest_bytes = None  # unknown if the write fails half-way
+            self._manifest_bytes = write_manifest(self.manifest_path, manifest, durable=self._acknowledged)
+        if not self._acknowledged:
+            # The run's first durable point: every file and name it wrote, synced together.
+            # Nothing was acknowledged before, so their order does not matter (docs/FORMAT.md).
+            sync_batch.fsync_all(
+                [*self._unsynced_files, self.manifest_path],
+                [self.metrics_dir, self.run_dir, *([] if self._runs_dir_synced else [self.layout.runs_dir])],
+            )
+            self._unsynced_files.clear()
+            self._acknowledged = self._runs_dir_synced = True
+        elif not self._runs_dir_synced:  # a joined run's folder name may not be durable yet
             fsync_dir(self.layout.runs_dir)
             self._runs_dir_synced = True
         self._last_manifest_write = time.monotonic()

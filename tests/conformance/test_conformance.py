@@ -78,7 +78,7 @@ def cli(runner: CliRunner, *args: str) -> str:
 def write_store(store: Path) -> dict[str, Any]:
     """Every feature, through the public API and the CLI; returns what the test logged."""
     logged: dict[str, Any] = {}
-    ranks = [spawn(store, "ddp-run", rank) for rank in (0, 1)]
+    ranks = [spawn(store, "ddp-run", rank, "ddp") for rank in (0, 1)]
     doomed = spawn(store, "crashed-run", 0, "hang")
 
     with localtrack.init(dir=store, project="conformance", name="long", config=NESTED_CONFIG,

@@ -149,11 +149,11 @@ def test_failed_seal_keeps_the_buffer_in_logging_order(store_dir: Path, monkeypa
     real = writer.write_segment
     failures = [1]
 
-    def full_disk(metrics_dir: Path, name: object, table: object) -> object:
+    def full_disk(metrics_dir: Path, name: object, table: object, **options: bool) -> object:
         if failures[0]:
             failures[0] -= 1
             raise explain_os_error(OSError(errno.ENOSPC, "No space left on device"), metrics_dir, "write")
-        return real(metrics_dir, name, table)  # type: ignore[arg-type]
+        return real(metrics_dir, name, table, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writer, "write_segment", full_disk)
     monkeypatch.setenv("LOCALTRACK_FLUSH_SECONDS", "60")  # only the explicit flush seals

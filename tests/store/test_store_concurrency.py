@@ -30,6 +30,12 @@ while not os.path.exists(go):
 import localtrack
 run = localtrack.init(project="conc", name={name!r}, id={run_id!r}, resume={resume!r}, config={{"rank": {rank}}})
 print("joined", run.id, flush=True)
+# Ranks of one run wait for each other here: a rank that finished before the other joined
+# would make the other resume an ended run (whose steps 0.. it would then drop, as wandb).
+open(go + "-joined-{rank}", "w").close()
+deadline = time.monotonic() + 30
+while not all(os.path.exists(go + f"-joined-{{peer}}") for peer in {peers!r}) and time.monotonic() < deadline:
+    time.sleep(0.002)
 for step in range({steps}):
     run.log({{"loss": 1.0 / (step + 1), "rank{rank}/x": float({rank})}}, step=step)
     if step % 50 == 0:
@@ -44,9 +50,12 @@ print("finished", flush=True)
 """
 
 
-def _writer(go: Path, rank: int, run_id: str | None, resume: str | None, hold: Path | None = None) -> str:
+def _writer(
+    go: Path, rank: int, run_id: str | None, resume: str | None, hold: Path | None = None, peers: tuple[int, ...] = ()
+) -> str:
     return WRITER.format(
-        go=str(go), name=f"w{rank}", run_id=run_id, resume=resume, rank=rank, steps=STEPS, hold=str(hold) if hold else ""
+        go=str(go), name=f"w{rank}", run_id=run_id, resume=resume, rank=rank, steps=STEPS, hold=str(hold) if hold else "",
+        peers=peers,
     )
 
 
@@ -61,8 +70,8 @@ def test_many_writers_and_a_reader_at_once(store_dir: Path, tmp_path: Path) -> N
     env = {"LOCALTRACK_FLUSH_SECONDS": "0.05"}
     children = [Child(_writer(go, rank, None, None), store_dir, tmp_path, **env) for rank in range(4)]
     children += [
-        Child(_writer(go, 10, "ddp-job", "allow"), store_dir, tmp_path, **env),
-        Child(_writer(go, 11, "ddp-job", "allow", hold=hold), store_dir, tmp_path, **env),
+        Child(_writer(go, 10, "ddp-job", "allow", peers=(11,)), store_dir, tmp_path, **env),
+        Child(_writer(go, 11, "ddp-job", "allow", hold=hold, peers=(10,)), store_dir, tmp_path, **env),
     ]
     try:
         time.sleep(0.3)  # let every child reach the barrier
@@ -126,8 +135,8 @@ def test_two_ranks_racing_to_create_one_run_both_join(store_dir: Path, tmp_path:
     for attempt in range(3):
         go = tmp_path / f"go{attempt}"
         run_id = f"race{attempt}"
-        with Child(_writer(go, 0, run_id, "allow"), store_dir, tmp_path) as a, Child(
-            _writer(go, 1, run_id, "allow"), store_dir, tmp_path
+        with Child(_writer(go, 0, run_id, "allow", peers=(1,)), store_dir, tmp_path) as a, Child(
+            _writer(go, 1, run_id, "allow", peers=(0,)), store_dir, tmp_path
         ) as b:
             time.sleep(0.2)
             go.touch()

@@ -1,0 +1,491 @@
+"""A small pure-Python Parquet writer (and reader of its own files) for metric segments.
+
+A short run seals a few hundred points; importing pyarrow to write them costs a fresh
+process ~0.3 s, more than the whole run. This module writes the one fixed segment schema
+(``step`` int64, ``timestamp`` timestamp[us, UTC], ``key`` string, ``value`` float64 nullable;
+see :func:`localtrack.storage.segments.schema`) with the standard library only, as a file
+pyarrow and duckdb read back to the same table, schema included (tests/storage pins it).
+
+The layout is deliberately simple, so that encoding and decoding are C-level work
+(``array``, ``zlib``, bytes slicing), never a Python loop per row:
+
+- one row group, one data page (v1) per column; the numeric columns gzip-compressed;
+- ``step`` and ``timestamp``: PLAIN little-endian int64;
+- ``value``: BYTE_STREAM_SPLIT float64 (compresses like pyarrow's), definition levels as one
+  RLE run (the writer never logs a null);
+- ``key``: a dictionary page (PLAIN) and RLE_DICTIONARY indices, one RLE run per key (rows
+  are sorted by key, then step).
+
+:func:`decode` reads back only files this module wrote (``created_by`` names it), which is all
+compaction needs before pyarrow is loaded.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import zlib
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+CREATED_BY = "localtrack parquet_lite 1"
+MAGIC = b"PAR1"
+_LITTLE = sys.byteorder == "little"
+
+# parquet.thrift enums
+_INT64, _DOUBLE, _BYTE_ARRAY = 2, 5, 6
+_REQUIRED, _OPTIONAL = 0, 1
+_PLAIN, _RLE, _RLE_DICTIONARY, _BYTE_STREAM_SPLIT = 0, 3, 8, 9
+_UNCOMPRESSED, _GZIP = 0, 2
+_DATA_PAGE, _DICTIONARY_PAGE = 0, 2
+_UTF8, _TIMESTAMP_MICROS = 0, 10
+
+# thrift compact protocol types
+_T_TRUE, _T_I32, _T_I64, _T_BINARY, _T_LIST, _T_STRUCT = 1, 5, 6, 8, 9, 12
+
+
+@dataclass
+class SegmentColumns:
+    """One segment's rows as plain columns: rows sorted by key, then step (then logging order).
+
+    ``keys`` are the distinct keys in sorted order and ``key_counts[i]`` how many rows (in a
+    row) have ``keys[i]``; the key column is those runs.
+    """
+
+    steps: array[int] = field(default_factory=lambda: array("q"))
+    micros: array[int] = field(default_factory=lambda: array("q"))
+    keys: list[str] = field(default_factory=list)
+    key_counts: list[int] = field(default_factory=list)
+    values: array[float] = field(default_factory=lambda: array("d"))
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.steps)
+
+    def record_fields(self) -> dict[str, Any]:
+        """What the manifest records about the rows (see ``segments.segment_record``)."""
+        return {
+            "rows": self.num_rows,
+            "min_step": min(self.steps) if self.steps else None,
+            "max_step": max(self.steps) if self.steps else None,
+        }
+
+    def to_table(self) -> Any:
+        """The same rows as a pyarrow table of the segment schema (imports pyarrow)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from localtrack.storage import arrow_columns as columns_of
+        from localtrack.storage.segments import schema
+
+        indices = array("i")
+        for index, count in enumerate(self.key_counts):
+            indices.extend(array("i", [index]) * count)
+        return pa.Table.from_arrays(
+            [
+                columns_of.int64(self.steps.tolist()),
+                columns_of.int64(self.micros.tolist(), pa.timestamp("us", tz="UTC")),
+                pc.take(columns_of.strings(self.keys), columns_of.int32(indices)),
+                columns_of.float64(self.values.tolist()),
+            ],
+            schema=schema(),
+        )
+
+
+# ---------------------------------------------------------------------------- thrift compact
+def _varint(value: int, out: bytearray) -> None:
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _zigzag(value: int) -> int:
+    return (value << 1) ^ (value >> 63)
+
+
+class _Struct:
+    """Writes one thrift compact-protocol struct; fields must be added in increasing id order."""
+
+    def __init__(self, out: bytearray) -> None:
+        self.out = out
+        self.last = 0
+
+    def _header(self, fid: int, kind: int) -> None:
+        delta = fid - self.last
+        if 0 < delta <= 15:
+            self.out.append((delta << 4) | kind)
+        else:
+            self.out.append(kind)
+            _varint(_zigzag(fid), self.out)
+        self.last = fid
+
+    def i32(self, fid: int, value: int) -> _Struct:
+        self._header(fid, _T_I32)
+        _varint(_zigzag(value), self.out)
+        return self
+
+    def i64(self, fid: int, value: int) -> _Struct:
+        self._header(fid, _T_I64)
+        _varint(_zigzag(value), self.out)
+        return self
+
+    def true(self, fid: int) -> _Struct:
+        self._header(fid, _T_TRUE)
+        return self
+
+    def binary(self, fid: int, value: bytes) -> _Struct:
+        self._header(fid, _T_BINARY)
+        _varint(len(value), self.out)
+        self.out += value
+        return self
+
+    def struct(self, fid: int) -> _Struct:
+        self._header(fid, _T_STRUCT)
+        return _Struct(self.out)
+
+    def list(self, fid: int, kind: int, size: int) -> None:
+        self._header(fid, _T_LIST)
+        _list_header(kind, size, self.out)
+
+    def end(self) -> None:
+        self.out.append(0)
+
+
+def _list_header(kind: int, size: int, out: bytearray) -> None:
+    if size < 15:
+        out.append((size << 4) | kind)
+    else:
+        out.append(0xF0 | kind)
+        _varint(size, out)
+
+
+# ---------------------------------------------------------------------------- encoding
+def _le(buffer: array[Any]) -> bytes:
+    if not _LITTLE:
+        buffer = array(buffer.typecode, buffer)
+        buffer.byteswap()
+    return buffer.tobytes()
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime
+
+
+def _gzip(data: bytes) -> bytes:
+    """The gzip container Parquet's GZIP codec names, around a raw deflate stream.
+
+    Level 1, and a window just larger than the page: a short run's page is a few KB, where
+    deflate's setup (allocating a 32 KB window and its hash) costs more than compressing
+    (39 -> 22 us for 4 KB, same output size); a big page gets the full window."""
+    bits = min(15, max(9, len(data).bit_length() + 1))
+    packer = zlib.compressobj(1, zlib.DEFLATED, -bits, 8 if bits == 15 else max(1, bits - 8))
+    deflated = packer.compress(data) + packer.flush()
+    return _GZIP_HEADER + deflated + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+
+
+def _rle_runs(runs: Sequence[tuple[int, int]], byte_width: int) -> bytes:
+    """RLE/bit-packing hybrid, RLE runs only: (count, value) pairs."""
+    out = bytearray()
+    for count, value in runs:
+        if count:
+            _varint(count << 1, out)
+            out += value.to_bytes(byte_width, "little")
+    return bytes(out)
+
+
+def _byte_stream_split(raw: bytes, width: int) -> bytes:
+    return b"".join(raw[i::width] for i in range(width))
+
+
+def _page(
+    out: bytearray, body: bytes, num_values: int, encoding: int, *, dictionary: bool = False, compress: bool = True
+) -> tuple[int, int]:
+    """Append one page (gzip-compressed if ``compress``); return (its offset, its uncompressed size incl. header)."""
+    offset = len(out)
+    compressed = _gzip(body) if compress else body
+    header = bytearray()
+    page = _Struct(header).i32(1, _DICTIONARY_PAGE if dictionary else _DATA_PAGE)
+    page.i32(2, len(body)).i32(3, len(compressed))
+    if dictionary:
+        inner = page.struct(7)
+        inner.i32(1, num_values).i32(2, _PLAIN)
+    else:
+        inner = page.struct(5)
+        inner.i32(1, num_values).i32(2, encoding).i32(3, _RLE).i32(4, _RLE)
+    inner.end()
+    page.end()
+    out += header
+    out += compressed
+    return offset, len(header) + len(body)
+
+
+def encode(columns: SegmentColumns) -> bytes:
+    """Parquet bytes for ``columns`` (see the module docstring for the layout)."""
+    rows = columns.num_rows
+    if sum(columns.key_counts) != rows or len(columns.micros) != rows or len(columns.values) != rows:
+        raise ValueError("segment columns differ in length")
+    out = bytearray(MAGIC)
+    chunks: list[dict[str, Any]] = []
+
+    def chunk(name: str, kind: int, encodings: list[int], pages: list[tuple[int, int]], start: int,
+              dict_offset: int | None = None, codec: int = _GZIP) -> None:
+        chunks.append({"name": name, "type": kind, "encodings": encodings, "data_offset": pages[-1][0],
+                       "dict_offset": dict_offset, "start": start, "size": len(out) - start,
+                       "uncompressed": sum(size for _, size in pages), "codec": codec})
+
+    for name, buffer in (("step", columns.steps), ("timestamp", columns.micros)):
+        start = len(out)
+        chunk(name, _INT64, [_PLAIN], [_page(out, _le(buffer), rows, _PLAIN)], start)
+
+    start = len(out)
+    dictionary = bytearray()
+    for key in columns.keys:
+        encoded = key.encode("utf-8")
+        dictionary += struct.pack("<I", len(encoded))
+        dictionary += encoded
+    # The key column is a few bytes per key (its names, one RLE run each): not worth a codec.
+    dict_page = _page(out, bytes(dictionary), len(columns.keys), _PLAIN, dictionary=True, compress=False)
+    bit_width = max(1, (len(columns.keys) - 1).bit_length())
+    indices = bytes([bit_width]) + _rle_runs(list(zip(columns.key_counts, range(len(columns.keys)), strict=True)), (bit_width + 7) // 8)
+    data_page = _page(out, indices, rows, _RLE_DICTIONARY, compress=False)
+    chunk("key", _BYTE_ARRAY, [_PLAIN, _RLE, _RLE_DICTIONARY], [dict_page, data_page], start, dict_page[0], _UNCOMPRESSED)
+
+    start = len(out)
+    levels = _rle_runs([(rows, 1)], 1)
+    body = struct.pack("<I", len(levels)) + levels + _byte_stream_split(_le(columns.values), 8)
+    chunk("value", _DOUBLE, [_RLE, _BYTE_STREAM_SPLIT], [_page(out, body, rows, _BYTE_STREAM_SPLIT)], start)
+
+    footer = _file_metadata(rows, chunks)
+    out += footer
+    out += struct.pack("<I", len(footer))
+    out += MAGIC
+    return bytes(out)
+
+
+def _schema_prefix() -> bytes:
+    """FileMetaData's fields 1 (version) and 2 (the schema): the same in every segment."""
+    out = bytearray()
+    meta = _Struct(out).i32(1, 2)  # version 2: logical types
+    meta.list(2, _T_STRUCT, 5)
+    _Struct(out).binary(4, b"schema").i32(5, 4).end()
+    for name, kind, repetition in (("step", _INT64, _REQUIRED), ("timestamp", _INT64, _REQUIRED),
+                                   ("key", _BYTE_ARRAY, _REQUIRED), ("value", _DOUBLE, _OPTIONAL)):
+        element = _Struct(out).i32(1, kind).i32(3, repetition).binary(4, name.encode())
+        if name == "timestamp":
+            element.i32(6, _TIMESTAMP_MICROS)
+            logical = element.struct(10)
+            timestamp = logical.struct(8)
+            timestamp.true(1)  # isAdjustedToUTC
+            unit = timestamp.struct(2)
+            unit.struct(2).end()  # MICROS
+            unit.end()
+            timestamp.end()
+            logical.end()
+        elif name == "key":
+            element.i32(6, _UTF8)
+            logical = element.struct(10)
+            logical.struct(1).end()  # STRING
+            logical.end()
+        element.end()
+    return bytes(out)
+
+
+_SCHEMA_PREFIX = _schema_prefix()
+
+
+def _file_metadata(rows: int, chunks: list[dict[str, Any]]) -> bytes:
+    out = bytearray(_SCHEMA_PREFIX)
+    meta = _Struct(out)
+    meta.last = 2  # fields 1 (version) and 2 (schema) are in the prefix
+    meta.i64(3, rows)
+    meta.list(4, _T_STRUCT, 1)
+    group = _Struct(out)
+    group.list(1, _T_STRUCT, len(chunks))
+    for info in chunks:
+        column = _Struct(out).i64(2, info["start"])
+        data = column.struct(3)
+        data.i32(1, info["type"])
+        data.list(2, _T_I32, len(info["encodings"]))
+        for encoding in info["encodings"]:
+            _varint(_zigzag(encoding), out)
+        data.list(3, _T_BINARY, 1)
+        _varint(len(info["name"]), out)
+        out += info["name"].encode()
+        data.i32(4, info["codec"]).i64(5, rows).i64(6, info["uncompressed"]).i64(7, info["size"]).i64(9, info["data_offset"])
+        if info["dict_offset"] is not None:
+            data.i64(11, info["dict_offset"])
+        data.end()
+        column.end()
+    group.i64(2, sum(info["uncompressed"] for info in chunks)).i64(3, rows).end()
+    meta.binary(6, CREATED_BY.encode())
+    meta.end()
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------------- decoding (own files)
+class NotOurSegment(ValueError):
+    """The file was not written by this module (or is damaged): read it with pyarrow."""
+
+
+class _Reader:
+    def __init__(self, data: bytes, pos: int = 0) -> None:
+        self.data = data
+        self.pos = pos
+
+    def byte(self) -> int:
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
+    def varint(self) -> int:
+        shift = result = 0
+        while True:
+            byte = self.byte()
+            result |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return result
+            shift += 7
+            if shift > 70:
+                raise NotOurSegment("varint too long")
+
+    def zigzag(self) -> int:
+        value = self.varint()
+        return (value >> 1) ^ -(value & 1)
+
+    def value(self, kind: int) -> Any:
+        if kind in (1, 2):
+            return kind == 1
+        if kind == 3:
+            return self.byte()
+        if kind in (4, 5, 6):
+            return self.zigzag()
+        if kind == 8:
+            size = self.varint()
+            self.pos += size
+            return self.data[self.pos - size : self.pos]
+        if kind == 9:
+            header = self.byte()
+            size, elem = header >> 4, header & 0x0F
+            if size == 15:
+                size = self.varint()
+            return [self.value(elem) for _ in range(size)]
+        if kind == 12:
+            return self.struct()
+        raise NotOurSegment(f"thrift type {kind} not written by {CREATED_BY}")
+
+    def struct(self) -> dict[int, Any]:
+        fields: dict[int, Any] = {}
+        last = 0
+        while True:
+            header = self.byte()
+            if header == 0:
+                return fields
+            kind, delta = header & 0x0F, header >> 4
+            fid = last + delta if delta else self.zigzag()
+            fields[fid] = self.value(kind)
+            last = fid
+
+
+def _page_body(data: bytes, chunk: dict[int, Any], offset: int) -> tuple[dict[int, Any], bytes, int]:
+    reader = _Reader(data, offset)
+    header = reader.struct()
+    end = reader.pos + header[3]
+    body = zlib.decompress(data[reader.pos : end], 47) if chunk[4] == _GZIP else data[reader.pos : end]
+    if len(body) != header[2]:
+        raise NotOurSegment("page size does not match its header")
+    return header, body, end
+
+
+def _from_le(typecode: str, raw: bytes) -> array[Any]:
+    buffer = array(typecode)
+    buffer.frombytes(raw)
+    if not _LITTLE:
+        buffer.byteswap()
+    return buffer
+
+
+def decode(data: bytes) -> SegmentColumns:
+    """The columns of a segment this module wrote; raises :class:`NotOurSegment` otherwise."""
+    try:
+        if data[:4] != MAGIC or data[-4:] != MAGIC:
+            raise NotOurSegment("not a Parquet file")
+        size = struct.unpack("<I", data[-8:-4])[0]
+        meta = _Reader(data, len(data) - 8 - size).struct()
+        if meta.get(6) != CREATED_BY.encode() or len(meta[4]) != 1:
+            raise NotOurSegment(f"not written by {CREATED_BY}")
+        rows = meta[3]
+        chunks = {bytes(c[3][3][0]).decode(): c[3] for c in meta[4][0][1]}
+        steps = _plain_int64(data, chunks["step"], rows)
+        micros = _plain_int64(data, chunks["timestamp"], rows)
+        _, dictionary, _ = _page_body(data, chunks["key"], chunks["key"][11])
+        keys: list[str] = []
+        reader = _Reader(dictionary)
+        while reader.pos < len(dictionary):
+            length = struct.unpack_from("<I", dictionary, reader.pos)[0]
+            keys.append(dictionary[reader.pos + 4 : reader.pos + 4 + length].decode("utf-8"))
+            reader.pos += 4 + length
+        _, indices, _ = _page_body(data, chunks["key"], chunks["key"][9])
+        counts = [0] * len(keys)
+        byte_width = (indices[0] + 7) // 8
+        reader = _Reader(indices, 1)
+        while reader.pos < len(indices):
+            header = reader.varint()
+            if header & 1:
+                raise NotOurSegment("bit-packed run")
+            counts[int.from_bytes(indices[reader.pos : reader.pos + byte_width], "little")] += header >> 1
+            reader.pos += byte_width
+        _, body, _ = _page_body(data, chunks["value"], chunks["value"][9])
+        levels = struct.unpack_from("<I", body)[0]
+        if _Reader(body[4 : 4 + levels]).varint() >> 1 != rows:
+            raise NotOurSegment("value column has nulls")
+        split = body[4 + levels :]
+        raw = bytearray(len(split))
+        for i in range(8):
+            raw[i::8] = split[i * rows : (i + 1) * rows]
+        values = _from_le("d", bytes(raw))
+    except NotOurSegment:
+        raise
+    except (IndexError, KeyError, TypeError, ValueError, struct.error, zlib.error, UnicodeDecodeError) as exc:
+        raise NotOurSegment(f"damaged segment: {exc}") from exc
+    if len(steps) != rows or len(micros) != rows or len(values) != rows or sum(counts) != rows:
+        raise NotOurSegment("columns differ in length")
+    return SegmentColumns(steps, micros, keys, counts, values)
+
+
+def _plain_int64(data: bytes, chunk: dict[int, Any], rows: int) -> array[int]:
+    _, body, _ = _page_body(data, chunk, chunk[9])
+    return _from_le("q", body)
+
+
+def merge(parts: list[SegmentColumns]) -> SegmentColumns:
+    """Consecutive segments of one writer as one: rows sorted by key, then step, with ties in
+    the order of ``parts`` (as compaction's stable sort of their concatenation)."""
+    pieces: dict[str, list[tuple[SegmentColumns, int, int]]] = {}
+    for part in parts:
+        start = 0
+        for key, count in zip(part.keys, part.key_counts, strict=True):
+            pieces.setdefault(key, []).append((part, start, start + count))
+            start += count
+    merged = SegmentColumns()
+    for key in sorted(pieces):
+        steps, micros, values = array("q"), array("q"), array("d")
+        ordered = True  # each piece is step-sorted: only where two meet can the order break
+        for part, start, end in pieces[key]:
+            if steps and start < end and steps[-1] > part.steps[start]:
+                ordered = False
+            steps += part.steps[start:end]
+            micros += part.micros[start:end]
+            values += part.values[start:end]
+        if not ordered:
+            order = sorted(range(len(steps)), key=steps.__getitem__)  # stable: ties keep part order
+            steps = array("q", [steps[i] for i in order])
+            micros = array("q", [micros[i] for i in order])
+            values = array("d", [values[i] for i in order])
+        merged.steps += steps
+        merged.micros += micros
+        merged.values += values
+        merged.keys.append(key)
+        merged.key_counts.append(len(steps))
+    return merged

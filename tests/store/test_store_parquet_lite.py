@@ -1,0 +1,226 @@
+"""The pure-Python segment writer (storage/parquet_lite.py) against pyarrow's, read by both readers.
+
+A segment written without pyarrow must read back, through pyarrow.parquet and through duckdb,
+as the very table (values, order, schema, nullability, time zone) the pyarrow writer's segment
+of the same rows reads back as; and a short run in a fresh process must never load pyarrow.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import struct
+import subprocess
+import sys
+import textwrap
+from array import array
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from store_helpers import child_env
+
+from localtrack.storage import parquet_lite, segments
+from localtrack.storage.arrow_columns import read_parquet
+
+INT64 = st.integers(-(2**63), 2**63 - 1)
+MICROS = st.integers(-(2**50), 2**50)  # timestamps duckdb and Python can both represent
+FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64)
+KEY = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+
+
+@st.composite
+def segment_columns(draw: Any) -> parquet_lite.SegmentColumns:
+    """Rows as a seal makes them: distinct keys in sorted order, each key's steps ascending."""
+    keys = sorted(draw(st.lists(KEY, min_size=1, max_size=20, unique=True)))
+    columns = parquet_lite.SegmentColumns()
+    for key in keys:
+        count = draw(st.integers(1, 40))
+        columns.steps.extend(sorted(draw(st.lists(st.integers(0, 2**62), min_size=count, max_size=count))))
+        columns.micros.extend(draw(st.lists(MICROS, min_size=count, max_size=count)))
+        columns.values.extend(draw(st.lists(FLOATS, min_size=count, max_size=count)))
+        columns.keys.append(key)
+        columns.key_counts.append(count)
+    return columns
+
+
+def _bits(values: list[Any]) -> list[Any]:
+    """Floats compared bit for bit (NaN equals NaN, -0.0 differs from 0.0)."""
+    return [struct.pack("<d", v) if isinstance(v, float) else v for v in values]
+
+
+def _same_tables(ours: pa.Table, theirs: pa.Table) -> None:
+    assert ours.schema.equals(theirs.schema, check_metadata=True)
+    for name in ours.column_names:
+        assert _bits(ours.column(name).to_pylist()) == _bits(theirs.column(name).to_pylist()), name
+
+
+def _pyarrow_bytes(columns: parquet_lite.SegmentColumns) -> bytes:
+    return segments.encode_table(columns.to_table())
+
+
+def _duck_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    connection = duckdb.connect()
+    try:
+        kinds = connection.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        rows = connection.execute("SELECT step, epoch_us(timestamp), key, value FROM read_parquet(?)", [str(path)]).fetchall()
+    finally:
+        connection.close()
+    return [k[:2] for k in kinds], [(s, t, k, struct.pack("<d", v)) for s, t, k, v in rows]
+
+
+@settings(max_examples=60, deadline=None)
+@given(segment_columns())
+def test_pyarrow_reads_our_segment_as_it_reads_its_own(columns: parquet_lite.SegmentColumns) -> None:
+    ours = read_parquet(pa.BufferReader(parquet_lite.encode(columns)))
+    theirs = read_parquet(pa.BufferReader(_pyarrow_bytes(columns)))
+    _same_tables(ours, theirs)
+    assert ours.schema.equals(segments.schema())  # step/timestamp/key required, value nullable, tz UTC
+
+
+@settings(max_examples=25, deadline=None)
+@given(segment_columns())
+def test_duckdb_reads_our_segment_as_it_reads_pyarrows(tmp_path_factory: Any, columns: parquet_lite.SegmentColumns) -> None:
+    folder = tmp_path_factory.mktemp("duck")
+    ours, theirs = folder / "ours.parquet", folder / "theirs.parquet"
+    ours.write_bytes(parquet_lite.encode(columns))
+    theirs.write_bytes(_pyarrow_bytes(columns))
+    assert _duck_rows(ours) == _duck_rows(theirs)
+
+
+def test_file_metadata_readers_see_matches_pyarrows() -> None:
+    """The Arrow schema readers derive (pq.ParquetFile.schema_arrow) and the row counts match;
+    ours carries no ARROW:schema key/value pair, and none is needed to get the schema right."""
+    columns = parquet_lite.SegmentColumns(
+        array("q", [0, 1, 0]), array("q", [10, 20, 30]), ["a", "b/é"], [2, 1], array("d", [0.5, math.nan, -1.0])
+    )
+    ours = pq.ParquetFile(io.BytesIO(parquet_lite.encode(columns)))
+    theirs = pq.ParquetFile(io.BytesIO(_pyarrow_bytes(columns)))
+    assert ours.schema_arrow.equals(theirs.schema_arrow)
+    assert ours.schema_arrow.equals(segments.schema())
+    assert ours.metadata.num_rows == theirs.metadata.num_rows == 3
+    assert ours.metadata.num_row_groups == 1
+    assert ours.metadata.created_by == parquet_lite.CREATED_BY
+    assert ours.schema_arrow.metadata is None
+
+
+def test_readers_completeness_check_accepts_our_segment(tmp_path: Path) -> None:
+    columns = parquet_lite.SegmentColumns(array("q", [5]), array("q", [7]), ["k"], [1], array("d", [1.0]))
+    data = parquet_lite.encode(columns)
+    path = tmp_path / "w0-000001-000001.parquet"
+    path.write_bytes(data)
+    assert segments.segment_problem(path, len(data), segments.digest_bytes(data)) is None
+    path.write_bytes(data[:-1])
+    assert segments.segment_problem(path) is not None
+
+
+@settings(max_examples=60, deadline=None)
+@given(segment_columns())
+def test_decode_gives_back_what_was_encoded(columns: parquet_lite.SegmentColumns) -> None:
+    back = parquet_lite.decode(parquet_lite.encode(columns))
+    assert back.keys == columns.keys and back.key_counts == columns.key_counts
+    assert back.steps == columns.steps and back.micros == columns.micros
+    assert back.values.tobytes() == columns.values.tobytes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(segment_columns(), min_size=1, max_size=4))
+def test_merge_matches_compaction_with_pyarrow(parts: list[parquet_lite.SegmentColumns]) -> None:
+    """Merging without pyarrow gives the rows pyarrow's concat + stable sort by (key, step) gives."""
+    merged = parquet_lite.merge(parts)
+    expected = pa.concat_tables([p.to_table() for p in parts]).sort_by([("key", "ascending"), ("step", "ascending")])
+    _same_tables(read_parquet(pa.BufferReader(parquet_lite.encode(merged))), expected)
+
+
+def test_decode_refuses_a_segment_it_did_not_write() -> None:
+    columns = parquet_lite.SegmentColumns(array("q", [1]), array("q", [2]), ["k"], [1], array("d", [3.0]))
+    with pytest.raises(parquet_lite.NotOurSegment):
+        parquet_lite.decode(_pyarrow_bytes(columns))
+    data = parquet_lite.encode(columns)
+    with pytest.raises(parquet_lite.NotOurSegment):
+        parquet_lite.decode(data[: len(data) // 2] + data[-8:])
+
+
+def test_mismatched_column_lengths_are_refused() -> None:
+    with pytest.raises(ValueError):
+        parquet_lite.encode(parquet_lite.SegmentColumns(array("q", [1, 2]), array("q", [2]), ["k"], [2], array("d", [3.0])))
+
+
+SHORT_RUNS = """
+import json, sys, time, localtrack
+from localtrack.store.reader import read_metrics
+from localtrack.storage import arrow_columns
+mode = sys.argv[1]
+run = localtrack.init(project="lite", config={"lr": 0.1})
+if mode == "short":
+    for step in range(100):
+        run.log({"a": step * 0.5, "b": 1.0})
+elif mode == "slow":  # many flusher seals of a few points each: merged without pyarrow
+    for step in range(60):
+        run.log({"a": float(step)})
+        time.sleep(0.004)
+else:  # past the pure-Python seal size: the caller's own seal loads pyarrow
+    for step in range(15_000):
+        run.log({"a": float(step), "b": 2.0})
+run.finish()
+loaded = "pyarrow" in sys.modules
+print(json.dumps({"pyarrow_loaded": loaded, "warm": arrow_columns.is_warm(), "dir": str(run.dir)}))
+"""
+
+
+def _child_run(tmp_path: Path, mode: str) -> dict[str, Any]:
+    store = tmp_path / "store"
+    # "slow" seals every 50 ms; "big" fills its buffer long before the flusher's first seal.
+    flush = {"slow": "0.05", "big": "30"}.get(mode, "0.2")
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SHORT_RUNS), mode], cwd=tmp_path, capture_output=True, text=True,
+        env=child_env(store, LOCALTRACK_FLUSH_SECONDS=flush), timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _read_run(run_dir: Path) -> tuple[pa.Table, dict[str, Any]]:
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    files = segments.live_segments(run_dir / "metrics")
+    table = pa.concat_tables([read_parquet(p) for p in files]).sort_by([("key", "ascending"), ("step", "ascending")])
+    return table, manifest
+
+
+def test_a_short_run_never_loads_pyarrow_and_reads_back_whole(tmp_path: Path) -> None:
+    out = _child_run(tmp_path, "short")
+    assert out["pyarrow_loaded"] is False
+    table, manifest = _read_run(Path(out["dir"]))
+    assert manifest["status"] == "finished"
+    assert table.column("key").to_pylist() == ["a"] * 100 + ["b"] * 100
+    assert table.column("value").to_pylist() == [s * 0.5 for s in range(100)] + [1.0] * 100
+    assert manifest["summary"]["a"]["count"] == 100 and manifest["summary"]["a"]["last"] == 49.5
+    [record] = [r for w in manifest["writers"].values() for r in w["segments"].values()]
+    assert record["rows"] == 200 and record["min_step"] == 0 and record["max_step"] == 99
+
+
+def test_many_small_seals_are_merged_without_pyarrow(tmp_path: Path) -> None:
+    out = _child_run(tmp_path, "slow")
+    assert out["pyarrow_loaded"] is False
+    table, manifest = _read_run(Path(out["dir"]))
+    assert table.column("step").to_pylist() == list(range(60))
+    assert table.column("value").to_pylist() == [float(s) for s in range(60)]
+    [writer] = manifest["writers"].values()
+    assert len(writer["segments"]) == 1, "finish() merges the small trailing segments"
+    assert len(list((Path(out["dir"]) / "metrics").iterdir())) == 1
+
+
+def test_a_big_buffer_loads_pyarrow_on_the_callers_thread(tmp_path: Path) -> None:
+    out = _child_run(tmp_path, "big")
+    assert out["warm"] is True
+    table, manifest = _read_run(Path(out["dir"]))
+    assert table.num_rows == 30_000
+    assert table.column("value").to_pylist()[:15_000] == [float(s) for s in range(15_000)]
+    assert manifest["summary"]["b"]["count"] == 15_000
