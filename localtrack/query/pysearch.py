@@ -11,9 +11,10 @@ in the order its scan delivers them, so a mean may differ from the index's in it
 
 Anything this module is not sure to answer exactly as the index would — a damaged or running
 run, a summary the index would recompute from points, a filter or order on means, non-ASCII
-text under LIKE/ILIKE/lower() — returns ``None``: the caller asks the index. So does a
-process without pyarrow loaded (reading the means would import it, which costs more than
-DuckDB: the CLI's searches stay on the index). ``tests/query/test_pysearch.py`` checks both
+text under LIKE/ILIKE/lower() — returns ``None``: the caller asks the index. In a process
+without pyarrow loaded (importing it costs more than DuckDB) the means are read only from
+segments the pure-Python writer wrote (a short run's: :mod:`localtrack.storage.parquet_lite`);
+any other segment sends the query to the index. ``tests/query/test_pysearch.py`` checks both
 engines agree on generated stores and filters. Nothing is written: the index stays a cache
 the next DuckDB query builds.
 """
@@ -65,6 +66,7 @@ from localtrack.query.index_rows import (
 from localtrack.query.index_scan import list_run_dirs
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunTable
 from localtrack.query.row_values import base_row, param_value
+from localtrack.storage import parquet_lite
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.segments import live_segments, segment_problem
 from localtrack.store.reader import load_run
@@ -72,6 +74,7 @@ from localtrack.store.reader import load_run
 SMALL_STORE_RUNS = 500  # above this a warm index answers faster than reading every manifest
 RUN_COLUMNS = ("id", "name", "project", "group", "parent", "status_raw", "status", "created_at", "ended_at",
                "duration", "git_commit", "git_branch", "git_dirty", "notes", "writers")  # index_rows.run_row
+LITE_SEGMENT_BYTES = 4 << 20  # the pure-Python writer's segments are far smaller (20k points)
 _STATS = ("last", "min", "max", "mean", "count", "step")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -417,7 +420,7 @@ def _means(run: _Run) -> dict[str, float | None]:
     if not run.files:
         return {}
     if "pyarrow" not in sys.modules:
-        raise Unsure("pyarrow not loaded (importing it costs what DuckDB does)")
+        return _means_without_pyarrow(run)
     import pyarrow.parquet as pq
 
     sums: dict[str, list[float]] = {}
@@ -431,6 +434,26 @@ def _means(run: _Run) -> dict[str, float | None]:
             if value is not None and value == value:
                 sums.setdefault(key, []).append(value)
     return {key: sum(values) / len(values) for key, values in sums.items()}
+
+
+def _means_without_pyarrow(run: _Run) -> dict[str, float | None]:
+    """:func:`_means` from segments the pure-Python writer wrote (a short run's, in a process that
+    never loaded pyarrow, whose import costs what DuckDB's does); any other file: ask the index."""
+    sums: dict[str, list[float]] = {}
+    for path in run.files:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(LITE_SEGMENT_BYTES + 1)
+            if len(data) > LITE_SEGMENT_BYTES:
+                raise Unsure("segment too big to read without pyarrow")
+            columns = parquet_lite.decode(data)
+        except (OSError, ValueError) as exc:  # NotOurSegment is a ValueError
+            raise Unsure(f"segment not readable without pyarrow: {exc}") from None
+        start = 0
+        for key, count in zip(columns.keys, columns.key_counts, strict=True):
+            sums.setdefault(key, []).extend(v for v in columns.values[start:start + count] if v == v)
+            start += count
+    return {key: sum(values) / len(values) for key, values in sums.items() if values}
 
 
 def _row(run: _Run) -> dict[str, Any]:

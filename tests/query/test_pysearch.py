@@ -28,51 +28,8 @@ from localtrack.query.search import search as index_search
 from localtrack.query.store import Store
 from localtrack.storage.layout import StoreLayout
 
-TEXTS = ["adam", "sgd", "Adam", "", "a b", "bert-base", "10", "True", "é", "Ünïcode", "null", "x%y"]
-
-
-def write_store(root: Path, seed: int, runs: int) -> None:
-    """``runs`` runs through the real writer, their values drawn from ``seed``."""
-    rng = random.Random(seed)
-    for i in range(runs):
-        config: dict[str, Any] = {
-            "opt": rng.choice(TEXTS),
-            "lr": rng.choice([0.1, 0.01, 1e-05, 3, 0.5, float("nan"), -2.5]),
-            "layers": rng.choice([1, 2, 12, 600, -3]),
-            "flag": rng.choice([True, False]),
-            "none": None,
-            "lst": rng.choice([[1, 2], ["a"], []]),
-            "nested": {"a": rng.choice([1, 2.5, "z"]), "b": {"deep": rng.choice(TEXTS)}},
-        }
-        if rng.random() < 0.3:
-            del config["opt"]
-        tags = {"sweep": f"s{rng.randint(0, 2)}", "label": rng.choice(TEXTS)}
-        if rng.random() < 0.4:
-            tags["empty"] = ""
-        run = localtrack.init(dir=root, project=rng.choice(["a", "b", "Ä"]), name=rng.choice(
-            [f"run-{i}", "same", "Bert", "é-run"]), config=config, tags=tags, notes=rng.choice(["", "note", "Notes é"]))
-        keys = rng.sample(["m0", "m1", "nanny", "acc"], rng.randint(0, 4))
-        for step in range(rng.randint(1, 4)):
-            values = {k: (float("nan") if k == "nanny" and rng.random() < 0.6 else round(rng.uniform(-1, 2), 3))
-                      for k in keys}
-            if values:
-                run.log(values, step=step)
-        if rng.random() < 0.5:
-            run.summary["best"] = rng.choice([0.9, 3, "top", True, None, float("nan")])
-        run.finish(status=rng.choice(["finished", "finished", "failed", "killed"]))
-
-
-def normalized(rows: list[dict[str, Any]]) -> Any:
-    """The rows as nested lists (NaN spelled out, dict order kept): equal lists, equal answers."""
-    def fix(value: Any) -> Any:
-        if isinstance(value, float) and math.isnan(value):
-            return "NaN!"
-        if isinstance(value, dict):
-            return [[k, fix(v)] for k, v in value.items()]
-        if isinstance(value, list):
-            return [fix(v) for v in value]
-        return value
-    return json.loads(json.dumps([fix(r) for r in rows], default=repr))
+sys.path.insert(0, str(Path(__file__).parent))
+from pysearch_support import TEXTS, normalized, write_store
 
 
 def same(a: Any, b: Any) -> bool:
@@ -241,3 +198,28 @@ def test_store_runs_on_a_small_store_imports_no_duckdb(store: Store) -> None:
     count, imported = out.stdout.split()
     assert imported == "False"
     assert int(count) == len(index_search(store.index, filter="metrics.m0 > 0", limit=3))
+
+
+CHILD_WITHOUT_PYARROW = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from pysearch_support import normalized, write_store
+import localtrack
+write_store(__import__("pathlib").Path({root!r}), 7, 30)  # short runs: sealed without pyarrow
+table = localtrack.Store({root!r}).runs(filter="metrics.m0 > 0 or params.opt = 'adam'", order_by="metrics.acc DESC")
+print(json.dumps({{"rows": normalized(table.to_dicts()), "pyarrow": "pyarrow" in sys.modules,
+                  "duckdb": "duckdb" in sys.modules}}))
+"""
+
+
+def test_a_script_that_never_loaded_pyarrow_searches_what_it_wrote_without_it(tmp_path: Path) -> None:
+    """bench_peers W3: the script logged short runs (sealed in pure Python) and searches them.
+    The means come from those segments without pyarrow or DuckDB, and equal the index's."""
+    root = tmp_path / ".localtrack"
+    code = CHILD_WITHOUT_PYARROW.format(tests=str(Path(__file__).parent), root=str(root))
+    env = {**os.environ, "PYTHONPATH": str(Path(localtrack.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=120)
+    child = json.loads(out.stdout.splitlines()[-1])
+    assert child["pyarrow"] is False and child["duckdb"] is False
+    expected = index_search(Store(root).index, filter="metrics.m0 > 0 or params.opt = 'adam'", order_by="metrics.acc DESC")
+    assert child["rows"] and same(child["rows"], normalized(expected.to_dicts()))
