@@ -329,10 +329,18 @@ class NotOurSegment(ValueError):
     """The file was not written by this module (or is damaged): read it with pyarrow."""
 
 
+MAX_PAGE_BYTES = 1 << 27  # a page this module writes holds at most a few MB (seals are <= 20k points)
+MAX_NESTING = 16  # thrift structs inside structs: this module writes 4 levels
+
+
 class _Reader:
+    """Thrift compact protocol, as much of it as this module writes, reading bytes that may be
+    hostile (a run folder from a git commit): every size is checked against the bytes there."""
+
     def __init__(self, data: bytes, pos: int = 0) -> None:
         self.data = data
         self.pos = pos
+        self.depth = 0
 
     def byte(self) -> int:
         value = self.data[self.pos]
@@ -363,6 +371,8 @@ class _Reader:
             return self.zigzag()
         if kind == 8:
             size = self.varint()
+            if size > len(self.data) - self.pos:
+                raise NotOurSegment("binary field runs past the end")
             self.pos += size
             return self.data[self.pos - size : self.pos]
         if kind == 9:
@@ -370,17 +380,23 @@ class _Reader:
             size, elem = header >> 4, header & 0x0F
             if size == 15:
                 size = self.varint()
+            if size > len(self.data) - self.pos or elem in (1, 2):  # every element takes a byte or more
+                raise NotOurSegment("list longer than the bytes left")
             return [self.value(elem) for _ in range(size)]
         if kind == 12:
             return self.struct()
         raise NotOurSegment(f"thrift type {kind} not written by {CREATED_BY}")
 
     def struct(self) -> dict[int, Any]:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise NotOurSegment("structs nested too deep")
         fields: dict[int, Any] = {}
         last = 0
         while True:
             header = self.byte()
             if header == 0:
+                self.depth -= 1
                 return fields
             kind, delta = header & 0x0F, header >> 4
             fid = last + delta if delta else self.zigzag()
@@ -392,7 +408,13 @@ def _page_body(data: bytes, chunk: dict[int, Any], offset: int) -> tuple[dict[in
     reader = _Reader(data, offset)
     header = reader.struct()
     end = reader.pos + header[3]
-    body = zlib.decompress(data[reader.pos : end], 47) if chunk[4] == _GZIP else data[reader.pos : end]
+    if not 0 <= header[2] <= MAX_PAGE_BYTES or not 0 <= header[3] <= len(data) - reader.pos:
+        raise NotOurSegment("page size out of bounds")
+    if chunk[4] == _GZIP:  # never inflate past the size the header declares (a bomb stops there)
+        inflater = zlib.decompressobj(47)
+        body = inflater.decompress(data[reader.pos : end], header[2] + 1)
+    else:
+        body = data[reader.pos : end]
     if len(body) != header[2]:
         raise NotOurSegment("page size does not match its header")
     return header, body, end
@@ -447,7 +469,8 @@ def decode(data: bytes) -> SegmentColumns:
         values = _from_le("d", bytes(raw))
     except NotOurSegment:
         raise
-    except (IndexError, KeyError, TypeError, ValueError, struct.error, zlib.error, UnicodeDecodeError) as exc:
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError, struct.error, zlib.error,
+            UnicodeDecodeError) as exc:
         raise NotOurSegment(f"damaged segment: {exc}") from exc
     if len(steps) != rows or len(micros) != rows or len(values) != rows or sum(counts) != rows:
         raise NotOurSegment("columns differ in length")
