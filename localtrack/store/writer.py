@@ -578,12 +578,15 @@ class RunWriter:
             if final is not None:
                 end_run_if_no_writer_alive(manifest, entry["ended_at"])
             self._manifest_bytes = None  # unknown if the write fails half-way
-            self._manifest_bytes = write_manifest(self.manifest_path, manifest, durable=self._acknowledged)
+            # Another writer (a DDP rank that joined) may have acknowledged points this manifest
+            # records: then it replaces the old one durably, in order, even on our first write.
+            others = len(writers) > 1
+            self._manifest_bytes = write_manifest(self.manifest_path, manifest, durable=self._acknowledged or others)
         if not self._acknowledged:
             # The run's first durable point: every file and name it wrote, synced together.
             # Nothing was acknowledged before, so their order does not matter (docs/FORMAT.md).
             sync_batch.fsync_all(
-                [*self._unsynced_files, self.manifest_path],
+                [*self._unsynced_files, *([] if others else [self.manifest_path])],
                 [self.metrics_dir, self.run_dir, *([] if self._runs_dir_synced else [self.layout.runs_dir])],
             )
             self._unsynced_files.clear()

@@ -108,3 +108,27 @@ def test_a_file_that_cannot_be_synced_raises_a_clear_error(tmp_path: Path, monke
     with pytest.raises(LocaltrackError, match="bad"):
         sync_batch.fsync_all([good, bad], [tmp_path])
     sync_batch.fsync_all([good], [tmp_path])  # the threads survived the failure
+
+
+def test_a_rank_that_joined_first_keeps_its_points_through_the_creators_first_seal(
+    tmp_path: Path, fsynced: list[str]
+) -> None:
+    """DDP: rank 1 joins and acknowledges points before rank 0's first seal. Rank 0's manifest
+    write then replaces one that records rank 1's segments: it must be durable in order
+    (its temp file fsynced before the rename), not left to the batch."""
+    store = tmp_path / "store"
+    creator = localtrack.init(project="p", dir=store, system_metrics=False)
+    joined = localtrack.init(project="p", dir=store, id=creator.id, resume="must", reinit="create_new",
+                             system_metrics=False)
+    joined.log({"rank1": 1.0})
+    joined.flush()  # acknowledged: recorded in the manifest
+    del fsynced[:]
+    creator.log({"rank0": 1.0})
+    creator.flush()  # the creator's first durable point
+    run_dir = Path(creator.dir).resolve()
+    manifest_temps = [n for n, p in enumerate(fsynced) if p.startswith(str(run_dir / "")) and ".tmp" in p
+                      and "metrics" not in p]
+    assert manifest_temps, fsynced
+    assert str(run_dir) in fsynced[manifest_temps[0]:], "the run folder is synced after the manifest's data"
+    joined.finish()
+    creator.finish()
