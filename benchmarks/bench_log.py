@@ -265,7 +265,7 @@ def main() -> None:
         api = statistics.median(float(_python(IMPORT_API, project, store)) for _ in range(5))
         arrow = statistics.median(float(_python(IMPORT_PYARROW, project, store)) for _ in range(5))
         print(f"  (lazy: the write path loads at init(): import localtrack.api.session {api:.1f} ms; pyarrow, loaded by the"
-              f" flusher thread at the first init(), {arrow:.1f} ms)")
+              f" seal of a run's first 20k points (short runs never load it), {arrow:.1f} ms)")
 
 
 if __name__ == "__main__":
