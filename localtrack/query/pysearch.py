@@ -25,7 +25,7 @@ import operator
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -417,43 +417,41 @@ def _ordered(runs: list[_Run], keys: list[OrderKey]) -> list[_Run]:
 def _means(run: _Run) -> dict[str, float | None]:
     """Per metric: the mean of its non-NaN points, as DuckDB's avg computes it (a plain sum;
     DuckDB sums in the order its scan and join deliver the points, so the last bits may differ)."""
-    if not run.files:
-        return {}
-    if "pyarrow" not in sys.modules:
-        return _means_without_pyarrow(run)
-    import pyarrow.parquet as pq
-
+    read = _segment_points if "pyarrow" in sys.modules else _lite_segment_points
     sums: dict[str, list[float]] = {}
     for path in run.files:
-        try:
-            with pq.ParquetFile(path) as segment:  # not read_table: it imports pandas (pyarrow.dataset)
-                data = segment.read(columns=["key", "value"]).to_pydict()
-        except Exception as exc:  # any reader failure: the index decides what to report
-            raise Unsure(f"segment unreadable: {exc}") from None
-        for key, value in zip(data["key"], data["value"], strict=True):
+        for key, value in read(path):
             if value is not None and value == value:
                 sums.setdefault(key, []).append(value)
     return {key: sum(values) / len(values) for key, values in sums.items()}
 
 
-def _means_without_pyarrow(run: _Run) -> dict[str, float | None]:
-    """:func:`_means` from segments the pure-Python writer wrote (a short run's, in a process that
-    never loaded pyarrow, whose import costs what DuckDB's does); any other file: ask the index."""
-    sums: dict[str, list[float]] = {}
-    for path in run.files:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(LITE_SEGMENT_BYTES + 1)
-            if len(data) > LITE_SEGMENT_BYTES:
-                raise Unsure("segment too big to read without pyarrow")
-            columns = parquet_lite.decode(data)
-        except (OSError, ValueError) as exc:  # NotOurSegment is a ValueError
-            raise Unsure(f"segment not readable without pyarrow: {exc}") from None
-        start = 0
-        for key, count in zip(columns.keys, columns.key_counts, strict=True):
-            sums.setdefault(key, []).extend(v for v in columns.values[start:start + count] if v == v)
-            start += count
-    return {key: sum(values) / len(values) for key, values in sums.items() if values}
+def _segment_points(path: str) -> Iterator[tuple[str, float | None]]:
+    """(key, value) of every point of one segment, read with pyarrow (already loaded)."""
+    import pyarrow.parquet as pq
+
+    try:
+        with pq.ParquetFile(path) as segment:  # not read_table: it imports pandas (pyarrow.dataset)
+            data = segment.read(columns=["key", "value"]).to_pydict()
+    except Exception as exc:  # any reader failure: the index decides what to report
+        raise Unsure(f"segment unreadable: {exc}") from None
+    return zip(data["key"], data["value"], strict=True)
+
+
+def _lite_segment_points(path: str) -> Iterator[tuple[str, float | None]]:
+    """:func:`_segment_points` in a process that never loaded pyarrow (whose import costs what
+    DuckDB's does): only segments the pure-Python writer wrote (a short run's); any other
+    file: ask the index."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(LITE_SEGMENT_BYTES + 1)
+        if len(data) > LITE_SEGMENT_BYTES:
+            raise Unsure("segment too big to read without pyarrow")
+        columns = parquet_lite.decode(data)
+    except (OSError, ValueError) as exc:  # NotOurSegment is a ValueError
+        raise Unsure(f"segment not readable without pyarrow: {exc}") from None
+    keys = (key for key, count in zip(columns.keys, columns.key_counts, strict=True) for _ in range(count))
+    return zip(keys, columns.values, strict=True)
 
 
 def _row(run: _Run) -> dict[str, Any]:
