@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localtrack.storage.parquet_lite import SegmentColumns
-from localtrack.store.summary import iso_from_micros, last_index
+from localtrack.store.summary import finite_or_none, iso_from_micros, last_index
 
 
 @dataclass
@@ -136,8 +136,8 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
         last, last_micros = _arrow_last(step_array, time_array)
         summary[key] = {
             "last": value_array[last].as_py(),
-            "min": _comparable(extremes["min"].as_py()),
-            "max": _comparable(extremes["max"].as_py()),
+            "min": finite_or_none(extremes["min"].as_py()),
+            "max": finite_or_none(extremes["max"].as_py()),
             "count": count,
             "step": step_array[last].as_py(),
             "timestamp": iso_from_micros(last_micros),
@@ -180,16 +180,6 @@ def _arrow_last(step_array: Any, micros_array: Any) -> tuple[int, int]:
     return start + best, micros[best]
 
 
-def _repeat_indices(counts: list[int]) -> Any:
-    """[0]*counts[0] + [1]*counts[1] + ... as an Arrow int32 array, built without a Python loop per row."""
-    from localtrack.storage import arrow_columns
-
-    out = array("i")
-    for index, count in enumerate(counts):
-        out.extend(array("i", [index]) * count)
-    return arrow_columns.int32(out)
-
-
 def _complete_calls(block: Block) -> int:
     """How many of the block's calls were appended whole.
 
@@ -200,11 +190,6 @@ def _complete_calls(block: Block) -> int:
     if width == 0:
         return 0
     return min(len(block.steps), len(block.times), len(block.values) // width)
-
-
-def _comparable(value: Any) -> float | None:
-    """min/max ignore NaN; a metric that only ever was NaN has no min or max (None)."""
-    return None if value is None or value != value else value
 
 
 def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[str, dict[str, Any]]]:

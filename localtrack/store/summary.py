@@ -23,8 +23,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _finite_or_none(value: Any) -> float | None:
-    """A comparable number (±inf included), or None for NaN and non-numbers."""
+def finite_or_none(value: Any) -> float | None:
+    """A comparable number (±inf included), or None for NaN and non-numbers: what a summary's
+    min/max hold (they ignore NaN; a metric that only ever was NaN has none)."""
     number = decode_float(value)
     if number is None or math.isnan(number):
         return None
@@ -81,7 +82,7 @@ def merge_summary(older: dict[str, Any] | None, newer: dict[str, Any]) -> dict[s
         else:
             merged.pop("timestamp", None)
     for field, pick in (("min", min), ("max", max)):
-        values = [v for v in (_finite_or_none(older.get(field)), _finite_or_none(newer.get(field))) if v is not None]
+        values = [v for v in (finite_or_none(older.get(field)), finite_or_none(newer.get(field))) if v is not None]
         merged[field] = pick(values) if values else None
     merged["count"] = int(older.get("count") or 0) + int(newer.get("count") or 0)
     return merged

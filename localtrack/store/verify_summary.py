@@ -15,7 +15,7 @@ from typing import Any
 
 from localtrack.storage.manifest import decode_float
 from localtrack.storage.segments import parse_segment_name
-from localtrack.store.summary import iso_from_micros, merge_summary
+from localtrack.store.summary import finite_or_none, iso_from_micros, merge_summary
 
 SHOWN = 5  # metrics named per run; the rest are counted
 
@@ -47,14 +47,10 @@ def segment_summary(path: Path) -> dict[str, dict[str, Any]]:
     for key, step, at, value, end in zip(lasts.column("key").to_pylist(), lasts.column("step").to_pylist(), micros,
                                          lasts.column("value").to_pylist(), ends, strict=True):
         low, high = pc.min_max(values.slice(start, end + 1 - start)).values()  # NaN left out unless all NaN
-        summary[key] = {"last": value, "min": _number(low.as_py()), "max": _number(high.as_py()),
+        summary[key] = {"last": value, "min": finite_or_none(low.as_py()), "max": finite_or_none(high.as_py()),
                         "count": end + 1 - start, "step": step, "timestamp": iso_from_micros(at)}
         start = end + 1
     return summary
-
-
-def _number(value: float | None) -> float | None:
-    return None if value is None or math.isnan(value) else value
 
 
 def points_summary(segments: list[Path]) -> dict[str, dict[str, Any]]:
