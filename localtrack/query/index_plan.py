@@ -86,8 +86,11 @@ class _ScanLayout(StoreLayout):
 
 
 def plan_one(layout: StoreLayout, run_id: str, stats: ManifestStats, scan_start: float,
-             buffer: bytearray | None = None) -> RunPlan:
-    """One run folder read into its rows (``buffer``: reused for hashing its segments)."""
+             buffer: bytearray | None = None, *, for_index: bool = True) -> RunPlan:
+    """One run folder read into its rows (``buffer``: reused for hashing its segments).
+
+    ``for_index=False``: for a reader that answers from the plan and keeps nothing (query/
+    pysearch), without what only the index stores: artifact rows and a racy manifest's digest."""
     run_dir = layout.runs_dir / run_id
     entry = RunPlan(run_id)
     try:
@@ -100,7 +103,7 @@ def plan_one(layout: StoreLayout, run_id: str, stats: ManifestStats, scan_start:
         return entry
     fingerprint = stats.of(run_id)  # taken before reading: a later change shows as a new fingerprint
     racy = fingerprint != MISSING and fingerprint[0] / 1e9 > scan_start - RACY_SECONDS
-    digest = stats.digest(run_id) if racy else ""  # before load_run: a rewrite in between shows
+    digest = stats.digest(run_id) if racy and for_index else ""  # before load_run: a rewrite in between shows
     metrics_dir = run_dir / "metrics"
     linked = metrics_dir.is_symlink()
     live = [] if linked else live_segments(metrics_dir)  # before reading, like the fingerprint
@@ -116,7 +119,8 @@ def plan_one(layout: StoreLayout, run_id: str, stats: ManifestStats, scan_start:
     entry.rows["params_t"].extend(param_rows(run_id, manifest))
     entry.rows["tags_t"].extend(tag_rows(run_id, manifest))
     entry.rows["summary_t"].extend(summary_rows(run_id, manifest))
-    entry.rows["artifacts_t"].extend(artifact_rows(run_id, manifest))
+    if for_index:
+        entry.rows["artifacts_t"].extend(artifact_rows(run_id, manifest))
     if running:
         entry.live = (liveness(manifest), record.status)
     if linked:
@@ -141,7 +145,7 @@ def plan_one(layout: StoreLayout, run_id: str, stats: ManifestStats, scan_start:
 
 
 def plan_serial(layout: StoreLayout, run_ids: list[str], scan_start: float,
-                progress: Any = None, scale: float = 1.0) -> dict[str, RunPlan]:
+                progress: Any = None, scale: float = 1.0, *, for_index: bool = True) -> dict[str, RunPlan]:
     """:func:`plan_one` for each run, in this process (``progress`` told ``n * scale`` runs done)."""
     plan: dict[str, RunPlan] = {}
     buffer = bytearray(HASH_BUFFER)
@@ -149,7 +153,7 @@ def plan_serial(layout: StoreLayout, run_ids: list[str], scan_start: float,
     total = round(len(run_ids) * scale)
     with ManifestStats(layout.runs_dir) as stats, no_cyclic_gc():
         for n, run_id in enumerate(run_ids):
-            plan[run_id] = plan_one(layout, run_id, stats, scan_start, buffer)
+            plan[run_id] = plan_one(layout, run_id, stats, scan_start, buffer, for_index=for_index)
             if progress is not None and n % 50 == 0:
                 progress("reading run folders", round(n * scale), total)
     return plan

@@ -2,7 +2,7 @@
 
 Importing DuckDB and indexing the runs costs more than the whole answer on a store of a few
 hundred runs (the search right after a script wrote 200 runs: bench_peers W3). Here the
-runs are read as the index would read them (:mod:`localtrack.query.index_rows`, the same
+runs are read by the index's own reader (:func:`localtrack.query.index_plan.plan_serial`, the same
 trust rule for the writers' metric summaries), the filter AST is evaluated with the SQL
 semantics :mod:`localtrack.query.filter_sql` gives it (two-valued leaves, DuckDB's float
 order: NaN above every number and equal to itself), and only the runs shown have their
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import operator
 import os
-import stat
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -54,22 +54,12 @@ from localtrack.query.filter_sql import (
     compile_filter,
     compile_order,
 )
-from localtrack.query.index_rows import (
-    manifest_summary_rows,
-    param_rows,
-    recorded_rows,
-    recorded_segments,
-    run_row,
-    summary_rows,
-    tag_rows,
-)
+from localtrack.query.index_plan import RunPlan, plan_serial
 from localtrack.query.index_scan import list_run_dirs
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunTable
 from localtrack.query.row_values import base_row, param_value
 from localtrack.storage import parquet_lite
 from localtrack.storage.layout import StoreLayout
-from localtrack.storage.segments import live_segments, segment_problem
-from localtrack.store.reader import load_run
 
 SMALL_STORE_RUNS = 500  # above this a warm index answers faster than reading every manifest
 RUN_COLUMNS = ("id", "name", "project", "group", "parent", "status_raw", "status", "created_at", "ended_at",
@@ -117,45 +107,26 @@ def _check_text(value: Any) -> None:
             raise Unsure("text that is not UTF-8") from None
 
 
-def read_run(layout: StoreLayout, run_id: str) -> _Run:
-    """One run folder read the way ``index_refresh.Refresher.plan_one`` reads it; Unsure when
-    the index would record a problem or compute the summary from the points."""
-    run_dir = layout.runs_dir / run_id
-    try:
-        if not stat.S_ISDIR(os.lstat(run_dir).st_mode):
-            raise Unsure("not a folder")
-    except OSError:
-        raise Unsure("unreadable folder") from None
-    metrics_dir = run_dir / "metrics"
-    if metrics_dir.is_symlink():
-        raise Unsure("linked metrics folder")
-    live = live_segments(metrics_dir)
-    record = load_run(layout, run_id)
-    if not record.ok:
-        raise Unsure("unreadable manifest")
-    manifest = record.manifest
-    if manifest.get("status") == "running":
+def _from_plan(plan: RunPlan) -> _Run:
+    """One run as the index's reader planned it; Unsure when the index would record a problem,
+    the run is running, or its summary would be computed from the points."""
+    if plan.rows["problems_t"]:
+        raise Unsure("a problem the index would record")
+    if plan.live is not None:
         raise Unsure("running")
-    recorded = recorded_segments(manifest)
-    if {p.name for p in live} != set(recorded):
-        raise Unsure("segments not recorded")
-    for path in live:
-        if segment_problem(path, *recorded.get(path.name, (None, None))):
-            raise Unsure("damaged segment")
-    msum_rows = manifest_summary_rows(manifest.get("summary"))
-    if msum_rows is None or sum(r[5] for r in msum_rows) != recorded_rows(manifest):
+    if plan.from_points or not plan.rows["runs_t"]:
         raise Unsure("summary computed from points")
-    row = run_row(run_id, manifest, record.status)
+    [row] = plan.rows["runs_t"]
     for value in row:
         _check_text(value)
     attrs = dict(zip(RUN_COLUMNS, row, strict=True))
-    params = _keyed(param_rows(run_id, manifest), 4)
-    summary = _keyed(summary_rows(run_id, manifest), 4)
-    tags = {k: v[0] for k, v in _keyed(tag_rows(run_id, manifest), 1).items()}
+    params = _keyed(plan.rows["params_t"], 4)
+    summary = _keyed(plan.rows["summary_t"], 4)
+    tags = {k: v[0] for k, v in _keyed(plan.rows["tags_t"], 1).items()}
     for value in (*tags.values(), *(p[0] for p in params.values()), *(p[0] for p in summary.values())):
         _check_text(value)
-    msum = {k: list(v) for k, v in _keyed([(run_id, *r) for r in msum_rows], 6).items()}
-    return _Run(attrs, params, tags, summary, msum, [str(p) for p in live])
+    msum = {k: list(v) for k, v in _keyed(plan.rows["msum_t"], 6).items()}
+    return _Run(attrs, params, tags, summary, msum, plan.files)
 
 
 def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]:
@@ -170,7 +141,8 @@ def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]
     entries = list_run_dirs(layout.runs_dir)
     if not all(entries.values()):
         raise Unsure("an entry that is not a folder")
-    return [read_run(layout, run_id) for run_id in entries]
+    plans = plan_serial(layout, list(entries), time.time(), for_index=False)  # read as the index reads them
+    return [_from_plan(plan) for plan in plans.values()]
 
 
 # ---------------------------------------------------------------------- SQL values
