@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -150,7 +149,7 @@ class RunWriter:
         pid = os.getpid()
         now = timefmt.now_iso()
         if _own_process[0] != pid:  # this process's start time and host: read once per process (and after fork)
-            _own_process[:] = [pid, process_start_ticks(pid), socket.gethostname()]
+            _own_process[:] = [pid, process_start_ticks(pid), _host_name()]
         return {
             "pid": pid,
             "pid_start": _own_process[1],
@@ -681,6 +680,16 @@ def _exact_ints_and_floats(metrics: dict[str, Any]) -> bool:
     return all(-MAX_EXACT_INT <= v <= MAX_EXACT_INT for v in metrics.values() if type(v) is int)
 
 
+
+
+def _host_name() -> str:
+    """This machine's name, as ``socket.gethostname()`` gives it (without importing socket
+    where ``os.uname`` has it: every POSIX system)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # Windows: at the first init() of a process, never at exit (the name is kept)
+
+    return socket.gethostname()
 
 
 def _remove_tree_quietly(path: Any) -> None:
