@@ -38,7 +38,7 @@ from localtrack.storage.atomic import (
     write_new_file,
 )
 from localtrack.storage.layout import LOCK_FILENAME, MANIFEST_FILENAME, METRICS_DIRNAME, StoreLayout
-from localtrack.storage.lease import process_start_ticks, run_lock
+from localtrack.storage.lease import host_name, process_start_ticks, run_lock
 from localtrack.storage.manifest import dump_manifest, read_manifest, write_manifest
 from localtrack.storage.own_manifest import reread_manifest
 from localtrack.storage.segments import (
@@ -149,7 +149,7 @@ class RunWriter:
         pid = os.getpid()
         now = timefmt.now_iso()
         if _own_process[0] != pid:  # this process's start time and host: read once per process (and after fork)
-            _own_process[:] = [pid, process_start_ticks(pid), _host_name()]
+            _own_process[:] = [pid, process_start_ticks(pid), host_name()]
         return {
             "pid": pid,
             "pid_start": _own_process[1],
@@ -680,16 +680,6 @@ def _exact_ints_and_floats(metrics: dict[str, Any]) -> bool:
     return all(-MAX_EXACT_INT <= v <= MAX_EXACT_INT for v in metrics.values() if type(v) is int)
 
 
-
-
-def _host_name() -> str:
-    """This machine's name, as ``socket.gethostname()`` gives it (without importing socket
-    where ``os.uname`` has it: every POSIX system)."""
-    if hasattr(os, "uname"):
-        return os.uname().nodename
-    import socket  # Windows: at the first init() of a process, never at exit (the name is kept)
-
-    return socket.gethostname()
 
 
 def _remove_tree_quietly(path: Any) -> None:
