@@ -9,7 +9,7 @@ its slow duplicate-refusing parse. Anything else, or any error, takes ``read_man
 The same holds for a reader in the writing process: a script that just wrote 200 runs and
 searches them (bench_peers W3) reads manifests it wrote itself. :func:`remember_written`
 keeps the bytes of the last manifests this process wrote, with the file's identity (device,
-inode, size, mtime); :func:`read_known_manifest` parses them plainly when ``lstat`` shows the
+inode, size, mtime, ctime); :func:`read_known_manifest` parses them plainly when ``lstat`` shows the
 file is still that one (a replaced, rewritten or linked file is another identity), and
 reads the file with every check otherwise.
 """
@@ -42,20 +42,21 @@ def reread_manifest(path: Path, last_written: bytes | None) -> dict[str, Any]:
 
 
 KNOWN_MANIFESTS = 512  # the last manifests written, kept for readers in this process (~4 KB each)
-FileIdentity = tuple[int, int, int, int]
+FileIdentity = tuple[int, int, int, int, int]
 _known: dict[str, tuple[FileIdentity, bytes]] = {}  # path -> (identity, bytes); oldest first
 _known_lock = threading.Lock()
 
 
 def _identity(path: Path | str) -> FileIdentity | None:
-    """``lstat``'s (device, inode, size, mtime_ns) of a regular file; None for anything else."""
+    """``lstat``'s (device, inode, size, mtime, ctime) of a regular file; None for anything else.
+    (ctime too: no ``utime`` can set it back after a write in place.)"""
     try:
         st = os.lstat(path)
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def remember_written(path: Path, data: bytes) -> None:
