@@ -22,7 +22,7 @@ from typing import Any
 from localtrack.errors import LocaltrackError
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.objects import ObjectStore, hash_bytes
-from localtrack.store.artifacts import append_record, make_record
+from localtrack.store.artifact_records import append_record, make_record  # not store.artifacts: its checkout code stays off init
 
 log = logging.getLogger("localtrack")
 
