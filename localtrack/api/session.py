@@ -350,6 +350,8 @@ def _record_dirty_state_later(run: Run, writer: RunWriter, git_root: str) -> Non
             writer.patch_manifest(world_artifacts.records_patch(records))
 
     world.when_dirty_ready(git_root, apply, store)
+    if recorded.is_set():  # known already (every run after a process's first): nothing to wait for at finish
+        return
 
     def record(_: Run) -> None:
         result = world.dirty_result(git_root, wait=5.0, store_root=store)
