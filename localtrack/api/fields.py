@@ -98,6 +98,10 @@ class Config(MutableMapping[str, Any]):
             pass
         object.__setattr__(self, "_names", names)
 
+    def _attach(self, writer: RunWriter) -> None:
+        """From now on changes reach ``writer``'s manifest (a view init() validated first)."""
+        object.__setattr__(self, "_writer", writer)
+
     @property
     def _data(self) -> dict[str, Any]:
         return self._values.data

@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 class Run:
     """A run being written by this process. Use ``localtrack.init()`` to get one."""
 
-    def __init__(self, layout: StoreLayout, writer: RunWriter, manifest: Mapping[str, Any]) -> None:
+    def __init__(
+        self, layout: StoreLayout, writer: RunWriter, manifest: Mapping[str, Any], config: Config | None = None
+    ) -> None:
+        """``config``: init()'s already validated view of exactly ``manifest["config"]`` (a new
+        run's), adopted instead of validating the same values a second time."""
         self._layout = layout
         self._writer = writer
         self.id: str = manifest["id"]
@@ -43,7 +47,11 @@ class Run:
         self.group: str | None = manifest.get("group")
         self.parent: str | None = manifest.get("parent")
         legacy = is_legacy_values(dict(manifest))
-        self.config = Config(writer, manifest.get("config") or {}, legacy=legacy)
+        if config is not None and not legacy:
+            config._attach(writer)
+            self.config = config
+        else:
+            self.config = Config(writer, manifest.get("config") or {}, legacy=legacy)
         self.summary = Summary(writer, manifest.get("summary_values") or {}, legacy=legacy)
         self._tags = Tags(writer, manifest.get("tags") or {})
         self._notes: str = manifest.get("notes") or ""

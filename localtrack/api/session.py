@@ -30,7 +30,12 @@ from localtrack.errors import (
 )
 from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_id, validate_label
-from localtrack.storage.layout import FORMAT_VERSION, MANIFEST_FILENAME
+from localtrack.storage.layout import (
+    FORMAT_FILENAME,
+    FORMAT_VERSION,
+    MANIFEST_FILENAME,
+    StoreLayout,
+)
 from localtrack.storage.manifest import VALUE_ENCODING, read_manifest
 from localtrack.store import world, world_artifacts
 from localtrack.store.config_values import clean_tags, clean_text
@@ -60,6 +65,38 @@ def _default_project(store_root: Path) -> str:
     folder = store_root.resolve().parent.name
     cleaned = re.sub(r"[^\w.-]", "", folder)
     return cleaned or "default"
+
+
+# The store the last init() opened, and the FORMAT file it checked (see _open_store_for_runs).
+_last_store: list[Any] = [None, None, None]  # (dir, LOCALTRACK_DIR, cwd), its layout, FORMAT's lstat
+
+
+def _format_identity(layout: StoreLayout) -> tuple[int, int, int, int, int] | None:
+    """FORMAT's lstat (a link or a replaced file changes it), or None if it is not there."""
+    try:
+        st = os.lstat(layout.root / FORMAT_FILENAME)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns
+
+
+def _open_store_for_runs(dir: str | os.PathLike[str] | None) -> StoreLayout:
+    """``open_store(dir, create=True)``, its FORMAT check done once per process and store.
+
+    200 short runs in a loop open the same store 200 times: the lookup (walking up from the
+    working directory, or LOCALTRACK_DIR) and FORMAT's parse are redone only when the lookup's
+    inputs changed or FORMAT is not the file that was checked (one ``lstat`` says so).
+    """
+    try:
+        where = (os.fspath(dir) if dir is not None else None, os.environ.get(envvars.LOCALTRACK_DIR), os.getcwd())
+    except OSError:  # the working directory was deleted: let open_store say what it says
+        return open_store(dir, create=True)
+    key, layout, identity = _last_store
+    if key == where and identity is not None and _format_identity(layout) == identity:
+        return layout  # type: ignore[no-any-return]
+    layout = open_store(dir, create=True)
+    _last_store[:] = [where, layout, _format_identity(layout)]
+    return layout
 
 
 def _flush_seconds() -> float:
@@ -151,7 +188,7 @@ def init(
     if id is None and env_run:
         id, resume_mode = env_run, "allow"
 
-    layout = open_store(dir, create=True)
+    layout = _open_store_for_runs(dir)
     run_id = validate_id(id, "run id") if id is not None else new_run_id()
     config_view = Config(None)  # validates as run.config does: sizes, clashes, key naming
     config_view.update(items)
@@ -194,7 +231,9 @@ def init(
     elif writer.joined and captured:  # joining (resume, DDP rank): keep this process's package list
         writer.patch_manifest(world_artifacts.records_patch(captured))
     writer.start()
-    run = Run(layout, writer, manifest)
+    # A new run's manifest holds exactly the config init() validated: the run adopts that view.
+    fresh_config = not writer.joined and manifest.get("config") is clean_config and clean_config == config_view._data
+    run = Run(layout, writer, manifest, config_view if fresh_config else None)
     run.entity = str(wandb_kwargs.get("entity") or "")
     if ended_before is not None:  # as wandb's resume: the next log() goes after the last step logged
         writer.next_step = _next_step_after(ended_before)
@@ -311,6 +350,8 @@ def _record_dirty_state_later(run: Run, writer: RunWriter, git_root: str) -> Non
             writer.patch_manifest(world_artifacts.records_patch(records))
 
     world.when_dirty_ready(git_root, apply, store)
+    if recorded.is_set():  # known already (every run after a process's first): nothing to wait for at finish
+        return
 
     def record(_: Run) -> None:
         result = world.dirty_result(git_root, wait=5.0, store_root=store)

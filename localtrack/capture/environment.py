@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import sys
 from typing import Any
 
@@ -56,7 +55,7 @@ def _ml_versions() -> dict[str, str]:
 
 def _compute_static() -> dict[str, Any]:
     try:
-        host = socket.gethostname()
+        host = platform.node() or None  # socket.gethostname(), without importing socket on POSIX
     except OSError:
         host = None
     return {

@@ -125,14 +125,23 @@ def installed_packages() -> dict[str, str]:
     return dict(_packages())
 
 
+_freeze: tuple[dict[str, str], str] | None = None  # (the scan it was made from, its text)
+
+
 def freeze_text() -> str:
-    """A ``pip freeze``-like listing (``name==version`` lines, sorted) to store as an artifact."""
+    """A ``pip freeze``-like listing (``name==version`` lines, sorted) to store as an artifact.
+
+    Built once per scan: every ``init()`` asks for it, and a new scan is a new dict."""
+    global _freeze
     packages = _packages()
-    return "".join(f"{name}=={packages[name]}\n" for name in sorted(packages))
+    if _freeze is None or _freeze[0] is not packages:
+        _freeze = (packages, "".join(f"{name}=={packages[name]}\n" for name in sorted(packages)))
+    return _freeze[1]
 
 
 def _clear_cache() -> None:
     """Forget the scan (for tests, or after installing packages mid-process)."""
-    global _cache_key, _cache_value
+    global _cache_key, _cache_value, _freeze
     _cache_key = None
     _cache_value = {}
+    _freeze = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 from pathlib import Path
 
 from localtrack.errors import LocaltrackError, StoreReadOnlyError
@@ -20,7 +19,7 @@ TMP_SUFFIX = ".tmp"
 
 def temp_path_for(final: Path) -> Path:
     """A unique temp name beside ``final`` that no reader glob matches."""
-    return final.with_name(f".{final.name}.{secrets.token_hex(6)}{TMP_SUFFIX}")
+    return final.with_name(f".{final.name}.{os.urandom(6).hex()}{TMP_SUFFIX}")
 
 
 def fsync_dir(directory: Path) -> None:

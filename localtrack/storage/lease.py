@@ -91,6 +91,16 @@ def _release(records: dict[str, tuple[int, object]], key: str, fd: int, token: o
     os.close(fd)
 
 
+def host_name() -> str:
+    """This machine's name as ``socket.gethostname()`` gives it, without importing socket
+    (and selectors) on the write path where ``os.uname`` has it: every POSIX system."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # Windows: once, at import of the status rules or a process's first init()
+
+    return socket.gethostname()
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this pid exists on this host."""
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:

@@ -17,7 +17,7 @@ from localtrack.errors import CorruptRunError, LocaltrackError, StoreLinkError
 from localtrack.names import validate_id
 from localtrack.storage.layout import MANIFEST_FILENAME, StoreLayout
 from localtrack.storage.links import is_link, link_error
-from localtrack.storage.manifest import read_manifest
+from localtrack.storage.own_manifest import read_known_manifest
 from localtrack.storage.segments import live_segments, segment_problem
 from localtrack.store.run_refs import RunCandidate, check_ref, pick_run
 from localtrack.store.status import derive_status
@@ -66,7 +66,7 @@ def load_run(layout: StoreLayout, run_id: str) -> RunRecord:
         record.error = str(link_error(path))
         return record
     try:
-        manifest = read_manifest(path / MANIFEST_FILENAME)
+        manifest = read_known_manifest(path / MANIFEST_FILENAME)  # read_manifest, or bytes this process wrote
     except LocaltrackError as exc:
         record.error = str(exc)
         return record

@@ -7,11 +7,10 @@ from another host we trust its heartbeat, refreshed every 15 s while it lives.
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
 
-from localtrack.storage.lease import pid_alive, process_start_ticks
+from localtrack.storage.lease import host_name, pid_alive, process_start_ticks
 from localtrack.timefmt import parse_iso, seconds_between
 
 STATUSES = ("running", "finished", "failed", "killed", "crashed")
@@ -20,7 +19,7 @@ LOCAL_HEARTBEAT_TIMEOUT = 600.0
 EXTERNAL_HEARTBEAT_TIMEOUT = 7 * 24 * 3600.0  # shell-driven runs: no process to watch
 MAX_FUTURE_HEARTBEAT = 300.0  # clock skew tolerated between hosts; later heartbeats are untrusted
 
-_HOST = socket.gethostname()
+_HOST = host_name()
 
 
 def writer_is_alive(writer: object, now: float | None = None) -> bool:

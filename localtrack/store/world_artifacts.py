@@ -22,7 +22,10 @@ from typing import Any
 from localtrack.errors import LocaltrackError
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.objects import ObjectStore, hash_bytes
-from localtrack.store.artifacts import append_record, make_record
+from localtrack.store.artifact_records import (  # not store.artifacts: its checkout code stays off init
+    append_record,
+    make_record,
+)
 
 log = logging.getLogger("localtrack")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -39,9 +38,9 @@ from localtrack.storage.atomic import (
     write_new_file,
 )
 from localtrack.storage.layout import LOCK_FILENAME, MANIFEST_FILENAME, METRICS_DIRNAME, StoreLayout
-from localtrack.storage.lease import process_start_ticks, run_lock
+from localtrack.storage.lease import host_name, process_start_ticks, run_lock
 from localtrack.storage.manifest import dump_manifest, read_manifest, write_manifest
-from localtrack.storage.own_manifest import reread_manifest
+from localtrack.storage.own_manifest import remember_written, reread_manifest
 from localtrack.storage.segments import (
     SegmentName,
     parse_segment_name,
@@ -150,7 +149,7 @@ class RunWriter:
         pid = os.getpid()
         now = timefmt.now_iso()
         if _own_process[0] != pid:  # this process's start time and host: read once per process (and after fork)
-            _own_process[:] = [pid, process_start_ticks(pid), socket.gethostname()]
+            _own_process[:] = [pid, process_start_ticks(pid), host_name()]
         return {
             "pid": pid,
             "pid_start": _own_process[1],
@@ -582,6 +581,7 @@ class RunWriter:
             # records: then it replaces the old one durably, in order, even on our first write.
             others = len(writers) > 1
             self._manifest_bytes = write_manifest(self.manifest_path, manifest, durable=self._acknowledged or others)
+            remember_written(self.manifest_path, self._manifest_bytes)  # for this process's readers
         if not self._acknowledged:
             # The run's first durable point: every file and name it wrote, synced together.
             # Nothing was acknowledged before, so their order does not matter (docs/FORMAT.md).
