@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from localtrack.query.index_scan import RunListing, Stored, detect_changes
-from localtrack.query.scan_state import ScanCache
+from localtrack.query.scan_state import ScanCache, ScanState
 from localtrack.storage.layout import StoreLayout
 
 LISTING_VERSION = 1
@@ -107,6 +107,7 @@ class Listing:
     def __init__(self, layout: StoreLayout, header: dict[str, Any]) -> None:
         self.layout = layout
         self._sparks: dict[str, dict[str, list[float]]] = {}
+        self.state: ScanState | None = None  # the scan state the listing was checked with (fastshow reads it)
         self._load(header)
 
     def _load(self, header: dict[str, Any]) -> None:
@@ -235,6 +236,7 @@ def current_listing(layout: StoreLayout) -> Listing | None:
         listing = Listing(layout, header)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
+    state = saved.state if saved is not None else None  # (checking may turn it into a plain dict)
     runs = RunListing(layout.runs_dir)
     changes = detect_changes(layout.runs_dir, runs, stored)
     if changes:
@@ -243,6 +245,7 @@ def current_listing(layout: StoreLayout) -> Listing | None:
         return None
     if not changes.settled:  # settled runs: the index has flags to clear first (a new state)
         cache.save(key, runs, stored)
+    listing.state = state
     return listing
 
 

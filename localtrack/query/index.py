@@ -29,7 +29,7 @@ from localtrack.query.index_schema import (
     SCHEMA_VERSION,
     create_statements,
 )
-from localtrack.query.scan_state import ScanCache, state_key
+from localtrack.query.scan_state import ScanCache, runs_directory, state_key
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.lease import run_lock
 
@@ -308,7 +308,7 @@ class Index:
     def _save_scan(self) -> None:
         """Save the scan state for the next process (skipped when the file holds it already)."""
         if not self._memory_only:
-            self.scan.save(state_key(self.meta), self.listing, self.stored)
+            self.scan.save(state_key(self.meta), self.listing, self.stored, lambda: runs_directory(self.con))
 
     def _load_cache(self) -> None:
         saved = None if self._memory_only else self.scan.load(state_key(self.meta))

@@ -32,7 +32,7 @@ import os
 import sys
 import time
 from array import array
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,8 @@ class ScanState:
     """A loaded (or about to be saved) scan state; see the module docstring for the layout."""
 
     def __init__(self, key: str, runs_mtime: int, listed_at: int, names: list[str], folders: int,
-                 listed: int, prints: array, deep: dict[str, str], racy: dict[str, str]) -> None:
+                 listed: int, prints: array, deep: dict[str, str], racy: dict[str, str],
+                 directory: bytes = b"") -> None:
         self.key = key
         self.runs_mtime = runs_mtime
         self.listed_at = listed_at
@@ -77,6 +78,7 @@ class ScanState:
         self.prints = prints  # 3 int64 per name
         self.deep = deep  # run id -> segment signature (runs checked deeply)
         self.racy = racy  # run id -> manifest digest (racy runs)
+        self.directory_bytes = directory  # JSON [[id, name, parent, created_at µs], ...] of runs_t ('' unknown)
 
     # ------------------------------------------------------------------ building and saving
     @classmethod
@@ -106,10 +108,11 @@ class ScanState:
     def to_bytes(self) -> bytes:
         names = "\n".join(self.names).encode()
         extra = json.dumps({"deep": self.deep, "racy": self.racy}, separators=(",", ":")).encode()
-        body = names + self.prints.tobytes() + extra
+        body = names + self.prints.tobytes() + extra + self.directory_bytes
         header = {"key": self.key, "runs_mtime": self.runs_mtime, "listed_at": self.listed_at,
                   "count": len(self.names), "folders": self.folders, "listed": self.listed,
-                  "names_bytes": len(names), "extra_bytes": len(extra), "byteorder": sys.byteorder,
+                  "names_bytes": len(names), "extra_bytes": len(extra), "directory_bytes": len(self.directory_bytes),
+                  "byteorder": sys.byteorder,
                   "xxh3": xxhash.xxh3_64_intdigest(body)}
         return MAGIC + json.dumps(header, separators=(",", ":")).encode() + b"\n" + body
 
@@ -188,6 +191,28 @@ class ScanState:
                    if (p[3 * i], p[3 * i + 1], p[3 * i + 2]) != NOT_STORED]
         return Changes(changed, removed, settled)
 
+    def directory(self) -> list[tuple[str, str | None, str | None, int | None]] | None:
+        """(id, name, parent, created_at in µs) of every run the index lists (``runs_t``), or
+        None when this state does not hold them or they do not check out (parsed on demand:
+        only ``show`` asks)."""
+        if not self.directory_bytes:
+            return None
+        try:
+            rows = json.loads(self.directory_bytes)
+        except ValueError:
+            return None
+        known = set(self.names)
+        out: list[tuple[str, str | None, str | None, int | None]] = []
+        if not isinstance(rows, list):
+            return None
+        for row in rows:
+            if not (isinstance(row, list) and len(row) == 4 and row[0] in known
+                    and all(v is None or isinstance(v, str) for v in row[1:3])
+                    and (row[3] is None or type(row[3]) is int)):
+                return None
+            out.append((row[0], row[1], row[2], row[3]))
+        return out
+
     def index_of_folder(self) -> dict[str, int]:
         """Run id -> position, of the deep and racy runs among the folders (few: built on demand)."""
         found = getattr(self, "_positions", None)
@@ -221,20 +246,22 @@ def _parse(line: bytes, body: bytes, key: str) -> ScanState | None:
     if not isinstance(head, dict) or head.get("key") != key or head.get("byteorder") != sys.byteorder:
         return None
     ints = [head[k] for k in ("runs_mtime", "listed_at", "count", "folders", "listed", "names_bytes", "extra_bytes",
-                              "xxh3")]
+                              "directory_bytes", "xxh3")]
     if not all(type(v) is int and v >= 0 for v in ints[2:]):
         return None
-    runs_mtime, listed_at, count, folders, listed, names_bytes, extra_bytes, digest = ints
+    runs_mtime, listed_at, count, folders, listed, names_bytes, extra_bytes, directory_bytes, digest = ints
     if not (type(runs_mtime) is int and type(listed_at) is int and folders <= listed <= count):
         return None
-    if len(body) != names_bytes + 24 * count + extra_bytes or xxhash.xxh3_64_intdigest(body) != digest:
+    if len(body) != names_bytes + 24 * count + extra_bytes + directory_bytes \
+            or xxhash.xxh3_64_intdigest(body) != digest:
         return None
     names = _run_names(body[:names_bytes], count)
     if names is None:
         return None
     prints = array("q")
     prints.frombytes(body[names_bytes : names_bytes + 24 * count])
-    extra = json.loads(body[names_bytes + 24 * count :])
+    extra_at = names_bytes + 24 * count
+    extra = json.loads(body[extra_at : extra_at + extra_bytes])
     deep, racy = extra["deep"], extra["racy"]
     if not (isinstance(deep, dict) and isinstance(racy, dict)):
         return None
@@ -242,7 +269,8 @@ def _parse(line: bytes, body: bytes, key: str) -> ScanState | None:
     for table in (deep, racy):
         if not all(isinstance(k, str) and isinstance(v, str) and k in known for k, v in table.items()):
             return None
-    return ScanState(key, runs_mtime, listed_at, names, folders, listed, prints, deep, racy)
+    return ScanState(key, runs_mtime, listed_at, names, folders, listed, prints, deep, racy,
+                     body[extra_at + extra_bytes :])
 
 
 def _run_names(raw: bytes, count: int) -> list[str] | None:
@@ -339,16 +367,37 @@ class ScanCache:
         self.on_disk = state
         return StoredRuns(state) if state is not None else None
 
-    def save(self, key: str, listing: RunListing, stored: MutableMapping[str, Stored]) -> None:
-        """Save the state of ``listing`` and ``stored`` unless the file holds it already."""
-        if isinstance(stored, StoredRuns) and stored.state is not None:
-            return  # nothing was changed, listed or built since the state was loaded
-        if self.on_disk is not None and self.on_disk.key == key and self.on_disk.runs_mtime == listing.mtime \
-                and self.on_disk.listed_at == listing.listed_at:
+    def save(self, key: str, listing: RunListing, stored: MutableMapping[str, Stored],
+             directory: Callable[[], list[list[Any]]] | None = None) -> None:
+        """Save the state of ``listing`` and ``stored`` unless the file holds it already;
+        ``directory`` gives the index's run directory (see :meth:`ScanState.directory`) when the
+        caller has the index open, so a state saved without one gains it."""
+        def encoded() -> bytes:
+            assert directory is not None
+            return json.dumps(directory(), separators=(",", ":"), ensure_ascii=False).encode()
+
+        loaded = stored.state if isinstance(stored, StoredRuns) else None
+        if loaded is not None:  # nothing was changed, listed or built since the state was loaded
+            if directory is not None and not loaded.directory_bytes and loaded.key == key:
+                loaded.directory_bytes = encoded()
+                save_state(self.index_dir, loaded)
+            return
+        on_disk = self.on_disk
+        if on_disk is not None and on_disk.key == key and on_disk.runs_mtime == listing.mtime \
+                and on_disk.listed_at == listing.listed_at and (directory is None or on_disk.directory_bytes):
             return
         data = stored.as_dict() if isinstance(stored, StoredRuns) else stored
         state = ScanState.of(key, listing, data)  # type: ignore[arg-type]
         if state is None:
             return
+        if directory is not None:
+            state.directory_bytes = encoded()
+        elif on_disk is not None and on_disk.key == key:  # the same index state: the same directory
+            state.directory_bytes = on_disk.directory_bytes
         save_state(self.index_dir, state)
         self.on_disk = state
+
+
+def runs_directory(con: Any) -> list[list[Any]]:
+    """The index's run directory (what ``show`` resolves a reference and finds children by)."""
+    return [list(r) for r in con.execute("SELECT id, name, parent, epoch_us(created_at) FROM runs_t").fetchall()]
