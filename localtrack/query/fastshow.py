@@ -17,14 +17,17 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from localtrack.query.fastlist import current_listing
+from localtrack.errors import LocaltrackError
+from localtrack.query.fastlist import current_listing, header_key
 from localtrack.query.results import RunInfo
 from localtrack.query.run_details import build_run_info
+from localtrack.query.scan_state import load_state
 from localtrack.storage.layout import METRICS_DIRNAME, StoreLayout
 from localtrack.store.run_refs import LATEST, RunCandidate, check_ref, pick_run
 
 MAX_SEGMENT_BYTES = 4 << 20  # the pure-Python writer's segments are far smaller
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+Directory = tuple[list[str], list[Any], list[Any], list[Any]]  # ScanState.directory(): id, name, parent, created
 
 
 class PointColumns:
@@ -46,12 +49,41 @@ def run_with_points(layout: StoreLayout, ref: str) -> tuple[RunInfo, PointColumn
 
     A reference that names no run, or several, raises what the index's answer raises."""
     ref = check_ref(ref)
-    listing = current_listing(layout)
-    state = listing.state if listing is not None else None
-    directory = state.directory() if state is not None else None
-    if listing is None or state is None or directory is None:
+    key = header_key(layout.index_dir)
+    early = load_state(layout.index_dir, key) if key is not None else None
+    directory = early.directory() if early is not None else None
+    if early is None or directory is None:
         return None
-    run_id = _resolve(ref, state.names, directory, listing.runs)
+    # the cheap tests first (a run whose segments only pyarrow reads goes to the index at once);
+    # the run folders are checked against the listing after them
+    run_id: str | None = None
+    if ref != LATEST:
+        try:
+            run_id = _resolve(ref, early.names, directory)
+        except LocaltrackError:
+            current = current_listing(layout)
+            if current is None or current.state is None or current.state.key != early.key:
+                return None  # the directory may be behind: the index decides
+            raise
+        try:
+            points = _points(layout, run_id)
+        except (OSError, ValueError):
+            return None
+        if points is None:
+            return None
+    listing = current_listing(layout)
+    if listing is None or listing.state is None or listing.state.key != early.key:
+        return None
+    if run_id is None:  # @latest: the listing's order is newest first, as @latest picks
+        if not listing.runs:
+            return None
+        run_id = str(listing.runs[0][0])
+        try:
+            points = _points(layout, run_id)
+        except (OSError, ValueError):
+            return None
+        if points is None:
+            return None
     entry = next((e for e in listing.runs if e[0] == run_id), None)
     if entry is None or entry[3] is None:
         return None  # not indexed (damaged), or its entry is not written yet
@@ -62,14 +94,12 @@ def run_with_points(layout: StoreLayout, ref: str) -> tuple[RunInfo, PointColumn
         return None  # the index's answer says what is wrong with it
     try:
         row = listing.rows([entry])[0]
-        points = _points(layout, run_id)
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
-    if points is None:
-        return None
-    created = {run: at for run, _name, _parent, at in directory}
-    children = sorted((run for run, _name, parent, _at in directory if parent == run_id),
-                      key=lambda run: (created[run] is None, created[run] or 0, run))
+    ids, _names, parents, created = directory
+    children = sorted((i for i, _ in _positions(parents, run_id)),
+                      key=lambda i: (created[i] is None, created[i] or 0, ids[i]))
+    children_ids = [ids[i] for i in children]
     problems = sorted(message for run, message in listing.problems if run == run_id)
 
     def metrics(keys: list[str] | None) -> Any:  # the index's points, as RunInfo.metrics() gives them
@@ -78,23 +108,41 @@ def run_with_points(layout: StoreLayout, ref: str) -> tuple[RunInfo, PointColumn
         with Store(layout.root) as store:
             return store.run(run_id).metrics(keys)
 
-    return build_run_info(run_id, record, row, children, problems, metrics), points
+    return build_run_info(run_id, record, row, children_ids, problems, metrics), points
 
 
-def _resolve(ref: str, known: list[str], directory: list[tuple[str, str | None, str | None, int | None]],
-             order: list[list[Any]]) -> str:
-    """The run id ``ref`` names, by run_refs' one rule over the index's runs (``search.resolve``)."""
+def _resolve(ref: str, known: list[str], directory: Directory) -> str:
+    """The run id ``ref`` names, by run_refs' one rule over the index's runs (``search.resolve``):
+    the candidates are the ids holding ``ref`` and the runs named ``ref``, found by C-level scans."""
     if ref in set(known):
         return ref
-    if ref == LATEST:
-        if not order:
-            return pick_run(ref, []).id  # raises: no runs yet
-        return str(order[0][0])  # the listing's order is newest first, as @latest picks
-    listed = {run for run, *_ in directory}
-    candidates = [RunCandidate(run, name, None) for run, name, _parent, _at in directory
-                  if ref in run or name == ref]
-    candidates += [RunCandidate(run, None, None) for run in known if run not in listed and ref in run]
+    ids, names, _parents, _created = directory
+    picked = {i for i, name in _positions(names, ref)}
+    blob = "\n".join(ids)
+    if "\n" not in ref and blob.count(ref) <= 1000:
+        start = blob.find(ref)
+        while start >= 0:
+            picked.add(blob.count("\n", 0, start))
+            start = blob.find(ref, start + 1)
+    else:
+        picked.update(i for i, run in enumerate(ids) if ref in run)
+    candidates = [RunCandidate(ids[i], names[i], None) for i in picked]
+    listed = set(ids)
+    candidates += [RunCandidate(run, None, None) for run in known if ref in run and run not in listed]
     return pick_run(ref, sorted(candidates, key=lambda c: c.id)).id
+
+
+def _positions(values: list[Any], wanted: Any) -> list[tuple[int, Any]]:
+    """(index, value) of each item equal to ``wanted`` (``list.index`` does the scanning)."""
+    out: list[tuple[int, Any]] = []
+    start = 0
+    while True:
+        try:
+            start = values.index(wanted, start)
+        except ValueError:
+            return out
+        out.append((start, wanted))
+        start += 1
 
 
 def _points(layout: StoreLayout, run_id: str) -> PointColumns | None:

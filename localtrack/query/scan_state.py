@@ -78,7 +78,7 @@ class ScanState:
         self.prints = prints  # 3 int64 per name
         self.deep = deep  # run id -> segment signature (runs checked deeply)
         self.racy = racy  # run id -> manifest digest (racy runs)
-        self.directory_bytes = directory  # JSON [[id, name, parent, created_at µs], ...] of runs_t ('' unknown)
+        self.directory_bytes = directory  # JSON {id: [...], name: [...], parent, created_us} of runs_t ('' unknown)
 
     # ------------------------------------------------------------------ building and saving
     @classmethod
@@ -191,27 +191,25 @@ class ScanState:
                    if (p[3 * i], p[3 * i + 1], p[3 * i + 2]) != NOT_STORED]
         return Changes(changed, removed, settled)
 
-    def directory(self) -> list[tuple[str, str | None, str | None, int | None]] | None:
-        """(id, name, parent, created_at in µs) of every run the index lists (``runs_t``), or
+    def directory(self) -> tuple[list[str], list[str | None], list[str | None], list[int | None]] | None:
+        """The columns id, name, parent, created_at (µs) of every run the index lists (``runs_t``), or
         None when this state does not hold them or they do not check out (parsed on demand:
-        only ``show`` asks)."""
+        only ``show`` asks; checked column by column)."""
         if not self.directory_bytes:
             return None
         try:
-            rows = json.loads(self.directory_bytes)
-        except ValueError:
+            columns = json.loads(self.directory_bytes)
+            ids, names, parents, created = (columns[k] for k in ("id", "name", "parent", "created_us"))
+        except (ValueError, TypeError, KeyError):
             return None
-        known = set(self.names)
-        out: list[tuple[str, str | None, str | None, int | None]] = []
-        if not isinstance(rows, list):
+        if not all(isinstance(c, list) and len(c) == len(ids) for c in (ids, names, parents, created)):
             return None
-        for row in rows:
-            if not (isinstance(row, list) and len(row) == 4 and row[0] in known
-                    and all(v is None or isinstance(v, str) for v in row[1:3])
-                    and (row[3] is None or type(row[3]) is int)):
-                return None
-            out.append((row[0], row[1], row[2], row[3]))
-        return out
+        text, maybe_text, maybe_int = {str}, {str, type(None)}, {int, type(None)}
+        if not (set(map(type, ids)) <= text and set(map(type, names)) <= maybe_text
+                and set(map(type, parents)) <= maybe_text and set(map(type, created)) <= maybe_int
+                and set(ids) <= set(self.names)):
+            return None
+        return ids, names, parents, created
 
     def index_of_folder(self) -> dict[str, int]:
         """Run id -> position, of the deep and racy runs among the folders (few: built on demand)."""
@@ -368,7 +366,7 @@ class ScanCache:
         return StoredRuns(state) if state is not None else None
 
     def save(self, key: str, listing: RunListing, stored: MutableMapping[str, Stored],
-             directory: Callable[[], list[list[Any]]] | None = None) -> None:
+             directory: Callable[[], dict[str, list[Any]]] | None = None) -> None:
         """Save the state of ``listing`` and ``stored`` unless the file holds it already;
         ``directory`` gives the index's run directory (see :meth:`ScanState.directory`) when the
         caller has the index open, so a state saved without one gains it."""
@@ -398,6 +396,7 @@ class ScanCache:
         self.on_disk = state
 
 
-def runs_directory(con: Any) -> list[list[Any]]:
-    """The index's run directory (what ``show`` resolves a reference and finds children by)."""
-    return [list(r) for r in con.execute("SELECT id, name, parent, epoch_us(created_at) FROM runs_t").fetchall()]
+def runs_directory(con: Any) -> dict[str, list[Any]]:
+    """The index's run directory (what ``show`` resolves a reference and finds children by), by column."""
+    rows = con.execute("SELECT id, name, parent, epoch_us(created_at) FROM runs_t").fetchall()
+    return {name: [r[i] for r in rows] for i, name in enumerate(("id", "name", "parent", "created_us"))}
