@@ -326,8 +326,8 @@ class StoredRuns(MutableMapping[str, Stored]):
         if self.state is None:
             return None
         found = self.state.changes(runs_dir)
-        if found is not None and listing.mtime is None:
-            self.state.seed(listing)
+        if found is not None and (found or found.settled) and listing.mtime is None:
+            self.state.seed(listing)  # a refresh follows: it (and the state saved after it) needs the listing
         return found
 
     def __getitem__(self, key: str) -> Stored:
