@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from localtrack.query.index_scan import RunListing, Stored, detect_changes
+from localtrack.query.listing_order import Entries, header_stamp, load_order, save_order
 from localtrack.query.scan_state import ScanCache, ScanState
 from localtrack.storage.layout import StoreLayout
 
@@ -111,7 +112,7 @@ class Listing:
         self._load(header)
 
     def _load(self, header: dict[str, Any]) -> None:
-        self.runs: list[list[Any]] = header["runs"]  # [id, rk, project, offset, length]
+        self.runs: Sequence[list[Any]] = header["runs"]  # [id, rk, project, offset, length] (or listing_order.Entries)
         self.problems: list[tuple[str, str]] = [(str(p[0]), str(p[1])) for p in header.get("problems", [])]
         self.live: dict[str, Any] = header.get("live") or {}
         name = str(header["rows_file"])
@@ -119,11 +120,18 @@ class Listing:
             raise ValueError(f"not a listing rows file name: {name!r}")
         self.rows_path = self.layout.index_dir / name
 
-    def entries(self, project: str | None = None) -> list[list[Any]]:
+    def entries(self, project: str | None = None) -> Sequence[list[Any]]:
         """The runs (optionally of one project), in order."""
         if project is None:
             return self.runs
         return [e for e in self.runs if e[2] == project]
+
+    def entry_of(self, run_id: str) -> list[Any] | None:
+        """The entry of one run, or None when the listing does not hold it."""
+        if isinstance(self.runs, Entries):
+            i = self.runs.position(run_id)
+            return None if i is None else self.runs[i]
+        return next((e for e in self.runs if e[0] == run_id), None)
 
     def complete(self, entries: Sequence[list[Any]]) -> Sequence[list[Any]]:
         """These entries, every one written: runs whose entry is not written yet (the listing
@@ -223,7 +231,13 @@ def current_listing(layout: StoreLayout) -> Listing | None:
     cache = ScanCache(index_dir)
     line_key = header_key(index_dir)
     saved = cache.load(line_key) if line_key is not None else None
-    key, header = read_keyed_header(index_dir, files=saved is None)
+    before = header_stamp(index_dir / HEADER_FILENAME)
+    stamp = (line_key, *before) if line_key is not None and before is not None else None
+    header = load_order(index_dir, stamp) if saved is not None and stamp is not None else None
+    key = line_key if header is not None else None
+    fresh_order = header is None
+    if header is None:
+        key, header = read_keyed_header(index_dir, files=saved is None)
     if header is None or key is None or key != line_key:
         return None
     stored: MutableMapping[str, Stored]
@@ -245,6 +259,8 @@ def current_listing(layout: StoreLayout) -> Listing | None:
         return None
     if not changes.settled:  # settled runs: the index has flags to clear first (a new state)
         cache.save(key, runs, stored)
+        if fresh_order and stamp is not None and (key, *(header_stamp(index_dir / HEADER_FILENAME) or ())) == stamp:
+            save_order(index_dir, stamp, header)  # the same header file all along: its order for the next ls
     listing.state = state
     return listing
 

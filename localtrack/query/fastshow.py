@@ -84,7 +84,7 @@ def run_with_points(layout: StoreLayout, ref: str) -> tuple[RunInfo, PointColumn
             return None
         if points is None:
             return None
-    entry = next((e for e in listing.runs if e[0] == run_id), None)
+    entry = listing.entry_of(run_id)
     if entry is None or entry[3] is None:
         return None  # not indexed (damaged), or its entry is not written yet
     from localtrack.store.reader import load_run

@@ -253,7 +253,7 @@ def _parse(line: bytes, body: bytes, key: str) -> ScanState | None:
     if len(body) != names_bytes + 24 * count + extra_bytes + directory_bytes \
             or xxhash.xxh3_64_intdigest(body) != digest:
         return None
-    names = _run_names(body[:names_bytes], count)
+    names = run_names(body[:names_bytes], count)
     if names is None:
         return None
     prints = array("q")
@@ -271,7 +271,7 @@ def _parse(line: bytes, body: bytes, key: str) -> ScanState | None:
                      body[extra_at + extra_bytes :])
 
 
-def _run_names(raw: bytes, count: int) -> list[str] | None:
+def run_names(raw: bytes, count: int) -> list[str] | None:
     """The names, if every one is a valid run id (names.py's rule, checked over the whole
     blob at once: 100,000 names in a few milliseconds), distinct, and ``count`` of them."""
     if not count:
