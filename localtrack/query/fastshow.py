@@ -108,6 +108,8 @@ def run_with_points(layout: StoreLayout, ref: str) -> tuple[RunInfo, PointColumn
         with Store(layout.root) as store:
             return store.run(run_id).metrics(keys)
 
+    if points is None:  # (read above in either branch)
+        return None
     return build_run_info(run_id, record, row, children_ids, problems, metrics), points
 
 

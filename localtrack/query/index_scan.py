@@ -255,7 +255,7 @@ def detect_changes(runs_dir: Path, listing: RunListing, stored: Mapping[str, Sto
     """
     quick = getattr(stored, "quick_changes", None)
     if quick is not None:
-        found = quick(runs_dir, listing)
+        found: Changes | None = quick(runs_dir, listing)
         if found is not None:
             return found
         stored = stored.as_dict()  # type: ignore[attr-defined]  # the usual check, on a plain dict

@@ -36,7 +36,7 @@ class Entries(Sequence[list[Any]]):
     """The listing's runs in order, by column; each ``[id, rk, project, offset, length]`` is
     built when asked for (``ls`` asks for fifty of 100,000)."""
 
-    def __init__(self, ids: list[str], numbers: array, projects: list[str | None]) -> None:
+    def __init__(self, ids: list[str], numbers: array[int], projects: list[str | None]) -> None:
         self.ids, self.numbers, self.projects = ids, numbers, projects
 
     def __len__(self) -> int:

@@ -67,7 +67,7 @@ class ScanState:
     """A loaded (or about to be saved) scan state; see the module docstring for the layout."""
 
     def __init__(self, key: str, runs_mtime: int, listed_at: int, names: list[str], folders: int,
-                 listed: int, prints: array, deep: dict[str, str], racy: dict[str, str],
+                 listed: int, prints: array[int], deep: dict[str, str], racy: dict[str, str],
                  directory: bytes = b"") -> None:
         self.key = key
         self.runs_mtime = runs_mtime
