@@ -20,7 +20,7 @@ from typing import Any
 from localtrack.errors import LocaltrackError
 from localtrack.query.fastlist import current_listing, header_key
 from localtrack.query.results import RunInfo
-from localtrack.query.run_details import build_run_info
+from localtrack.query.run_details import PointColumns, build_run_info
 from localtrack.query.scan_state import load_state
 from localtrack.storage.layout import METRICS_DIRNAME, StoreLayout
 from localtrack.store.run_refs import LATEST, RunCandidate, check_ref, pick_run
@@ -28,20 +28,6 @@ from localtrack.store.run_refs import LATEST, RunCandidate, check_ref, pick_run
 MAX_SEGMENT_BYTES = 4 << 20  # the pure-Python writer's segments are far smaller
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 Directory = tuple[list[str], list[Any], list[Any], list[Any]]  # ScanState.directory(): id, name, parent, created
-
-
-class PointColumns:
-    """A run's points as plain columns, shaped like the Arrow table ``RunInfo.metrics()``
-    returns as far as ``select(...).to_pydict()`` goes (what ``show`` draws sparklines from)."""
-
-    def __init__(self, columns: dict[str, list[Any]]) -> None:
-        self.columns = columns
-
-    def select(self, names: list[str]) -> PointColumns:
-        return PointColumns({name: self.columns[name] for name in names})
-
-    def to_pydict(self) -> dict[str, list[Any]]:
-        return {name: list(values) for name, values in self.columns.items()}
 
 
 def run_with_points(layout: StoreLayout, ref: str) -> tuple[RunInfo, PointColumns] | None:

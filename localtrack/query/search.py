@@ -11,7 +11,7 @@ from localtrack.query.index_load import ensure_means, files_of, points_sql, uses
 from localtrack.query.pysearch import parse_search
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunInfo, RunTable
 from localtrack.query.row_values import base_row, param_value
-from localtrack.query.run_details import build_run_info
+from localtrack.query.run_details import PointColumns, build_run_info
 from localtrack.store.reader import load_run
 from localtrack.store.run_refs import LATEST, RunCandidate, check_ref, pick_run
 
@@ -185,21 +185,6 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
             params.append(keys)
         sql += ' ORDER BY run, p.key, p.step, p."timestamp", p.ord'
         return duck.arrow(con, sql, params)
-
-
-class PointColumns:
-    """A run's points as plain columns, shaped like the Arrow table ``RunInfo.metrics()``
-    returns as far as ``select(...).to_pydict()`` goes: ``show`` draws its sparklines from
-    them without importing pyarrow (and numpy with it), a third of a warm ``show``."""
-
-    def __init__(self, columns: dict[str, list[Any]]) -> None:
-        self.columns = columns
-
-    def select(self, names: list[str]) -> PointColumns:
-        return PointColumns({name: self.columns[name] for name in names})
-
-    def to_pydict(self) -> dict[str, list[Any]]:
-        return {name: list(values) for name, values in self.columns.items()}
 
 
 def point_columns(reader: Any, info: RunInfo) -> Any:
