@@ -62,7 +62,10 @@ def read_keyed_header(index_dir: Path, *, files: bool = True) -> tuple[str | Non
         key, length = json.loads(line)
         if not isinstance(key, str) or length != len(data):
             key = None
-        header = json.loads(data if files else _without_files(data))
+        try:
+            header = json.loads(data if files else _without_files(data))
+        except ValueError:  # the cut did not fit this header's layout: the whole of it
+            header = json.loads(data)
     except (ValueError, TypeError):
         return None, None
     if not isinstance(header, dict) or header.get("version") != LISTING_VERSION:

@@ -70,3 +70,22 @@ def test_listing_order_damaged_is_ignored(layout: StoreLayout, damage: str) -> N
     assert listing is not None and not isinstance(listing.runs, Entries)  # from the header's JSON
     assert listing.runs == read_header(layout.index_dir)["runs"]  # type: ignore[index]
     assert isinstance(current_listing(layout).runs, Entries)  # type: ignore[union-attr]  # written afresh
+
+
+def test_header_read_without_files_keeps_everything_else(tmp_path: Path) -> None:
+    """The fingerprints are cut out before parsing; a header laid out otherwise is parsed whole."""
+    import json
+
+    from localtrack.query.fastlist import HEADER_FILENAME, read_keyed_header
+
+    runs = [["20250101-000000001-aaaaaa", 1, 'p],"live":{"x', 0, 10]]  # a project spelling the cut's marker
+    for layout in ({"version": 1, "rows_file": "listing-ab.rows", "runs": runs, "files": [["x", 1, 2, 3, "", False,
+                                                                                           False, ""]],
+                    "live": {}, "problems": []},
+                   {"version": 1, "rows_file": "listing-ab.rows", "runs": runs, "files": [], "sums": [[1]],
+                    "live": {}, "problems": [["r", "m"]]}):
+        body = json.dumps(layout, separators=(",", ":")).encode()
+        (tmp_path / HEADER_FILENAME).write_bytes(json.dumps(["k:1", len(body)]).encode() + b"\n" + body)
+        key, header = read_keyed_header(tmp_path, files=False)
+        assert key == "k:1" and header is not None
+        assert header["runs"] == runs and header["problems"] == layout["problems"] and header["live"] == {}
