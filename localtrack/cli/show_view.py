@@ -36,9 +36,14 @@ def show(run: str, fmt: OutputFormat = OutputFormat.table, store: Path | None = 
         _warn(info)
         emit_json(info.to_dict())
         return
-    from localtrack.query.search import run_with_points
+    from localtrack.query import fastshow
 
-    info, points = run_with_points(reader, run)  # one check of the run folders; no pyarrow import
+    found = fastshow.run_with_points(reader.layout, run)  # no DuckDB when the listing is current
+    if found is None:
+        from localtrack.query.search import run_with_points
+
+        found = run_with_points(reader, run)  # one check of the run folders; no pyarrow import
+    info, points = found
     _warn(info)
     out = console()
     for block in render_run(info, points):

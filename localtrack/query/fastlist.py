@@ -17,12 +17,14 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from localtrack.query.index_scan import RunListing, Stored, detect_changes
+from localtrack.query.listing_order import Entries, header_stamp, load_order, save_order
+from localtrack.query.scan_state import ScanCache, ScanState
 from localtrack.storage.layout import StoreLayout
 
 LISTING_VERSION = 1
@@ -37,23 +39,52 @@ def valid_rows_name(name: str) -> bool:
     return bool(token) and token.isascii() and token.isalnum() and len(token) <= 64
 
 
-def read_header(index_dir: Path) -> dict[str, Any] | None:
-    """The listing header as written (not checked against the run folders), or None."""
+def read_header(index_dir: Path, *, files: bool = True) -> dict[str, Any] | None:
+    """The listing header as written (not checked against the run folders), or None.
+
+    Without ``files`` the run folders' fingerprints (half of the header, which a saved scan
+    state holds already) are cut out before parsing, when they can be found; see
+    :func:`_without_files`."""
+    return read_keyed_header(index_dir, files=files)[1]
+
+
+def read_keyed_header(index_dir: Path, *, files: bool = True) -> tuple[str | None, dict[str, Any] | None]:
+    """(the index state line 1 names, the header) of one read of the file; (None, None) if unusable."""
     try:
         with open(index_dir / HEADER_FILENAME, "rb") as handle:
-            handle.readline()
+            line = handle.readline(256)
             data = handle.read(MAX_HEADER_BYTES + 1)
     except OSError:
-        return None
+        return None, None
     if len(data) > MAX_HEADER_BYTES:
-        return None
+        return None, None
     try:
-        header = json.loads(data)
-    except ValueError:
-        return None
+        key, length = json.loads(line)
+        if not isinstance(key, str) or length != len(data):
+            key = None
+        try:
+            header = json.loads(data if files else _without_files(data))
+        except ValueError:  # the cut did not fit this header's layout: the whole of it
+            header = json.loads(data)
+    except (ValueError, TypeError):
+        return None, None
     if not isinstance(header, dict) or header.get("version") != LISTING_VERSION:
-        return None
-    return header
+        return None, None
+    return key, header
+
+
+_FILES_START, _FILES_END = b',"files":[', b'],"live":'
+
+
+def _without_files(data: bytes) -> bytes:
+    """The header's text with its ``"files"`` list left out (listing_write writes it between
+    ``runs`` and ``live``). Inside a JSON string every quote is escaped, so ``,"files":[`` and
+    ``],"live":`` occur only as the header's own keys, and the files list holds no objects."""
+    start = data.find(_FILES_START)
+    end = data.find(_FILES_END, start) if start >= 0 else -1
+    if start < 0 or end < 0 or data.find(_FILES_START, start + 1) >= 0:
+        return data
+    return data[:start] + data[end + 1:]
 
 
 def header_key(index_dir: Path) -> str | None:
@@ -80,10 +111,11 @@ class Listing:
     def __init__(self, layout: StoreLayout, header: dict[str, Any]) -> None:
         self.layout = layout
         self._sparks: dict[str, dict[str, list[float]]] = {}
+        self.state: ScanState | None = None  # the scan state the listing was checked with (fastshow reads it)
         self._load(header)
 
     def _load(self, header: dict[str, Any]) -> None:
-        self.runs: list[list[Any]] = header["runs"]  # [id, rk, project, offset, length]
+        self.runs: Sequence[list[Any]] = header["runs"]  # [id, rk, project, offset, length] (or listing_order.Entries)
         self.problems: list[tuple[str, str]] = [(str(p[0]), str(p[1])) for p in header.get("problems", [])]
         self.live: dict[str, Any] = header.get("live") or {}
         name = str(header["rows_file"])
@@ -91,11 +123,18 @@ class Listing:
             raise ValueError(f"not a listing rows file name: {name!r}")
         self.rows_path = self.layout.index_dir / name
 
-    def entries(self, project: str | None = None) -> list[list[Any]]:
+    def entries(self, project: str | None = None) -> Sequence[list[Any]]:
         """The runs (optionally of one project), in order."""
         if project is None:
             return self.runs
         return [e for e in self.runs if e[2] == project]
+
+    def entry_of(self, run_id: str) -> list[Any] | None:
+        """The entry of one run, or None when the listing does not hold it."""
+        if isinstance(self.runs, Entries):
+            i = self.runs.position(run_id)
+            return None if i is None else self.runs[i]
+        return next((e for e in self.runs if e[0] == run_id), None)
 
     def complete(self, entries: Sequence[list[Any]]) -> Sequence[list[Any]]:
         """These entries, every one written: runs whose entry is not written yet (the listing
@@ -186,21 +225,46 @@ def discard(layout: StoreLayout) -> None:
 
 
 def current_listing(layout: StoreLayout) -> Listing | None:
-    """The listing if it matches the run folders exactly now, else None."""
-    header = read_header(layout.index_dir)
+    """The listing if it matches the run folders exactly now, else None.
+
+    The run folders are compared with the scan state saved for the listing's index state
+    (``scan_state``) when there is one, else with the fingerprints in the header (and the
+    state is saved then, for the next ``ls``)."""
+    index_dir = layout.index_dir
+    cache = ScanCache(index_dir)
+    line_key = header_key(index_dir)
+    saved = cache.load(line_key) if line_key is not None else None
+    before = header_stamp(index_dir / HEADER_FILENAME)
+    stamp = (line_key, *before) if line_key is not None and before is not None else None
+    header = load_order(index_dir, stamp) if saved is not None and stamp is not None else None
+    key = line_key if header is not None else None
+    fresh_order = header is None
     if header is None:
+        key, header = read_keyed_header(index_dir, files=saved is None)
+    if header is None or key is None or key != line_key:
         return None
+    stored: MutableMapping[str, Stored]
     try:
-        stored = {str(f[0]): Stored((int(f[1]), int(f[2]), int(f[3])), str(f[4]), bool(f[5]), bool(f[6]), str(f[7]))
-                  for f in header["files"]}
+        if saved is not None:
+            stored = saved
+        else:
+            stored = {str(f[0]): Stored((int(f[1]), int(f[2]), int(f[3])), str(f[4]), bool(f[5]), bool(f[6]),
+                                        str(f[7])) for f in header["files"]}
         listing = Listing(layout, header)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
-    changes = detect_changes(layout.runs_dir, RunListing(layout.runs_dir), stored)
+    state = saved.state if saved is not None else None  # (checking may turn it into a plain dict)
+    runs = RunListing(layout.runs_dir)
+    changes = detect_changes(layout.runs_dir, runs, stored)
     if changes:
         return None
-    if len(stored) and not os.path.isfile(listing.rows_path):
+    if listing.runs and not os.path.isfile(listing.rows_path):
         return None
+    if not changes.settled:  # settled runs: the index has flags to clear first (a new state)
+        cache.save(key, runs, stored)
+        if fresh_order and stamp is not None and (key, *(header_stamp(index_dir / HEADER_FILENAME) or ())) == stamp:
+            save_order(index_dir, stamp, header)  # the same header file all along: its order for the next ls
+    listing.state = state
     return listing
 
 

@@ -29,6 +29,7 @@ from localtrack.query.index_schema import (
     SCHEMA_VERSION,
     create_statements,
 )
+from localtrack.query.scan_state import ScanCache, runs_directory, state_key
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.lease import run_lock
 
@@ -52,6 +53,7 @@ class Index:
         self.running: dict[str, tuple[dict[str, Any], str]] = {}
         self.last_refresh: dict[str, Any] = {}
         self.listing = RunListing(layout.runs_dir)
+        self.scan = ScanCache(layout.index_dir)  # the saved scan state (scan_state): stored + listing
         self.meta: dict[str, str] = {}
         self._is_attached = False
         # rk -> (tags, params, metrics) of result rows: a run's rk changes whenever its rows
@@ -225,6 +227,7 @@ class Index:
             self._cache_key = (build_id, generation)
             self.meta["generation"] = generation
         refresher.update_live_status()
+        self._save_scan()
         if self.keep_listing:
             self._sync_listing()
         self.last_refresh = {"runs_changed": changed, "seconds": time.perf_counter() - started}
@@ -292,6 +295,8 @@ class Index:
         if not changes:
             if changes.settled:  # the answer stands; only racy flags to clear
                 self._refresh_or_rebuild(changes)
+            else:
+                self._save_scan()
             self.last_refresh = {"runs_changed": 0, "seconds": time.perf_counter() - started}
             if "error" in box:
                 raise box["error"]
@@ -300,12 +305,21 @@ class Index:
         self._refresh_or_rebuild(changes)
         return fn(self.con)
 
+    def _save_scan(self) -> None:
+        """Save the scan state for the next process (skipped when the file holds it already)."""
+        if not self._memory_only:
+            self.scan.save(state_key(self.meta), self.listing, self.stored, lambda: runs_directory(self.con))
+
     def _load_cache(self) -> None:
-        rows = self.con.execute(  # the segment lists matter only for runs checked deeply
-            "SELECT run_id, m_mtime, m_size, m_ino, CASE WHEN deep THEN segs ELSE '' END, deep, racy, "
-            "CASE WHEN racy THEN m_digest ELSE '' END FROM files_t"
-        ).fetchall()
-        self.stored = {r[0]: Stored((r[1], r[2], r[3]), r[4], r[5], r[6], r[7] or "") for r in rows}
+        saved = None if self._memory_only else self.scan.load(state_key(self.meta))
+        if saved is not None:  # the scan state saved for this index state: no files_t read
+            self.stored = saved  # type: ignore[assignment]
+        else:
+            rows = self.con.execute(  # the segment lists matter only for runs checked deeply
+                "SELECT run_id, m_mtime, m_size, m_ino, CASE WHEN deep THEN segs ELSE '' END, deep, racy, "
+                "CASE WHEN racy THEN m_digest ELSE '' END FROM files_t"
+            ).fetchall()
+            self.stored = {r[0]: Stored((r[1], r[2], r[3]), r[4], r[5], r[6], r[7] or "") for r in rows}
         self.running = {}
         import json
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -115,7 +116,7 @@ class ManifestStats:
             self.fd = None
 
     def changed(self, folders: list[tuple[str, str]],
-                stored: dict[str, Stored]) -> tuple[list[str], list[str], list[str]]:
+                stored: Mapping[str, Stored]) -> tuple[list[str], list[str], list[str]]:
         """(runs whose manifest stat differs from what is stored, runs to check deeply, racy runs).
 
         The hot loop of every query (one ``stat`` per run): kept tight on purpose.
@@ -149,6 +150,23 @@ class ManifestStats:
             elif old[2]:
                 deep.append(run_id)
         return changed, deep, racy
+
+    def flat(self, paths: list[str]) -> list[int] | None:
+        """(mtime_ns, size, inode) of each manifest path (relative to ``runs/``), flattened, in
+        one list a saved scan state compares whole (None without a directory descriptor)."""
+        if self.fd is None:
+            return None
+        fd, stat_, isreg = self.fd, os.stat, stat.S_ISREG
+        out: list[int] = []
+        extend = out.extend
+        for path in paths:
+            try:
+                st = stat_(path, dir_fd=fd, follow_symlinks=False)
+            except OSError:
+                extend(MISSING)
+                continue
+            extend((st.st_mtime_ns, st.st_size, st.st_ino) if isreg(st.st_mode) else MISSING)
+        return out
 
     def digest(self, run_id: str) -> str:
         """xxh3-128 of the run's manifest bytes ('' when unreadable, a link, or over the cap)."""
@@ -228,12 +246,19 @@ class Changes:
         return bool(self.changed or self.removed)
 
 
-def detect_changes(runs_dir: Path, listing: RunListing, stored: dict[str, Stored]) -> Changes:
+def detect_changes(runs_dir: Path, listing: RunListing, stored: Mapping[str, Stored]) -> Changes:
     """Compare the run folders with ``stored``: one ``stat`` per run, more only where needed.
 
     Shared by the index refresh and the DuckDB-free listing (``fastlist``), so both agree on
-    what "unchanged" means.
+    what "unchanged" means. ``stored`` backed by a saved scan state (``scan_state.StoredRuns``)
+    answers from the state while ``runs/`` did not change, without a dict of every run.
     """
+    quick = getattr(stored, "quick_changes", None)
+    if quick is not None:
+        found: Changes | None = quick(runs_dir, listing)
+        if found is not None:
+            return found
+        stored = stored.as_dict()  # type: ignore[attr-defined]  # the usual check, on a plain dict
     started_ns = time.time_ns()
     dirs = listing.get()
     changed = [run_id for run_id, is_dir in dirs.items()

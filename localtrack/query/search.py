@@ -11,7 +11,7 @@ from localtrack.query.index_load import ensure_means, files_of, points_sql, uses
 from localtrack.query.pysearch import parse_search
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunInfo, RunTable
 from localtrack.query.row_values import base_row, param_value
-from localtrack.storage.manifest import decode_value, is_legacy_values
+from localtrack.query.run_details import PointColumns, build_run_info
 from localtrack.store.reader import load_run
 from localtrack.store.run_refs import LATEST, RunCandidate, check_ref, pick_run
 
@@ -137,44 +137,11 @@ def run_info(index: Index, ref: str, con: Any = None) -> RunInfo:
         _attach_details(con, [base], [row[0]], index.details)
     children = [r[0] for r in con.execute(
         "SELECT id FROM runs_t WHERE parent = ? ORDER BY created_at, id", [run_id]).fetchall()]
-    params, tags, summary = base["params"], base["tags"], base["metrics"]
-    m = record.manifest
 
     def metrics(keys: list[str] | None) -> Any:
         return metric_points(index, [run_id], keys).select(["step", "timestamp", "key", "value"])
 
-    legacy = is_legacy_values(m)  # tagged non-finite floats (docs/FORMAT.md) back to floats
-    config = decode_value(m.get("config"), legacy)
-    summary_values = decode_value(m.get("summary_values"), legacy)
-    return RunInfo(
-        id=run_id, name=record.name, project=base.get("project"), group=base.get("group"),
-        parent=base.get("parent"), status=base.get("status") or record.status,
-        created_at=base.get("created_at"), ended_at=base.get("ended_at"), duration=base.get("duration"),
-        config=config if isinstance(config, dict) else {}, params=params, tags=tags,
-        notes=notes if isinstance(notes := m.get("notes"), str) else "",
-        git=m.get("git") if isinstance(m.get("git"), dict) else None,
-        command=m.get("command") if isinstance(m.get("command"), dict) else None,
-        environment=m.get("environment") if isinstance(m.get("environment"), dict) else None,
-        summary=summary,
-        summary_values=summary_values if isinstance(summary_values, dict) else {},
-        artifacts=artifacts if isinstance(artifacts := m.get("artifacts"), list) else [],
-        children=children, error=m.get("error"),
-        writers=writers if isinstance(writers := m.get("writers"), dict) else {},
-        path=record.path, manifest=m, problems=problems, _metrics=metrics,
-        alerts=_alerts(m.get("alerts")),
-    )
-
-
-def _alerts(raw: Any) -> list[dict[str, Any]]:
-    """``wandb.alert`` records (title, text, level, at); anything malformed in a tampered manifest is skipped."""
-    if not isinstance(raw, list):
-        return []
-    keep = ("title", "text", "level", "at")
-    return [
-        {k: item[k] for k in keep if isinstance(item.get(k), str)}
-        for item in raw[:1000]
-        if isinstance(item, dict) and isinstance(item.get("title"), str)
-    ]
+    return build_run_info(run_id, record, base, children, problems, metrics)
 
 
 # ---------------------------------------------------------------------- metric points
@@ -218,21 +185,6 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
             params.append(keys)
         sql += ' ORDER BY run, p.key, p.step, p."timestamp", p.ord'
         return duck.arrow(con, sql, params)
-
-
-class PointColumns:
-    """A run's points as plain columns, shaped like the Arrow table ``RunInfo.metrics()``
-    returns as far as ``select(...).to_pydict()`` goes: ``show`` draws its sparklines from
-    them without importing pyarrow (and numpy with it), a third of a warm ``show``."""
-
-    def __init__(self, columns: dict[str, list[Any]]) -> None:
-        self.columns = columns
-
-    def select(self, names: list[str]) -> PointColumns:
-        return PointColumns({name: self.columns[name] for name in names})
-
-    def to_pydict(self) -> dict[str, list[Any]]:
-        return {name: list(values) for name, values in self.columns.items()}
 
 
 def point_columns(reader: Any, info: RunInfo) -> Any:
