@@ -212,7 +212,7 @@ elif mode == "slow":  # many flusher seals of a few points each: merged without 
     for step in range(60):
         run.log({"a": float(step)})
         time.sleep(0.004)
-else:  # past the pure-Python seal size: the caller's own seal loads pyarrow
+else:  # past 20k points, the size that loaded pyarrow before parquet_lite sealed any size
     for step in range(15_000):
         run.log({"a": float(step), "b": 2.0})
 run.finish()
@@ -264,10 +264,20 @@ def test_many_small_seals_are_merged_without_pyarrow(tmp_path: Path) -> None:
     assert len(list((Path(out["dir"]) / "metrics").iterdir())) == 1
 
 
-def test_a_big_buffer_loads_pyarrow_on_the_callers_thread(tmp_path: Path) -> None:
+def test_a_long_run_never_loads_pyarrow_and_reads_back_whole(tmp_path: Path) -> None:
+    """Past the old pure-Python seal size (20k points) the run still seals without pyarrow,
+    and every point reads back through pyarrow and duckdb, summary included."""
     out = _child_run(tmp_path, "big")
-    assert out["warm"] is True
+    assert out["pyarrow_loaded"] is False and out["warm"] is False
     table, manifest = _read_run(Path(out["dir"]))
     assert table.num_rows == 30_000
     assert table.column("value").to_pylist()[:15_000] == [float(s) for s in range(15_000)]
-    assert manifest["summary"]["b"]["count"] == 15_000
+    assert table.column("step").to_pylist()[15_000:] == list(range(15_000))
+    assert manifest["summary"]["b"]["count"] == 15_000 and manifest["summary"]["a"]["max"] == 14_999.0
+    [path] = segments.live_segments(Path(out["dir"]) / "metrics")
+    assert pq.ParquetFile(path).metadata.created_by == parquet_lite.CREATED_BY
+    ours = read_parquet(path)
+    micros = ours.column("timestamp").cast(pa.int64()).to_pylist()
+    expected = list(zip(ours.column("step").to_pylist(), micros, ours.column("key").to_pylist(),
+                        [struct.pack("<d", v) for v in ours.column("value").to_pylist()], strict=True))
+    assert _duck_rows(path)[1] == expected
