@@ -249,8 +249,9 @@ def _byte_planes(raw: bytes, width: int) -> list[bytes]:
 _BLOCK = 128  # DELTA_BINARY_PACKED: values per block, in 4 miniblocks of 32
 _MINIBLOCK = 32
 _INT64_MIN, _UINT64_LIMIT = -(1 << 63), 1 << 64
-# Byte-aligned bit widths only: then bit packing is array.tobytes() (LSB first = little-endian).
-_PACK = ((0, ""), (8, "B"), (16, "H"), (32, "I"), (64, "Q"))
+# Byte-aligned bit widths only, so bit packing is array.tobytes() (LSB first = little-endian):
+# the (width, array typecode) for a block whose largest adjusted delta has n bits.
+_WIDTH_FOR_BITS = [(0, "")] + [(8, "B")] * 8 + [(16, "H")] * 8 + [(32, "I")] * 16 + [(64, "Q")] * 32
 
 
 def _delta_binary_packed(values: array[int]) -> bytes | None:
@@ -267,33 +268,46 @@ def _delta_binary_packed(values: array[int]) -> bytes | None:
     if count == 0:
         _varint(0, out)
         return bytes(out)
-    _varint(_zigzag(values[0]), out)
+    first = values[0]
+    _varint(_zigzag(first), out)
     if count == 1:
         return bytes(out)
-    deltas = list(map(sub, islice(values, 1, None), values))
+    blocks = (count - 1 + _BLOCK - 1) // _BLOCK
+    stride = values[1] - first
+    if _INT64_MIN <= stride < (1 << 63) and _INT64_MIN <= first + stride * (count - 1) < (1 << 63):
+        if values == array("q", range(first, first + stride * count, stride) if stride else [first] * count):
+            # constant stride (steps): every width is 0, no packed bytes at all
+            head = bytearray()
+            _varint(_zigzag(stride), head)
+            return bytes(out) + bytes(head + b"\0\0\0\0") * blocks
+    as_list = values.tolist()
+    deltas = list(map(sub, islice(as_list, 1, None), as_list))
     low, high = min(deltas), max(deltas)
     if low < _INT64_MIN or high - low >= _UINT64_LIMIT:
         return None
+    if 0 < low and _WIDTH_FOR_BITS[high.bit_length()] == _WIDTH_FOR_BITS[(high - low).bit_length()]:
+        low = 0  # the same widths without subtracting: one pass fewer
     head = bytearray()
     _varint(_zigzag(low), head)
-    blocks = (count - 1 + _BLOCK - 1) // _BLOCK
-    if low == high:  # constant stride (steps): every width is 0, no packed bytes at all
-        return bytes(out) + bytes(head + b"\0\0\0\0") * blocks
     adjusted = list(map(sub, deltas, repeat(low))) if low else deltas
-    for start in range(0, count - 1, _BLOCK):
+    parts = [bytes(out)]
+    tail = len(adjusted) - _BLOCK  # blocks before this one are full
+    for start in range(0, len(adjusted), _BLOCK):
         chunk = adjusted[start : start + _BLOCK]
-        top = max(chunk)
-        width, code = next(p for p in _PACK if top < (1 << p[0]))
-        used = (len(chunk) + _MINIBLOCK - 1) // _MINIBLOCK
-        out += head
-        out += bytes([width]) * used + bytes(_BLOCK // _MINIBLOCK - used)
+        width, code = _WIDTH_FOR_BITS[max(chunk).bit_length()]
+        parts.append(head)
+        if start < tail:
+            parts.append(bytes((width, width, width, width)))
+        else:
+            used = (len(chunk) + _MINIBLOCK - 1) // _MINIBLOCK
+            parts.append(bytes([width]) * used + bytes(_BLOCK // _MINIBLOCK - used))
+            chunk += [0] * (used * _MINIBLOCK - len(chunk))  # pad the last miniblock
         if width:
             packed = array(code, chunk)
             if not _LITTLE:
                 packed.byteswap()
-            out += packed.tobytes()
-            out += bytes((used * _MINIBLOCK - len(chunk)) * width // 8)  # pad the last miniblock
-    return bytes(out)
+            parts.append(packed.tobytes())
+    return b"".join(parts)
 
 
 def _page(
@@ -328,18 +342,19 @@ def _int64_pages(out: bytearray, column: array[int], runs: list[tuple[int, int]]
     encoded page instead of encoding it again."""
     pages: list[tuple[int, int]] = []
     encodings: set[int] = set()
-    cache: dict[bytes, tuple[bytes, int, int]] = {}
+    done: list[tuple[bytes, bytes, int, int]] = []  # (rows' bytes, page, its size, encoding)
     for start, end in runs:
         part = column[start:end]
         raw = part.tobytes()
-        known = cache.get(raw)
+        known = next((entry for entry in done if entry[0] == raw), None)  # bytes ==: a memcmp
         if known is None:
             body = _delta_binary_packed(part)
             encoding = _DELTA_BINARY_PACKED if body is not None else _PLAIN
             scratch = bytearray()
             _, size = _page(scratch, [body if body is not None else _le(part)], end - start, encoding)
-            known = cache[raw] = (bytes(scratch), size, encoding)
-        page, size, encoding = known
+            known = (raw, bytes(scratch), size, encoding)
+            done.append(known)
+        _, page, size, encoding = known
         encodings.add(encoding)
         pages.append((len(out), size))
         out += page

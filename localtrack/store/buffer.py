@@ -205,22 +205,23 @@ def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColu
     (no pyarrow: ``storage.parquet_lite`` writes them), for any size of buffer.
 
     C-level work per point (one conversion of a block's values to doubles, a strided copy per
-    key, min/max over it); Python work per call only for the times (once per block, shared by
-    its keys) and per row only where rows of one key must be sorted."""
+    key, min() and max() over it); Python work per call only for the times (once per block,
+    shared by its keys), and per row only where rows of one key must be sorted."""
     # key -> pieces of (steps, micros, values, global call order) from each block holding it
-    parts: dict[str, list[tuple[array[int], array[int], list[Any], list[int] | None]]] = {}
+    parts: dict[str, list[tuple[array[int], array[int], array[float], list[int] | None]]] = {}
     for block in blocks:
         calls = _complete_calls(block)
         if calls == 0:
             continue
         width = len(block.keys)
+        # One conversion of the block's row-major values to doubles (ints here are exact in
+        # float64: log() checked), then a C-level strided copy per key.
+        flat = array("d", block.values if len(block.values) == calls * width else block.values[: calls * width])
         steps = array("q", block.steps if len(block.steps) == calls else block.steps[:calls])
         micros = array("q", [round(t * 1e6) for t in block.times[:calls]])  # half to even, as the Arrow path
         order = _global_order(block, calls) if len(blocks) > 1 else None
         for column, key in enumerate(block.keys):
-            # A strided list slice, not an array's: min() and max() run twice as fast on a list.
-            values = block.values[column : calls * width : width] if width > 1 else block.values[:calls]
-            parts.setdefault(key, []).append((steps, micros, values, order))
+            parts.setdefault(key, []).append((steps, micros, flat[column::width] if width > 1 else flat, order))
     if not parts:
         return SegmentColumns(), {}
     columns = SegmentColumns()
@@ -230,31 +231,31 @@ def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColu
         if len(pieces) == 1 and steps_ordered:
             steps, micros, values, _ = pieces[0]
         else:  # rows of this key from several blocks, or steps logged out of order
-            rows: list[tuple[int, int, int, Any]] = []
+            rows: list[tuple[int, int, int, float]] = []
             for piece_steps, piece_micros, piece_values, order in pieces:
                 ranks = order if order is not None else range(len(piece_steps))
                 rows.extend(zip(piece_steps, ranks, piece_micros, piece_values, strict=True))
             rows.sort(key=lambda row: (row[0], row[1]))  # by step, then logging order
             steps = array("q", [row[0] for row in rows])
             micros = array("q", [row[2] for row in rows])
-            values = [row[3] for row in rows]
+            values = array("d", [row[3] for row in rows])
         last = last_index(steps, micros)
-        doubles = array("d", values)  # ints here are exact in float64 (log() checked)
-        low, high = min(values), max(values)  # a NaN first makes either NaN: then leave NaNs out
+        low: float | None = min(values)  # a NaN first makes either NaN: then leave NaNs out
+        high: float | None = max(values)
         if low != low or high != high:
             finite = [v for v in values if v == v]
             low, high = (min(finite), max(finite)) if finite else (None, None)
         summary[key] = {
-            "last": doubles[last],
-            "min": None if low is None else float(low),
-            "max": None if high is None else float(high),
+            "last": values[last],
+            "min": low,
+            "max": high,
             "count": len(values),
             "step": steps[last],
             "timestamp": iso_from_micros(micros[last]),
         }
         columns.steps += steps
         columns.micros += micros
-        columns.values += doubles
+        columns.values += values
         columns.keys.append(key)
         columns.key_counts.append(len(steps))
     return columns, summary
