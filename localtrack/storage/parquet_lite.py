@@ -248,7 +248,7 @@ def _byte_planes(raw: bytes, width: int) -> list[bytes]:
 
 _BLOCK = 128  # DELTA_BINARY_PACKED: values per block, in 4 miniblocks of 32
 _MINIBLOCK = 32
-_INT64_MIN, _UINT64_LIMIT = -(1 << 63), 1 << 64
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 # Byte-aligned bit widths only, so bit packing is array.tobytes() (LSB first = little-endian):
 # the (width, array typecode) for a block whose largest adjusted delta has n bits.
 _WIDTH_FOR_BITS = [(0, "")] + [(8, "B")] * 8 + [(16, "H")] * 8 + [(32, "I")] * 16 + [(64, "Q")] * 32
@@ -274,7 +274,7 @@ def _delta_binary_packed(values: array[int]) -> bytes | None:
         return bytes(out)
     blocks = (count - 1 + _BLOCK - 1) // _BLOCK
     stride = values[1] - first
-    if _INT64_MIN <= stride < (1 << 63) and _INT64_MIN <= first + stride * (count - 1) < (1 << 63):
+    if _INT64_MIN <= stride <= _INT64_MAX and _INT64_MIN <= first + stride * (count - 1) <= _INT64_MAX:
         if values == array("q", range(first, first + stride * count, stride) if stride else [first] * count):
             # constant stride (steps): every width is 0, no packed bytes at all
             head = bytearray()
@@ -283,7 +283,7 @@ def _delta_binary_packed(values: array[int]) -> bytes | None:
     as_list = values.tolist()
     deltas = list(map(sub, islice(as_list, 1, None), as_list))
     low, high = min(deltas), max(deltas)
-    if low < _INT64_MIN or high - low >= _UINT64_LIMIT:
+    if low < _INT64_MIN or high > _INT64_MAX:  # the format computes deltas in int64
         return None
     if 0 < low and _WIDTH_FOR_BITS[high.bit_length()] == _WIDTH_FOR_BITS[(high - low).bit_length()]:
         low = 0  # the same widths without subtracting: one pass fewer

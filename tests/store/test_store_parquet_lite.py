@@ -50,6 +50,67 @@ def segment_columns(draw: Any) -> parquet_lite.SegmentColumns:
     return columns
 
 
+@st.composite
+def long_key_columns(draw: Any) -> parquet_lite.SegmentColumns:
+    """Keys long enough for several DELTA_BINARY_PACKED blocks (128 values each): steps at a
+    constant stride or anywhere in int64 (a delta past int64 makes the page PLAIN), times with
+    small deltas, pauses (wider blocks) and steps back."""
+    keys = sorted(draw(st.lists(KEY, min_size=1, max_size=4, unique=True)))
+    columns = parquet_lite.SegmentColumns()
+    shared = draw(st.booleans())  # every key with the same steps and times, as one seal's block
+    count = draw(st.integers(1, 700))
+    start, stride = draw(st.integers(-(2**40), 2**40)), draw(st.integers(0, 3))
+    gaps = st.one_of(st.integers(0, 300), st.integers(0, 2**40), st.integers(-(2**20), 0))
+    for key in keys:
+        if not shared or not columns.keys:
+            if draw(st.booleans()):
+                steps = [start + stride * i for i in range(count)]
+            else:
+                steps = sorted(draw(st.lists(INT64, min_size=count, max_size=count)))
+            micros = [0]
+            for gap in draw(st.lists(gaps, min_size=count - 1, max_size=count - 1)):
+                micros.append(max(-(2**50), min(2**50, micros[-1] + gap)))  # what datetime holds
+        columns.steps.extend(steps)
+        columns.micros.extend(micros)
+        columns.values.extend(draw(st.lists(FLOATS, min_size=count, max_size=count)))
+        columns.keys.append(key)
+        columns.key_counts.append(count)
+    return columns
+
+
+@settings(max_examples=40, deadline=None)
+@given(long_key_columns())
+def test_long_keys_read_back_the_same_through_pyarrow_duckdb_and_decode(tmp_path_factory: Any,
+                                                                        columns: parquet_lite.SegmentColumns) -> None:
+    data = parquet_lite.encode(columns)
+    _same_tables(read_parquet(pa.BufferReader(data)), columns.to_table())
+    folder = tmp_path_factory.mktemp("long")
+    ours, theirs = folder / "ours.parquet", folder / "theirs.parquet"
+    ours.write_bytes(data)
+    theirs.write_bytes(_pyarrow_bytes(columns))
+    assert _duck_rows(ours) == _duck_rows(theirs)
+    back = parquet_lite.decode(data)
+    assert (back.steps, back.micros, back.keys, back.key_counts) == (columns.steps, columns.micros, columns.keys, columns.key_counts)
+    assert back.values.tobytes() == columns.values.tobytes()
+
+
+def test_steps_and_times_are_delta_encoded_one_page_per_key() -> None:
+    """What makes a long run's segment small: steps at a constant stride cost no packed bits,
+    times a byte or less per point; a page per key, encoded once when keys share rows."""
+    count = 5_000
+    steps = array("q", range(count)) * 3
+    micros = array("q", [1_700_000_000_000_000 + 3 * i + i % 5 for i in range(count)]) * 3
+    columns = parquet_lite.SegmentColumns(steps, micros, ["a", "b", "c"], [count] * 3, array("d", [0.5] * count * 3))
+    data = parquet_lite.encode(columns)
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0)
+    for index in (0, 1):
+        assert "DELTA_BINARY_PACKED" in meta.column(index).encodings
+    assert meta.column(0).total_compressed_size < 0.05 * count * 3  # steps: almost nothing
+    assert meta.column(1).total_compressed_size < 0.5 * count * 3  # times: under half a byte per row
+    assert len(data) < 0.7 * count * 3
+    _same_tables(read_parquet(pa.BufferReader(data)), columns.to_table())
+
+
 def _bits(values: list[Any]) -> list[Any]:
     """Floats compared bit for bit (NaN equals NaN, -0.0 differs from 0.0)."""
     return [struct.pack("<d", v) if isinstance(v, float) else v for v in values]
