@@ -274,18 +274,20 @@ def _delta_binary_packed(values: array[int]) -> bytes | None:
         return bytes(out)
     blocks = (count - 1 + _BLOCK - 1) // _BLOCK
     stride = values[1] - first
-    if _INT64_MIN <= stride <= _INT64_MAX and _INT64_MIN <= first + stride * (count - 1) <= _INT64_MAX:
-        if values == array("q", range(first, first + stride * count, stride) if stride else [first] * count):
-            # constant stride (steps): every width is 0, no packed bytes at all
-            head = bytearray()
-            _varint(_zigzag(stride), head)
-            return bytes(out) + bytes(head + b"\0\0\0\0") * blocks
+    if (
+        _INT64_MIN <= stride <= _INT64_MAX
+        and _INT64_MIN <= first + stride * (count - 1) <= _INT64_MAX
+        and values == array("q", range(first, first + stride * count, stride) if stride else [first] * count)
+    ):  # constant stride (steps): every width is 0, no packed bytes at all
+        head = bytearray()
+        _varint(_zigzag(stride), head)
+        return bytes(out) + bytes(head + b"\0\0\0\0") * blocks
     as_list = values.tolist()
     deltas = list(map(sub, islice(as_list, 1, None), as_list))
     low, high = min(deltas), max(deltas)
     if low < _INT64_MIN or high > _INT64_MAX:  # the format computes deltas in int64
         return None
-    if 0 < low and _WIDTH_FOR_BITS[high.bit_length()] == _WIDTH_FOR_BITS[(high - low).bit_length()]:
+    if low > 0 and _WIDTH_FOR_BITS[high.bit_length()] == _WIDTH_FOR_BITS[(high - low).bit_length()]:
         low = 0  # the same widths without subtracting: one pass fewer
     head = bytearray()
     _varint(_zigzag(low), head)
