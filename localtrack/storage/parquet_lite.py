@@ -1,23 +1,26 @@
 """A small pure-Python Parquet writer (and reader of its own files) for metric segments.
 
-A short run seals a few hundred points; importing pyarrow to write them costs a fresh
-process ~0.3 s, more than the whole run. This module writes the one fixed segment schema
-(``step`` int64, ``timestamp`` timestamp[us, UTC], ``key`` string, ``value`` float64 nullable;
-see :func:`localtrack.storage.segments.schema`) with the standard library only, as a file
-pyarrow and duckdb read back to the same table, schema included (tests/storage pins it).
+Importing pyarrow costs a fresh process ~0.3 s, more than a short run and a quarter of a
+1M-point one. This module writes the one fixed segment schema (``step`` int64,
+``timestamp`` timestamp[us, UTC], ``key`` string, ``value`` float64 nullable; see
+:func:`localtrack.storage.segments.schema`) with the standard library only, for seals and
+merges of any size, as a file pyarrow and duckdb read back to the same table, schema
+included (tests/store pins it), no larger than pyarrow's.
 
 The layout is deliberately simple, so that encoding and decoding are C-level work
 (``array``, ``zlib``, bytes slicing), never a Python loop per row:
 
-- one row group, one data page (v1) per column; the numeric columns gzip-compressed;
-- ``step`` and ``timestamp``: PLAIN little-endian int64;
-- ``value``: BYTE_STREAM_SPLIT float64 (compresses like pyarrow's), definition levels as one
-  RLE run (the writer never logs a null);
+- one row group; one data page (v1) per key in every column but ``key``, GZIP compressed;
+- ``step`` and ``timestamp``: DELTA_BINARY_PACKED with byte-aligned widths only (packing is
+  an ``array`` copy; constant-stride steps pack to nothing); a key whose rows equal the
+  previous key's (one seal's block: all its keys share steps and times) reuses its page;
+- ``value``: BYTE_STREAM_SPLIT float64, each byte plane deflated in turn (noise stored),
+  definition levels as one RLE run (the writer never logs a null);
 - ``key``: a dictionary page (PLAIN) and RLE_DICTIONARY indices, one RLE run per key (rows
   are sorted by key, then step).
 
 :func:`decode` reads back only files this module wrote (``created_by`` names it), which is all
-compaction needs before pyarrow is loaded.
+compaction needs, and all the pure-Python search reads.
 """
 
 from __future__ import annotations
