@@ -10,7 +10,8 @@ included (tests/store pins it), no larger than pyarrow's.
 The layout is deliberately simple, so that encoding and decoding are C-level work
 (``array``, ``zlib``, bytes slicing), never a Python loop per row:
 
-- one row group; one data page (v1) per key in every column but ``key``, GZIP compressed;
+- one row group; one data page (v1) per key in every column but ``key``, GZIP compressed
+  (below 20,000 rows: one page per column, ``step`` and ``timestamp`` PLAIN);
 - ``step`` and ``timestamp``: DELTA_BINARY_PACKED with byte-aligned widths only (packing is
   an ``array`` copy; constant-stride steps pack to nothing); a key whose rows equal the
   previous key's (one seal's block: all its keys share steps and times) reuses its page;
@@ -196,6 +197,9 @@ def _gzip(streams: Sequence[bytes]) -> bytes:
     than the data: a short run's page is a few KB, where deflate's setup (a 32 KB window and
     its hash) costs more than compressing it."""
     total = sum(len(s) for s in streams)
+    level = _LEVEL
+    if total <= 4 * _PROBE_BYTES:  # small: one deflater beats nine setups, level 1 its slower levels
+        streams, level = [b"".join(streams)], 1
     bits = min(15, max(9, total.bit_length() + 1))
     memory = 8 if bits == 15 else max(1, bits - 8)
     out = [_GZIP_HEADER]
@@ -203,7 +207,7 @@ def _gzip(streams: Sequence[bytes]) -> bytes:
     last = len(streams) - 1
     for index, data in enumerate(streams):
         ending = zlib.Z_FINISH if index == last else zlib.Z_SYNC_FLUSH
-        packer = zlib.compressobj(_LEVEL, zlib.DEFLATED, -bits, memory)
+        packer = zlib.compressobj(level, zlib.DEFLATED, -bits, memory)
         if len(data) > 4 * _PROBE_BYTES:
             head = packer.compress(data[:_PROBE_BYTES]) + packer.flush(zlib.Z_SYNC_FLUSH)
             out.append(head)
@@ -340,7 +344,7 @@ def _page(
     return offset, len(header) + size
 
 
-def _int64_pages(out: bytearray, column: array[int], runs: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], set[int]]:
+def _int64_pages(out: bytearray, column: array[int], runs: list[tuple[int, int]], delta: bool) -> tuple[list[tuple[int, int]], set[int]]:
     """One DELTA_BINARY_PACKED page per key (PLAIN if a delta leaves int64); returns each
     page's (offset, uncompressed size) and the encodings used. A key whose rows equal an
     earlier key's (a block's steps and times are every one of its keys') copies that key's
@@ -353,7 +357,7 @@ def _int64_pages(out: bytearray, column: array[int], runs: list[tuple[int, int]]
         raw = part.tobytes()
         known = next((entry for entry in done if entry[0] == raw), None)  # bytes ==: a memcmp
         if known is None:
-            body = _delta_binary_packed(part)
+            body = _delta_binary_packed(part) if delta else None
             encoding = _DELTA_BINARY_PACKED if body is not None else _PLAIN
             scratch = bytearray()
             _, size = _page(scratch, [body if body is not None else _le(part)], end - start, encoding)
@@ -364,6 +368,9 @@ def _int64_pages(out: bytearray, column: array[int], runs: list[tuple[int, int]]
         pages.append((len(out), size))
         out += page
     return pages, encodings
+
+
+PAGE_PER_KEY_ROWS = 20_000
 
 
 def _key_runs(columns: SegmentColumns) -> list[tuple[int, int]]:
@@ -383,7 +390,12 @@ def encode(columns: SegmentColumns) -> bytes:
         raise ValueError("segment columns differ in length")
     out = bytearray(MAGIC)
     chunks: list[dict[str, Any]] = []
-    runs = _key_runs(columns)
+    # A page per key and DELTA_BINARY_PACKED pay off in a long seal (keys share their steps'
+    # and times' page; each key's byte planes deflate apart); a short run's seal is format 1's
+    # layout (one page per column, PLAIN steps and times): there, encoding costs more than the
+    # bytes it would save.
+    long = rows >= PAGE_PER_KEY_ROWS
+    runs = _key_runs(columns) if long else [(0, rows)]
 
     def chunk(name: str, kind: int, encodings: list[int], pages: list[tuple[int, int]], start: int, uncompressed: int,
               dict_offset: int | None = None, codec: int = _GZIP) -> None:
@@ -393,7 +405,7 @@ def encode(columns: SegmentColumns) -> bytes:
 
     for name, buffer in (("step", columns.steps), ("timestamp", columns.micros)):
         start = len(out)
-        pages, used = _int64_pages(out, buffer, runs)
+        pages, used = _int64_pages(out, buffer, runs, delta=long)
         chunk(name, _INT64, sorted(used), pages, start, sum(size for _, size in pages))
 
     start = len(out)
