@@ -82,7 +82,12 @@ def long_key_columns(draw: Any) -> parquet_lite.SegmentColumns:
 @given(long_key_columns())
 def test_long_keys_read_back_the_same_through_pyarrow_duckdb_and_decode(tmp_path_factory: Any,
                                                                         columns: parquet_lite.SegmentColumns) -> None:
-    data = parquet_lite.encode(columns)
+    saved = parquet_lite.PAGE_PER_KEY_ROWS
+    parquet_lite.PAGE_PER_KEY_ROWS = 0  # the long-seal layout (a page per key, DELTA steps/times) at any size
+    try:
+        data = parquet_lite.encode(columns)
+    finally:
+        parquet_lite.PAGE_PER_KEY_ROWS = saved
     _same_tables(read_parquet(pa.BufferReader(data)), columns.to_table())
     folder = tmp_path_factory.mktemp("long")
     ours, theirs = folder / "ours.parquet", folder / "theirs.parquet"
@@ -97,7 +102,8 @@ def test_long_keys_read_back_the_same_through_pyarrow_duckdb_and_decode(tmp_path
 def test_steps_and_times_are_delta_encoded_one_page_per_key() -> None:
     """What makes a long run's segment small: steps at a constant stride cost no packed bits,
     times a byte or less per point; a page per key, encoded once when keys share rows."""
-    count = 5_000
+    count = 8_000  # 24,000 rows: past PAGE_PER_KEY_ROWS (a smaller seal keeps format 1's layout)
+    assert 3 * count >= parquet_lite.PAGE_PER_KEY_ROWS
     steps = array("q", range(count)) * 3
     micros = array("q", [1_700_000_000_000_000 + 3 * i + i % 5 for i in range(count)]) * 3
     columns = parquet_lite.SegmentColumns(steps, micros, ["a", "b", "c"], [count] * 3, array("d", [0.5] * count * 3))
