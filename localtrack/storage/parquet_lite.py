@@ -75,11 +75,16 @@ class SegmentColumns:
 
     def record_fields(self) -> dict[str, Any]:
         """What the manifest records about the rows (see ``segments.segment_record``)."""
-        return {
-            "rows": self.num_rows,
-            "min_step": min(self.steps) if self.steps else None,
-            "max_step": max(self.steps) if self.steps else None,
-        }
+        if not self.steps:
+            return {"rows": 0, "min_step": None, "max_step": None}
+        # Each key's steps ascend: its first and last rows hold its extremes (no pass over all rows).
+        firsts, lasts, start = [], [], 0
+        for count in self.key_counts:
+            if count:
+                firsts.append(self.steps[start])
+                lasts.append(self.steps[start + count - 1])
+            start += count
+        return {"rows": self.num_rows, "min_step": min(firsts), "max_step": max(lasts)}
 
     def to_table(self) -> Any:
         """The same rows as a pyarrow table of the segment schema (imports pyarrow)."""

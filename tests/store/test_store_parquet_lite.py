@@ -191,6 +191,7 @@ def test_readers_completeness_check_accepts_our_segment(tmp_path: Path) -> None:
 @given(segment_columns())
 def test_decode_gives_back_what_was_encoded(columns: parquet_lite.SegmentColumns) -> None:
     back = parquet_lite.decode(parquet_lite.encode(columns))
+    assert back.record_fields() == {"rows": len(columns.steps), "min_step": min(columns.steps), "max_step": max(columns.steps)}
     assert back.keys == columns.keys and back.key_counts == columns.key_counts
     assert back.steps == columns.steps and back.micros == columns.micros
     assert back.values.tobytes() == columns.values.tobytes()
