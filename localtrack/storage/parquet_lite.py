@@ -291,9 +291,9 @@ def _delta_binary_packed(values: array[int]) -> bytes | None:
         and _INT64_MIN <= first + stride * (count - 1) <= _INT64_MAX
         and values == array("q", range(first, first + stride * count, stride) if stride else [first] * count)
     ):  # constant stride (steps): every width is 0, no packed bytes at all
-        head = bytearray()
-        _varint(_zigzag(stride), head)
-        return bytes(out) + bytes(head + b"\0\0\0\0") * blocks
+        block_head = bytearray()
+        _varint(_zigzag(stride), block_head)
+        return bytes(out) + bytes(block_head + b"\0\0\0\0") * blocks
     as_list = values.tolist()
     deltas = list(map(sub, islice(as_list, 1, None), as_list))
     low, high = min(deltas), max(deltas)
@@ -301,8 +301,9 @@ def _delta_binary_packed(values: array[int]) -> bytes | None:
         return None
     if low > 0 and _WIDTH_FOR_BITS[high.bit_length()] == _WIDTH_FOR_BITS[(high - low).bit_length()]:
         low = 0  # the same widths without subtracting: one pass fewer
-    head = bytearray()
-    _varint(_zigzag(low), head)
+    header = bytearray()
+    _varint(_zigzag(low), header)
+    head = bytes(header)
     adjusted = list(map(sub, deltas, repeat(low))) if low else deltas
     parts = [bytes(out)]
     tail = len(adjusted) - _BLOCK  # blocks before this one are full
