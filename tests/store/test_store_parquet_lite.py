@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from store_helpers import child_env
 
-from localtrack.storage import parquet_lite, segments
+from localtrack.storage import parquet_lite, parquet_lite_read, segments
 from localtrack.storage.arrow_columns import read_parquet
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
@@ -257,7 +257,7 @@ def test_sizes_in_the_footer_are_checked_against_the_bytes_there(meta: bytes) ->
 def test_a_page_that_inflates_past_its_declared_size_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """A gzip bomb stops at the size the page header declares (checked, then refused)."""
     data = parquet_lite.encode(_SAMPLE)
-    monkeypatch.setattr(parquet_lite, "MAX_PAGE_BYTES", 8)  # every real page is bigger than this
+    monkeypatch.setattr(parquet_lite_read, "MAX_PAGE_BYTES", 8)  # every real page is bigger than this
     with pytest.raises(parquet_lite.NotOurSegment, match="page size"):
         parquet_lite.decode(data)
 
