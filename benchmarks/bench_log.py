@@ -264,8 +264,8 @@ def main() -> None:
               f"   (import json, threading: {statistics.median(baseline):.1f} ms)")
         api = statistics.median(float(_python(IMPORT_API, project, store)) for _ in range(5))
         arrow = statistics.median(float(_python(IMPORT_PYARROW, project, store)) for _ in range(5))
-        print(f"  (lazy: the write path loads at init(): import localtrack.api.session {api:.1f} ms; pyarrow, loaded by the"
-              f" seal of a run's first 20k points (short runs never load it), {arrow:.1f} ms)")
+        print(f"  (lazy: the write path loads at init(): import localtrack.api.session {api:.1f} ms; pyarrow, which"
+              f" logging never loads (every seal is pure Python unless the process had loaded it), would cost {arrow:.1f} ms)")
 
 
 if __name__ == "__main__":

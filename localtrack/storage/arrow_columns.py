@@ -5,10 +5,10 @@ imports pandas to answer (hundreds of milliseconds, and at interpreter shutdown 
 that fails: "can't register atexit after shutdown"). The same happens for ``pa.scalar``,
 ``schema.empty_table()`` and ``pq.read_table``. The seal path therefore builds every column
 from ``array.array`` buffers (a C-level conversion, faster than ``pa.array`` too) and reads
-segments through ``ParquetFile``. :func:`warm_up` runs the whole path once, on the thread
-that logs (the first seal of a full buffer in ``log()``, see ``RunWriter._arrow_ready``), so
-nothing is imported later: not by the flusher thread, not in a signal handler, not at exit.
-Until then every seal is pure Python (storage/parquet_lite.py).
+segments through ``ParquetFile``. The logging path never imports pyarrow: every seal is pure
+Python (storage/parquet_lite.py) unless the process had loaded pyarrow before a run began;
+then :func:`warm_up` runs the whole path once, on the thread that calls ``init()``, so nothing
+is imported later: not by the flusher thread, not in a signal handler, not at exit.
 """
 
 from __future__ import annotations

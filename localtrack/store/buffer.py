@@ -202,53 +202,60 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
 
 def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColumns, dict[str, dict[str, Any]]]:
     """The sealed rows and summary of :func:`build_table_and_summary`, as plain Python columns
-    (no pyarrow: ``storage.parquet_lite`` writes them), for any size of buffer."""
+    (no pyarrow: ``storage.parquet_lite`` writes them), for any size of buffer.
+
+    C-level work per point (one conversion of a block's values to doubles, a strided copy per
+    key, min() and max() over it); Python work per call only for the times (once per block,
+    shared by its keys), and per row only where rows of one key must be sorted."""
     # key -> pieces of (steps, micros, values, global call order) from each block holding it
-    parts: dict[str, list[tuple[list[int], list[int], list[Any], list[int] | None]]] = {}
+    parts: dict[str, list[tuple[array[int], array[int], array[float], list[int] | None]]] = {}
     for block in blocks:
         calls = _complete_calls(block)
         if calls == 0:
             continue
         width = len(block.keys)
-        steps = block.steps[:calls]
-        micros = [round(t * 1e6) for t in block.times[:calls]]
+        # One conversion of the block's row-major values to doubles (ints here are exact in
+        # float64: log() checked), then a C-level strided copy per key.
+        flat = array("d", block.values if len(block.values) == calls * width else block.values[: calls * width])
+        steps = array("q", block.steps if len(block.steps) == calls else block.steps[:calls])
+        micros = array("q", [round(t * 1e6) for t in block.times[:calls]])  # half to even, as the Arrow path
         order = _global_order(block, calls) if len(blocks) > 1 else None
         for column, key in enumerate(block.keys):
-            parts.setdefault(key, []).append((steps, micros, block.values[column : calls * width : width], order))
+            parts.setdefault(key, []).append((steps, micros, flat[column::width] if width > 1 else flat, order))
     if not parts:
         return SegmentColumns(), {}
-    step_col: list[int] = []
-    time_col: list[int] = []
-    key_counts: list[int] = []  # rows per key, in key order (the key column is built from these)
-    value_col: list[float] = []
+    columns = SegmentColumns()
     summary: dict[str, dict[str, Any]] = {}
     for key in sorted(parts):
         pieces = parts[key]
         if len(pieces) == 1 and steps_ordered:
             steps, micros, values, _ = pieces[0]
         else:  # rows of this key from several blocks, or steps logged out of order
-            rows: list[tuple[int, int, int, Any]] = []
+            rows: list[tuple[int, int, int, float]] = []
             for piece_steps, piece_micros, piece_values, order in pieces:
                 ranks = order if order is not None else range(len(piece_steps))
                 rows.extend(zip(piece_steps, ranks, piece_micros, piece_values, strict=True))
             rows.sort(key=lambda row: (row[0], row[1]))  # by step, then logging order
-            steps = [row[0] for row in rows]
-            micros = [row[2] for row in rows]
-            values = [row[3] for row in rows]
-        floats = [float(v) for v in values]
-        finite = [v for v in floats if v == v]
+            steps = array("q", [row[0] for row in rows])
+            micros = array("q", [row[2] for row in rows])
+            values = array("d", [row[3] for row in rows])
         last = last_index(steps, micros)
+        low: float | None = min(values)  # a NaN first makes either NaN: then leave NaNs out
+        high: float | None = max(values)
+        if low != low or high != high:
+            finite = [v for v in values if v == v]
+            low, high = (min(finite), max(finite)) if finite else (None, None)
         summary[key] = {
-            "last": floats[last],
-            "min": min(finite) if finite else None,
-            "max": max(finite) if finite else None,
-            "count": len(floats),
+            "last": values[last],
+            "min": low,
+            "max": high,
+            "count": len(values),
             "step": steps[last],
             "timestamp": iso_from_micros(micros[last]),
         }
-        step_col.extend(steps)
-        time_col.extend(micros)
-        key_counts.append(len(steps))
-        value_col.extend(floats)
-    columns = SegmentColumns(array("q", step_col), array("q", time_col), sorted(parts), key_counts, array("d", value_col))
+        columns.steps += steps
+        columns.micros += micros
+        columns.values += values
+        columns.keys.append(key)
+        columns.key_counts.append(len(steps))
     return columns, summary

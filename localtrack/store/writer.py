@@ -65,9 +65,8 @@ MAX_MERGED_ROWS = 1 << 21  # compaction never writes a bigger segment: the write
 LOCK_PATIENCE_SECONDS = 30.0  # finishing waits this long for a seal in progress, then goes ahead
 SEAL_RETRY_SECONDS = 1.0  # after a failed seal, a full buffer refuses new points for this long
 SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this are merged
-# Until pyarrow is loaded, log() seals at this many points; that seal, on the caller's thread,
-# loads pyarrow instead (RunWriter._warm_point_reached) for the big seals to come. Seals up to
-# this size are written in pure Python (storage/parquet_lite.py) either way.
+# Seals up to this size are written in pure Python (storage/parquet_lite.py) even in a process
+# that has pyarrow loaded; without pyarrow, every seal is.
 PURE_SEAL_POINTS = 20_000
 
 _INT_OR_FLOAT = frozenset({float, int})
@@ -100,17 +99,10 @@ class RunWriter:
         self._flush_seconds = max(0.05, flush_seconds)
         self._soft = soft_buffer_points
         self._hard = max(hard_buffer_points, soft_buffer_points)
-        # A short run never loads pyarrow (0.3 s, more than the run): until a seal on the
-        # thread that made this writer loads it, log() seals at PURE_SEAL_POINTS, in pure Python.
-        self._configured_limits = (self._soft, self._hard)
-        self._owner_thread = threading.get_ident()
-        # A process that already paid for pyarrow (pandas loads it) seals with it, as it always
-        # did: parquet_lite exists to spare the import, not to replace pyarrow's encodings.
-        self._arrow_first = "pyarrow" in sys.modules
-        if self._arrow_first:
+        # The logging path never loads pyarrow (0.3 s): storage/parquet_lite.py seals any size
+        # of buffer. A process that already paid for pyarrow (pandas loads it) seals with it.
+        if "pyarrow" in sys.modules:
             arrow_columns.warm_up()
-        if not arrow_columns.is_warm():
-            self._soft, self._hard = min(self._soft, PURE_SEAL_POINTS), min(self._hard, PURE_SEAL_POINTS)
 
         # Reentrant on purpose: a signal can unwind the main thread between acquiring one of
         # these and the `try` that releases it; the exit hook then runs on that same thread and
@@ -262,15 +254,19 @@ class RunWriter:
             and self._failed_seal_at is None
             and not self._closed
         ):
-            for key in block.int_keys:
-                if not _LOWEST_INT <= metrics[key] <= MAX_EXACT_INT:
-                    return self._log_checked(metrics, step)
+            int_keys = block.int_keys
+            if int_keys:
+                for key in int_keys:
+                    if not _LOWEST_INT <= metrics[key] <= MAX_EXACT_INT:
+                        return self._log_checked(metrics, step)
             step = self.next_step
             if step > MAX_STEP:
                 raise InvalidValueError(f"step {step} would overflow int64; pass a smaller step explicitly")
             self.next_step = step + 1
             now = time.time()
-            with self._lock:
+            lock = self._lock
+            lock.acquire()  # not `with`: a third cheaper, and this runs once per call
+            try:
                 if block is self._last_block:  # else the flusher took the buffer meanwhile
                     calls = len(block.steps)
                     try:
@@ -284,6 +280,8 @@ class RunWriter:
                     buffered = self._buffered = self._buffered + block.width
                 else:
                     buffered = -1
+            finally:
+                lock.release()
             if buffered < 0:
                 self.next_step = step
                 return self._log_checked(metrics, None)
@@ -431,8 +429,6 @@ class RunWriter:
 
     def seal(self, *, record: bool = True) -> None:
         """Write what is buffered as one sealed segment and (``record``) note it in the manifest."""
-        if self._warm_point_reached():
-            return
         with _held(self._seal_lock, LOCK_PATIENCE_SECONDS):
             self._last_seal = time.monotonic()
             taken = self._take_buffer()
@@ -480,37 +476,10 @@ class RunWriter:
                 pass
 
     def _arrow_ready(self, blocks: list[Block]) -> bool:
-        """Whether this seal uses pyarrow: always if the process had loaded it before this
-        writer (``_arrow_first``), else once it is loaded (:meth:`_warm_point_reached`), for
-        buffers past PURE_SEAL_POINTS. Imports nothing."""
-        if not arrow_columns.is_warm():
-            return False
-        if (self._soft, self._hard) != self._configured_limits:
-            self._soft, self._hard = self._configured_limits  # another writer loaded it
-        return self._arrow_first or sum(len(b.values) for b in blocks) > PURE_SEAL_POINTS
-
-    def _warm_point_reached(self) -> bool:
-        """Load pyarrow at log()'s seal of a PURE_SEAL_POINTS buffer; True: skip that seal.
-
-        Until pyarrow is loaded, log() seals at PURE_SEAL_POINTS (the lowered limits). That
-        seal, on the thread that made this writer and outside ``finish()``, loads pyarrow
-        instead and lets the buffer grow to the configured limits: a run of 20k-500k points
-        still seals once. Never on the flusher thread, at exit or in a signal's unwinding.
-        """
-        if (
-            arrow_columns.is_warm()
-            or (self._soft, self._hard) == self._configured_limits
-            or self._closed
-            or self._buffered < PURE_SEAL_POINTS
-            or threading.get_ident() != self._owner_thread
-        ):
-            return False
-        self._soft, self._hard = self._configured_limits  # first: the flusher must not seal meanwhile
-        try:
-            arrow_columns.warm_up()
-        except Exception as exc:  # no usable pyarrow: every seal stays pure Python
-            log.warning("localtrack: pyarrow could not be loaded (%s); sealing without it", exc)
-        return arrow_columns.is_warm() and self._buffered < self._soft
+        """Whether this seal uses pyarrow: only if the process had loaded it already (see
+        ``__init__``), for buffers past PURE_SEAL_POINTS (below, plain Python is faster than
+        Arrow kernels' per-call overhead). Imports nothing."""
+        return arrow_columns.is_warm() and sum(len(b.values) for b in blocks) > PURE_SEAL_POINTS
 
     def _ordered_segments(self) -> list[tuple[SegmentName, int]]:
         names = (parse_segment_name(f) for f in self._segments)

@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from store_helpers import child_env
 
-from localtrack.storage import parquet_lite, segments
+from localtrack.storage import parquet_lite, parquet_lite_read, segments
 from localtrack.storage.arrow_columns import read_parquet
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
@@ -48,6 +48,73 @@ def segment_columns(draw: Any) -> parquet_lite.SegmentColumns:
         columns.keys.append(key)
         columns.key_counts.append(count)
     return columns
+
+
+@st.composite
+def long_key_columns(draw: Any) -> parquet_lite.SegmentColumns:
+    """Keys long enough for several DELTA_BINARY_PACKED blocks (128 values each): steps at a
+    constant stride or anywhere in int64 (a delta past int64 makes the page PLAIN), times with
+    small deltas, pauses (wider blocks) and steps back."""
+    keys = sorted(draw(st.lists(KEY, min_size=1, max_size=4, unique=True)))
+    columns = parquet_lite.SegmentColumns()
+    shared = draw(st.booleans())  # every key with the same steps and times, as one seal's block
+    count = draw(st.integers(1, 700))
+    start, stride = draw(st.integers(-(2**40), 2**40)), draw(st.integers(0, 3))
+    gaps = st.one_of(st.integers(0, 300), st.integers(0, 2**40), st.integers(-(2**20), 0))
+    for key in keys:
+        if not shared or not columns.keys:
+            if draw(st.booleans()):
+                steps = [start + stride * i for i in range(count)]
+            else:
+                steps = sorted(draw(st.lists(INT64, min_size=count, max_size=count)))
+            micros = [0]
+            for gap in draw(st.lists(gaps, min_size=count - 1, max_size=count - 1)):
+                micros.append(max(-(2**50), min(2**50, micros[-1] + gap)))  # what datetime holds
+        columns.steps.extend(steps)
+        columns.micros.extend(micros)
+        columns.values.extend(draw(st.lists(FLOATS, min_size=count, max_size=count)))
+        columns.keys.append(key)
+        columns.key_counts.append(count)
+    return columns
+
+
+@settings(max_examples=40, deadline=None)
+@given(long_key_columns())
+def test_long_keys_read_back_the_same_through_pyarrow_duckdb_and_decode(tmp_path_factory: Any,
+                                                                        columns: parquet_lite.SegmentColumns) -> None:
+    saved = parquet_lite.PAGE_PER_KEY_ROWS
+    parquet_lite.PAGE_PER_KEY_ROWS = 0  # the long-seal layout (a page per key, DELTA steps/times) at any size
+    try:
+        data = parquet_lite.encode(columns)
+    finally:
+        parquet_lite.PAGE_PER_KEY_ROWS = saved
+    _same_tables(read_parquet(pa.BufferReader(data)), columns.to_table())
+    folder = tmp_path_factory.mktemp("long")
+    ours, theirs = folder / "ours.parquet", folder / "theirs.parquet"
+    ours.write_bytes(data)
+    theirs.write_bytes(_pyarrow_bytes(columns))
+    assert _duck_rows(ours) == _duck_rows(theirs)
+    back = parquet_lite.decode(data)
+    assert (back.steps, back.micros, back.keys, back.key_counts) == (columns.steps, columns.micros, columns.keys, columns.key_counts)
+    assert back.values.tobytes() == columns.values.tobytes()
+
+
+def test_steps_and_times_are_delta_encoded_one_page_per_key() -> None:
+    """What makes a long run's segment small: steps at a constant stride cost no packed bits,
+    times a byte or less per point; a page per key, encoded once when keys share rows."""
+    count = 8_000  # 24,000 rows: past PAGE_PER_KEY_ROWS (a smaller seal keeps format 1's layout)
+    assert 3 * count >= parquet_lite.PAGE_PER_KEY_ROWS
+    steps = array("q", range(count)) * 3
+    micros = array("q", [1_700_000_000_000_000 + 3 * i + i % 5 for i in range(count)]) * 3
+    columns = parquet_lite.SegmentColumns(steps, micros, ["a", "b", "c"], [count] * 3, array("d", [0.5] * count * 3))
+    data = parquet_lite.encode(columns)
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0)
+    for index in (0, 1):
+        assert "DELTA_BINARY_PACKED" in meta.column(index).encodings
+    assert meta.column(0).total_compressed_size < 0.05 * count * 3  # steps: almost nothing
+    assert meta.column(1).total_compressed_size < 0.5 * count * 3  # times: under half a byte per row
+    assert len(data) < 0.7 * count * 3
+    _same_tables(read_parquet(pa.BufferReader(data)), columns.to_table())
 
 
 def _bits(values: list[Any]) -> list[Any]:
@@ -124,6 +191,7 @@ def test_readers_completeness_check_accepts_our_segment(tmp_path: Path) -> None:
 @given(segment_columns())
 def test_decode_gives_back_what_was_encoded(columns: parquet_lite.SegmentColumns) -> None:
     back = parquet_lite.decode(parquet_lite.encode(columns))
+    assert back.record_fields() == {"rows": len(columns.steps), "min_step": min(columns.steps), "max_step": max(columns.steps)}
     assert back.keys == columns.keys and back.key_counts == columns.key_counts
     assert back.steps == columns.steps and back.micros == columns.micros
     assert back.values.tobytes() == columns.values.tobytes()
@@ -189,7 +257,7 @@ def test_sizes_in_the_footer_are_checked_against_the_bytes_there(meta: bytes) ->
 def test_a_page_that_inflates_past_its_declared_size_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """A gzip bomb stops at the size the page header declares (checked, then refused)."""
     data = parquet_lite.encode(_SAMPLE)
-    monkeypatch.setattr(parquet_lite, "MAX_PAGE_BYTES", 8)  # every real page is bigger than this
+    monkeypatch.setattr(parquet_lite_read, "MAX_PAGE_BYTES", 8)  # every real page is bigger than this
     with pytest.raises(parquet_lite.NotOurSegment, match="page size"):
         parquet_lite.decode(data)
 
@@ -212,7 +280,7 @@ elif mode == "slow":  # many flusher seals of a few points each: merged without 
     for step in range(60):
         run.log({"a": float(step)})
         time.sleep(0.004)
-else:  # past the pure-Python seal size: the caller's own seal loads pyarrow
+else:  # past 20k points, the size that loaded pyarrow before parquet_lite sealed any size
     for step in range(15_000):
         run.log({"a": float(step), "b": 2.0})
 run.finish()
@@ -264,10 +332,20 @@ def test_many_small_seals_are_merged_without_pyarrow(tmp_path: Path) -> None:
     assert len(list((Path(out["dir"]) / "metrics").iterdir())) == 1
 
 
-def test_a_big_buffer_loads_pyarrow_on_the_callers_thread(tmp_path: Path) -> None:
+def test_a_long_run_never_loads_pyarrow_and_reads_back_whole(tmp_path: Path) -> None:
+    """Past the old pure-Python seal size (20k points) the run still seals without pyarrow,
+    and every point reads back through pyarrow and duckdb, summary included."""
     out = _child_run(tmp_path, "big")
-    assert out["warm"] is True
+    assert out["pyarrow_loaded"] is False and out["warm"] is False
     table, manifest = _read_run(Path(out["dir"]))
     assert table.num_rows == 30_000
     assert table.column("value").to_pylist()[:15_000] == [float(s) for s in range(15_000)]
-    assert manifest["summary"]["b"]["count"] == 15_000
+    assert table.column("step").to_pylist()[15_000:] == list(range(15_000))
+    assert manifest["summary"]["b"]["count"] == 15_000 and manifest["summary"]["a"]["max"] == 14_999.0
+    [path] = segments.live_segments(Path(out["dir"]) / "metrics")
+    assert pq.ParquetFile(path).metadata.created_by == parquet_lite.CREATED_BY
+    ours = read_parquet(path)
+    micros = ours.column("timestamp").cast(pa.int64()).to_pylist()
+    expected = list(zip(ours.column("step").to_pylist(), micros, ours.column("key").to_pylist(),
+                        [struct.pack("<d", v) for v in ours.column("value").to_pylist()], strict=True))
+    assert _duck_rows(path)[1] == expected
