@@ -65,7 +65,8 @@ class RunPlan:
     files: list[str] = field(default_factory=list)
     live: tuple[dict[str, Any], str] | None = None
     stored: Stored | None = None
-    from_points: bool = True  # summaries computed from the segments (False: from the manifest, mean lazily)
+    from_points: bool = True  # summaries computed from the segments (False: from the manifest)
+    means_known: bool = False  # with from_points False: the manifest recorded every mean (else lazily)
 
     def problem(self, message: str) -> None:
         self.rows["problems_t"].append((self.run_id, message))
@@ -136,10 +137,11 @@ def plan_one(layout: StoreLayout, run_id: str, stats: ManifestStats, scan_start:
         else:
             entry.files.append(str(path))
     if not (running or linked or damaged) and {p.name for p in live} == set(recorded):
-        summary = manifest_summary_rows(manifest.get("summary"))
-        if summary is not None and sum(r[5] for r in summary) == recorded_rows(manifest):
-            entry.rows["msum_t"] = [(run_id, *row) for row in summary]
+        found = manifest_summary_rows(manifest.get("summary"))
+        if found is not None and sum(r[5] for r in found[0]) == recorded_rows(manifest):
+            entry.rows["msum_t"] = [(run_id, *row) for row in found[0]]
             entry.from_points = False
+            entry.means_known = found[1]
     entry.remember(fingerprint, signature, deep=running, racy=racy, digest=digest)
     return entry
 
@@ -255,7 +257,8 @@ def _to_wire(plans: dict[str, RunPlan]) -> dict[str, Any]:
         for table, positions in TIME_FIELDS.items():
             rows[table] = [tuple(v.isoformat() if n in positions and v is not None else v for n, v in enumerate(row))
                            for row in rows[table]]
-        wire[run_id] = (rows, plan.files, plan.live, tuple(plan.stored) if plan.stored else None, plan.from_points)
+        wire[run_id] = (rows, plan.files, plan.live, tuple(plan.stored) if plan.stored else None, plan.from_points,
+                        plan.means_known)
     return wire
 
 
@@ -263,11 +266,12 @@ def _from_wire(wire: dict[str, Any]) -> dict[str, RunPlan]:
     from datetime import datetime
 
     plans: dict[str, RunPlan] = {}
-    for run_id, (rows, files, live, stored, from_points) in wire.items():
+    for run_id, (rows, files, live, stored, from_points, means_known) in wire.items():
         for table, positions in TIME_FIELDS.items():
             rows[table] = [tuple(datetime.fromisoformat(v) if n in positions and v is not None else v
                                  for n, v in enumerate(row)) for row in rows[table]]
-        plans[run_id] = RunPlan(run_id, rows, files, live, Stored(*stored) if stored else None, from_points)
+        plans[run_id] = RunPlan(run_id, rows, files, live, Stored(*stored) if stored else None, from_points,
+                                means_known)
     return plans
 
 

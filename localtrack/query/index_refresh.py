@@ -118,8 +118,8 @@ class Refresher:
             rows["segments_t"].extend((rk, f, place) for place, f in enumerate(entry.files))  # live_segments' order: writer id, seal
             if entry.from_points:
                 computed.extend(entry.files)
-            elif entry.files:
-                rows["lazy_t"].append((rk,))
+            elif entry.files and not entry.means_known:
+                rows["lazy_t"].append((rk,))  # means from the points when first asked for
         con.execute("UPDATE meta SET value = ? WHERE key = 'next_rk'", [str(next_rk)])
         scratch = self.layout.tmp_dir
         total = sum(len(r) for r in rows.values())
