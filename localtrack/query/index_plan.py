@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from localtrack.query.index_scan import (
     Stored,
     segments_signature_of,
 )
+from localtrack.query.index_schema import ID_TABLES
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.objects import HASH_BUFFER
 from localtrack.storage.segments import live_segments, segment_problem
@@ -67,6 +68,7 @@ class RunPlan:
     stored: Stored | None = None
     from_points: bool = True  # summaries computed from the segments (False: from the manifest)
     means_known: bool = False  # with from_points False: the manifest recorded every mean (else lazily)
+    encoded: bool = False  # its rows are in an EncodedRuns of the helper, not here
 
     def problem(self, message: str) -> None:
         self.rows["problems_t"].append((self.run_id, message))
@@ -75,6 +77,50 @@ class RunPlan:
                  digest: str = "") -> None:
         self.stored = Stored(fingerprint, signature, deep, racy, digest)
         self.rows["files_t"] = [(self.run_id, *fingerprint, signature, deep, racy, digest)]
+
+
+@dataclass
+class EncodedRuns:
+    """Rows of runs the planning helper encoded itself (:func:`index_documents.encode_rows`
+    documents per table), their rk numbered from 0: the inserting process adds its next
+    free rk (``runs`` of them are used)."""
+
+    documents: dict[str, list[bytes]]
+    runs: int
+    table_rows: dict[str, int] = field(default_factory=dict)  # rows per table (for progress)
+
+
+class Plans(dict[str, RunPlan]):
+    """Run id -> plan, in planning order, and the rows the helper encoded for its runs."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.encoded: list[EncodedRuns] = []
+
+
+ROW_TABLES = (*TABLE_ORDER, "segments_t", "lazy_t")
+
+
+def table_rows(plans: Iterable[RunPlan], next_rk: int) -> tuple[dict[str, list[tuple[Any, ...]]], int, list[str]]:
+    """The rows of these plans per table, their runs numbered from ``next_rk`` (a new rk per
+    run with a row), the next free rk, and the segment files whose points give the summaries."""
+    rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in ROW_TABLES}
+    computed: list[str] = []  # segment files of runs whose summaries come from their points
+    for entry in plans:
+        for table in ID_TABLES:
+            rows[table].extend(entry.rows[table])
+        if not entry.rows["runs_t"]:
+            continue
+        rk, next_rk = next_rk, next_rk + 1
+        rows["runs_t"].extend((rk, *r) for r in entry.rows["runs_t"])
+        for table in ("params_t", "tags_t", "summary_t", "artifacts_t", "msum_t"):
+            rows[table].extend((rk, *r[1:]) for r in entry.rows[table])
+        rows["segments_t"].extend((rk, f, place) for place, f in enumerate(entry.files))  # live_segments' order: writer id, seal
+        if entry.from_points:
+            computed.extend(entry.files)
+        elif entry.files and not entry.means_known:
+            rows["lazy_t"].append((rk,))  # means from the points when first asked for
+    return rows, next_rk, computed
 
 
 class _ScanLayout(StoreLayout):
@@ -174,22 +220,27 @@ def no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def plan_runs(layout: StoreLayout, run_ids: list[str], progress: Any = None) -> dict[str, RunPlan]:
-    """The plans of these runs, in their order (split with a helper process when there are many)."""
+def plan_runs(layout: StoreLayout, run_ids: list[str], progress: Any = None) -> Plans:
+    """The plans of these runs, in their order (split with a helper process when there are
+    many: it answers the rows of its finished runs encoded, in ``Plans.encoded``)."""
     scan_start = time.time()
     progress = progress if len(run_ids) > 100 else None
     helper = _start_helper(layout, run_ids, scan_start) if len(run_ids) >= PARALLEL_MIN_RUNS else None
     if helper is None:
-        plan = plan_serial(layout, run_ids, scan_start, progress)
+        return Plans(plan_serial(layout, run_ids, scan_start, progress))
+    mine, theirs, proc = helper
+    try:
+        plan = Plans(plan_serial(layout, mine, scan_start, progress, len(run_ids) / max(len(mine), 1)))
+    except BaseException:  # interrupted: leave no helper behind
+        proc.kill()
+        proc.wait()
+        raise
+    answer = _finish_helper(proc, theirs)
+    if answer is None:
+        plan.update(plan_serial(layout, theirs, scan_start))
     else:
-        mine, theirs, proc = helper
-        try:
-            plan = plan_serial(layout, mine, scan_start, progress, len(run_ids) / max(len(mine), 1))
-        except BaseException:  # interrupted: leave no helper behind
-            proc.kill()
-            proc.wait()
-            raise
-        plan.update(_finish_helper(proc, theirs) or plan_serial(layout, theirs, scan_start))
+        plan.update(answer[0])
+        plan.encoded.append(answer[1])
     if progress is not None:
         progress("reading run folders", len(run_ids), len(run_ids))
     return plan
@@ -224,8 +275,9 @@ def _start_helper(layout: StoreLayout, run_ids: list[str],
     return mine, theirs, proc
 
 
-def _finish_helper(proc: subprocess.Popen[bytes], theirs: list[str]) -> dict[str, RunPlan] | None:
-    """The helper's plans, or None if it failed (the caller then plans those runs itself)."""
+def _finish_helper(proc: subprocess.Popen[bytes], theirs: list[str]) -> tuple[dict[str, RunPlan], EncodedRuns] | None:
+    """The helper's plans and encoded rows, or None if it failed (the caller then plans those
+    runs itself)."""
     assert proc.stdout is not None
     try:
         data = proc.stdout.read()
@@ -235,13 +287,17 @@ def _finish_helper(proc: subprocess.Popen[bytes], theirs: list[str]) -> dict[str
     if proc.returncode != 0:
         return None
     try:
-        with no_cyclic_gc():
-            plans = _from_wire(marshal.loads(data))  # our own helper's answer: plain values only
+        with no_cyclic_gc():  # our own helper's answer: plain values only
+            wire, encoded_ids, documents, runs, counts = marshal.loads(data)
+            kept = _from_wire(wire)
+            encoded = {run_id: RunPlan(run_id, live=None, stored=Stored(*stored), from_points=False, encoded=True)
+                       for run_id, stored in encoded_ids.items()}
     except Exception:  # a torn answer: plan those runs here instead
         return None
-    if list(plans) != theirs:
+    plans = {run_id: kept.get(run_id) or encoded[run_id] for run_id in theirs if run_id in kept or run_id in encoded}
+    if list(plans) != theirs or len(kept) + len(encoded) != len(theirs):
         return None
-    return plans
+    return plans, EncodedRuns(documents, runs, counts)
 
 
 # Rows cross the pipe with marshal (plain values, C speed: pickling 4,500 plan objects took
@@ -276,10 +332,20 @@ def _from_wire(wire: dict[str, Any]) -> dict[str, RunPlan]:
 
 
 def worker() -> None:
-    """The helper process: plan the runs named on stdin, answer the plans on stdout."""
+    """The helper process: plan the runs named on stdin; answer on stdout the plans of runs
+    whose summaries come from their points (the refresh may have to re-read those) and, for
+    the others, their fingerprints and their rows already encoded (rk from 0)."""
+    from localtrack.query.index_documents import encode_rows
+
     root, run_ids, scan_start = pickle.loads(sys.stdin.buffer.read())
     plans = plan_serial(StoreLayout(Path(root)), run_ids, scan_start)
     with no_cyclic_gc():
-        data = marshal.dumps(_to_wire(plans))
+        kept = {run_id: plan for run_id, plan in plans.items() if plan.from_points}
+        finished = [plan for plan in plans.values() if not plan.from_points]
+        rows, runs, _ = table_rows(finished, 0)
+        documents = {table: encode_rows(table, rows[table]) for table in ROW_TABLES if rows[table]}
+        stored = {plan.run_id: tuple(plan.stored) for plan in finished if plan.stored is not None}
+        counts = {table: len(rows[table]) for table in documents}
+        data = marshal.dumps((_to_wire(kept), stored, documents, runs, counts))
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()

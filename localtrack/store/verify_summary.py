@@ -16,7 +16,13 @@ from typing import Any
 
 from localtrack.storage.manifest import decode_float
 from localtrack.storage.segments import parse_segment_name
-from localtrack.store.summary import arrow_sum, finite_or_none, iso_from_micros, merge_summary, sums_agree
+from localtrack.store.summary import (
+    arrow_sum,
+    finite_or_none,
+    iso_from_micros,
+    merge_summary,
+    sums_agree,
+)
 
 SHOWN = 5  # metrics named per run; the rest are counted
 
