@@ -123,6 +123,20 @@ def table_rows(plans: Iterable[RunPlan], next_rk: int) -> tuple[dict[str, list[t
     return rows, next_rk, computed
 
 
+def encode_finished(plans: list[RunPlan]) -> EncodedRuns:
+    """The rows of these runs as documents (rk from 0), the plans marked ``encoded``: for runs
+    whose summaries come from their manifests (a refresh never has to re-read those), while
+    the other process of a split build is still planning."""
+    from localtrack.query.index_documents import encode_rows
+
+    with no_cyclic_gc():
+        rows, runs, _ = table_rows(plans, 0)
+        documents = {table: encode_rows(table, rows[table]) for table in ROW_TABLES if rows[table]}
+    for plan in plans:
+        plan.encoded = True
+    return EncodedRuns(documents, runs, {table: len(rows[table]) for table in documents})
+
+
 class _ScanLayout(StoreLayout):
     """A layout whose ``runs/`` is checked for links once per scan, not once per run read
     (the check walks the path with ``lstat``: a tenth of a cold build's per-run cost)."""
@@ -231,6 +245,7 @@ def plan_runs(layout: StoreLayout, run_ids: list[str], progress: Any = None) -> 
     mine, theirs, proc = helper
     try:
         plan = Plans(plan_serial(layout, mine, scan_start, progress, len(run_ids) / max(len(mine), 1)))
+        plan.encoded.append(encode_finished([p for p in plan.values() if not p.from_points]))
     except BaseException:  # interrupted: leave no helper behind
         proc.kill()
         proc.wait()
@@ -335,17 +350,13 @@ def worker() -> None:
     """The helper process: plan the runs named on stdin; answer on stdout the plans of runs
     whose summaries come from their points (the refresh may have to re-read those) and, for
     the others, their fingerprints and their rows already encoded (rk from 0)."""
-    from localtrack.query.index_documents import encode_rows
-
     root, run_ids, scan_start = pickle.loads(sys.stdin.buffer.read())
     plans = plan_serial(StoreLayout(Path(root)), run_ids, scan_start)
+    kept = {run_id: plan for run_id, plan in plans.items() if plan.from_points}
+    finished = [plan for plan in plans.values() if not plan.from_points]
+    batch = encode_finished(finished)
     with no_cyclic_gc():
-        kept = {run_id: plan for run_id, plan in plans.items() if plan.from_points}
-        finished = [plan for plan in plans.values() if not plan.from_points]
-        rows, runs, _ = table_rows(finished, 0)
-        documents = {table: encode_rows(table, rows[table]) for table in ROW_TABLES if rows[table]}
         stored = {plan.run_id: tuple(plan.stored) for plan in finished if plan.stored is not None}
-        counts = {table: len(rows[table]) for table in documents}
-        data = marshal.dumps((_to_wire(kept), stored, documents, runs, counts))
+        data = marshal.dumps((_to_wire(kept), stored, batch.documents, batch.runs, batch.table_rows))
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()

@@ -73,7 +73,8 @@ def test_the_helper_process_plans_exactly_what_this_process_would(damaged: Store
         assert a.stored is not None and b.stored is not None
         assert a.stored.manifest == b.stored.manifest and a.stored.segs == b.stored.segs
     # their rows arrive encoded, numbered from 0: what this process would encode for them
-    (batch,) = split.encoded
+    mine, batch = split.encoded  # this process's own finished runs (none here), the helper's
+    assert mine.runs == 0 and not mine.documents
     rows, runs, _ = table_rows([alone[r] for r in encoded], 0)
     assert runs == batch.runs == len(encoded)
     assert batch.documents == {table: encode_rows(table, rows[table]) for table in ROW_TABLES if rows[table]}
@@ -105,6 +106,7 @@ def test_an_index_built_with_the_helper_answers_like_one_built_without(damaged: 
     with Store(damaged.root) as alone:
         expected = (list(alone.runs()), alone.index.problems())
     monkeypatch.setattr(index_plan, "PARALLEL_MIN_RUNS", 2)
+    monkeypatch.setattr(index_plan, "HELPER_SHARE", 0.05)  # the helper gets 1 run: 2 finished ones are ours
     with Store(copy) as split:
         got = (list(split.runs()), split.index.problems())
     assert len(got[0]) == len(expected[0]) == 25
