@@ -224,7 +224,11 @@ def manifest_summary_rows(summary: Any) -> tuple[list[tuple[Any, ...]], bool] | 
                   for v in (stats.get("last"), stats.get("min"), stats.get("max"))]
         if values[0] is None and stats.get("last") is not None:
             return None
-        known, mean = mean_of(stats)
+        total, nans = stats.get("sum"), stats.get("nans")
+        if type(total) is float and type(nans) is int and 0 <= nans <= count:  # the usual spelling, checked inline
+            known, mean = True, (total / (count - nans) if count > nans else None)
+        else:  # non-finite sums, older writers, hostile values
+            known, mean = mean_of(stats)
         means_known = means_known and known
         rows.append((key[:1000], values[0], values[1], values[2], mean, count, step))
     if not means_known:  # one unknown mean: the run's means all come from its points, together
