@@ -190,9 +190,10 @@ def plan_one(layout: StoreLayout, run_id: str, stats: ManifestStats, scan_start:
     damaged = False
     for path in live:
         # a file sealed but not yet recorded (a writer killed in between): footer check only
-        size, digest = recorded.get(path.name, (None, None))
-        sound = buffer is not None and size is not None and digest is not None and _sound_small(path, size, digest, buffer)
-        problem = None if sound else segment_problem(path, size, digest, buffer=buffer)
+        recorded_size, recorded_digest = recorded.get(path.name, (None, None))
+        sound = (buffer is not None and recorded_size is not None and recorded_digest is not None
+                 and _sound_small(path, recorded_size, recorded_digest, buffer))
+        problem = None if sound else segment_problem(path, recorded_size, recorded_digest, buffer=buffer)
         if problem:
             entry.problem(f"{path}: {problem}")
             damaged = True
