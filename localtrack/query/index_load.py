@@ -11,8 +11,9 @@ copying every metric point into the index file (10M points re-encoded, then aggr
   :func:`points_sql` reads the ones a query needs straight from Parquet (explicit file lists,
   so a query about ten runs opens ten runs' files);
 * per-metric summaries come from the manifests the writers keep (``summary``: last, min, max,
-  count, step); the mean, which writers do not record, is computed from the segments only
-  for the runs a query shows (:func:`ensure_means`; runs still waiting are in ``lazy_t``).
+  count, step, and the mean from ``sum``/``nans``); a manifest from before those fields gets
+  its means from the segments, only for the runs a query shows (:func:`ensure_means`; runs
+  still waiting are in ``lazy_t``).
 """
 
 from __future__ import annotations

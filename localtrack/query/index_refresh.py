@@ -3,7 +3,7 @@
 A changed run's rows are deleted and inserted again whole: its manifest rows, its live
 segment files (``segments_t``; the points stay in them) and its per-metric summaries. Those
 come from the manifest's ``summary`` when the writers' record covers exactly the segments on
-disk and the run is finished (the mean follows lazily, see index_load); otherwise (a running
+disk and the run is finished (the mean from its recorded sum, or lazily, see index_load); otherwise (a running
 run, a segment sealed but not yet recorded, a damaged segment) they are computed from the
 readable segments. So the cost is proportional to the runs that changed, and reading a
 finished run costs its manifest, not its points. Damage is recorded in ``problems_t`` and
