@@ -174,7 +174,7 @@ class SegmentMaker:
         for index, key in enumerate(self.keys):
             column = values[index * steps:(index + 1) * steps]
             summary[key] = {"last": column[-1], "min": min(column), "max": max(column), "count": steps,
-                            "step": steps - 1, "timestamp": last_at}
+                            "step": steps - 1, "timestamp": last_at, "sum": sum(column, 0.0), "nans": 0}
         return data, record, summary
 
 

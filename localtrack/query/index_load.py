@@ -11,14 +11,14 @@ copying every metric point into the index file (10M points re-encoded, then aggr
   :func:`points_sql` reads the ones a query needs straight from Parquet (explicit file lists,
   so a query about ten runs opens ten runs' files);
 * per-metric summaries come from the manifests the writers keep (``summary``: last, min, max,
-  count, step); the mean, which writers do not record, is computed from the segments only
-  for the runs a query shows (:func:`ensure_means`; runs still waiting are in ``lazy_t``).
+  count, step, and the mean from ``sum``/``nans``); a manifest from before those fields gets
+  its means from the segments, only for the runs a query shows (:func:`ensure_means`; runs
+  still waiting are in ``lazy_t``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import tempfile
@@ -27,53 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from localtrack.query import duck
+from localtrack.query.index_documents import COLUMN_TYPES, TRAVELS_AS_TEXT, encode_rows
 from localtrack.store.summary import LAST_ORDER_SQL
 
-# DuckDB type of each column, per table (as index_schema.TABLES declares them)
-COLUMN_TYPES: dict[str, list[tuple[str, str]]] = {
-    "files_t": [("run_id", "VARCHAR"), ("m_mtime", "BIGINT"), ("m_size", "BIGINT"), ("m_ino", "BIGINT"),
-                ("segs", "VARCHAR"), ("deep", "BOOLEAN"), ("racy", "BOOLEAN"), ("m_digest", "VARCHAR")],
-    "runs_t": [("rk", "BIGINT"), ("id", "VARCHAR"), ("name", "VARCHAR"), ("project", "VARCHAR"),
-               ("group", "VARCHAR"), ("parent", "VARCHAR"), ("status_raw", "VARCHAR"), ("status", "VARCHAR"),
-               ("created_at", "TIMESTAMPTZ"), ("ended_at", "TIMESTAMPTZ"), ("duration", "DOUBLE"),
-               ("git_commit", "VARCHAR"), ("git_branch", "VARCHAR"), ("git_dirty", "BOOLEAN"),
-               ("notes", "VARCHAR"), ("writers", "VARCHAR")],
-    "params_t": [("rk", "BIGINT"), ("key", "VARCHAR"), ("value", "VARCHAR"), ("num", "DOUBLE"),
-                 ("kind", "VARCHAR"), ("json", "VARCHAR")],
-    "tags_t": [("rk", "BIGINT"), ("key", "VARCHAR"), ("value", "VARCHAR")],
-    "summary_t": [("rk", "BIGINT"), ("key", "VARCHAR"), ("value", "VARCHAR"), ("num", "DOUBLE"),
-                  ("kind", "VARCHAR"), ("json", "VARCHAR")],
-    "artifacts_t": [("rk", "BIGINT"), ("name", "VARCHAR"), ("version", "BIGINT"), ("type", "VARCHAR"),
-                    ("kind", "VARCHAR"), ("hash", "VARCHAR"), ("size", "BIGINT"), ("files", "BIGINT"),
-                    ("created_at", "TIMESTAMPTZ"), ("info", "VARCHAR")],
-    "msum_t": [("rk", "BIGINT"), ("key", "VARCHAR"), ("last", "DOUBLE"), ("min", "DOUBLE"), ("max", "DOUBLE"),
-               ("mean", "DOUBLE"), ("count", "BIGINT"), ("step", "BIGINT")],
-    "problems_t": [("run_id", "VARCHAR"), ("message", "VARCHAR")],
-    "segments_t": [("rk", "BIGINT"), ("file", "VARCHAR"), ("place", "BIGINT")],
-    "lazy_t": [("rk", "BIGINT")],
-    "_lt_ids": [("id", "VARCHAR")],
-}
-_TRAVELS_AS_TEXT = {"TIMESTAMPTZ"}  # isoformat, cast back by DuckDB (doubles travel as JSON numbers, NaN and
-# infinities as the NaN/Infinity tokens DuckDB's reader accepts: a repr round-trips exactly)
 MEAN_BATCH_FILES = 2000
-# Rows per JSON document: DuckDB reads each as one object (its size limit is a 32-bit number,
-# and the whole object is held while it is read), so 2M param rows of 100k runs go in batches.
-JSON_BATCH_ROWS = 200_000
 
 
-def _as_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return repr(value)  # 'nan', 'inf', '-inf' cast back exactly; a repr round-trips
-    if hasattr(value, "isoformat"):
-        text: str = value.isoformat()
-        return text
-    return str(value)
-
-
-def _write_document(folder: Path, document: dict[str, list[Any]]) -> Path:
-    data = json.dumps(document, ensure_ascii=False, allow_nan=True, separators=(",", ":")).encode()
+def _write_document(folder: Path, data: bytes) -> Path:
     for where in (folder, Path(tempfile.gettempdir())):
         path = where / f"index-rows-{os.getpid()}-{secrets.token_hex(6)}.json"
         try:
@@ -96,22 +56,22 @@ def insert_rows(con: Any, table: str, rows: Sequence[tuple[Any, ...]], scratch: 
         row = f"({', '.join('?' * width)})"
         con.execute(f"INSERT INTO {table} VALUES {', '.join([row] * len(rows))}", [v for r in rows for v in r])
         return
-    for start in range(0, len(rows), JSON_BATCH_ROWS):
-        _insert_document(con, table, columns, rows[start:start + JSON_BATCH_ROWS], scratch)
+    for document in encode_rows(table, rows):
+        insert_document(con, table, document, scratch)
 
 
-def _insert_document(con: Any, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]],
-                     scratch: Path) -> None:
-    """One batch of rows as one JSON document of columns, read by DuckDB's JSON reader."""
-    document: dict[str, list[Any]] = {}
-    for n, ((_name, kind), values) in enumerate(zip(columns, zip(*rows, strict=True), strict=True)):
-        document[f"c{n}"] = [_as_text(v) for v in values] if kind in _TRAVELS_AS_TEXT else list(values)
-    path = _write_document(scratch, document)
+def insert_document(con: Any, table: str, data: bytes, scratch: Path, rk_offset: int = 0) -> None:
+    """One document of :func:`encode_rows` appended to ``table`` (``rk_offset`` added to its
+    rk column: the helper numbers its runs from 0), read by DuckDB's JSON reader."""
+    columns = COLUMN_TYPES[table]
+    path = _write_document(scratch, data)
     try:
-        spec = ", ".join(f"c{n}: '{'VARCHAR' if kind in _TRAVELS_AS_TEXT else kind}[]'"
+        spec = ", ".join(f"c{n}: '{'VARCHAR' if kind in TRAVELS_AS_TEXT else kind}[]'"
                          for n, (_name, kind) in enumerate(columns))
-        select = ", ".join(f"CAST(unnest(c{n}) AS {kind})" if kind in _TRAVELS_AS_TEXT else f"unnest(c{n})"
-                           for n, (_name, kind) in enumerate(columns))
+        select = ", ".join(f"CAST(unnest(c{n}) AS {kind})" if kind in TRAVELS_AS_TEXT
+                           else f"unnest(c{n}) + {int(rk_offset)}" if name == "rk" and rk_offset
+                           else f"unnest(c{n})"
+                           for n, (name, kind) in enumerate(columns))
         size = max(path.stat().st_size + 1, 1 << 24)  # the document is one JSON object
         con.execute(f"INSERT INTO {table} SELECT {select} FROM read_json({duck.quote_literal(str(path))}, "
                     f"columns = {{{spec}}}, format = 'unstructured', maximum_object_size = {size})")

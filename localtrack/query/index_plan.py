@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,14 +46,15 @@ from localtrack.query.index_scan import (
     Stored,
     segments_signature_of,
 )
+from localtrack.query.index_schema import ID_TABLES
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.objects import HASH_BUFFER
-from localtrack.storage.segments import live_segments, segment_problem
+from localtrack.storage.segments import PARQUET_MAGIC, digest_bytes, live_segments, segment_problem
 from localtrack.store.reader import load_run
 
 TABLE_ORDER = ("runs_t", "params_t", "tags_t", "summary_t", "artifacts_t", "msum_t", "problems_t", "files_t")
 PARALLEL_MIN_RUNS = 1500  # below this a helper's start-up (~0.2 s) costs more than it saves
-HELPER_SHARE = 0.45  # of the runs, for the helper: it starts later than this process
+HELPER_SHARE = 0.5  # of the runs, for the helper: it starts later, but this process inserts every row after
 
 
 @dataclass
@@ -65,7 +66,9 @@ class RunPlan:
     files: list[str] = field(default_factory=list)
     live: tuple[dict[str, Any], str] | None = None
     stored: Stored | None = None
-    from_points: bool = True  # summaries computed from the segments (False: from the manifest, mean lazily)
+    from_points: bool = True  # summaries computed from the segments (False: from the manifest)
+    means_known: bool = False  # with from_points False: the manifest recorded every mean (else lazily)
+    encoded: bool = False  # its rows are in an EncodedRuns of the helper, not here
 
     def problem(self, message: str) -> None:
         self.rows["problems_t"].append((self.run_id, message))
@@ -74,6 +77,64 @@ class RunPlan:
                  digest: str = "") -> None:
         self.stored = Stored(fingerprint, signature, deep, racy, digest)
         self.rows["files_t"] = [(self.run_id, *fingerprint, signature, deep, racy, digest)]
+
+
+@dataclass
+class EncodedRuns:
+    """Rows of runs the planning helper encoded itself (:func:`index_documents.encode_rows`
+    documents per table), their rk numbered from 0: the inserting process adds its next
+    free rk (``runs`` of them are used)."""
+
+    documents: dict[str, list[bytes]]
+    runs: int
+    table_rows: dict[str, int] = field(default_factory=dict)  # rows per table (for progress)
+
+
+class Plans(dict[str, RunPlan]):
+    """Run id -> plan, in planning order, and the rows the helper encoded for its runs."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.encoded: list[EncodedRuns] = []
+
+
+ROW_TABLES = (*TABLE_ORDER, "segments_t", "lazy_t")
+
+
+def table_rows(plans: Iterable[RunPlan], next_rk: int) -> tuple[dict[str, list[tuple[Any, ...]]], int, list[str]]:
+    """The rows of these plans per table, their runs numbered from ``next_rk`` (a new rk per
+    run with a row), the next free rk, and the segment files whose points give the summaries."""
+    rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in ROW_TABLES}
+    computed: list[str] = []  # segment files of runs whose summaries come from their points
+    for entry in plans:
+        for table in ID_TABLES:
+            rows[table].extend(entry.rows[table])
+        if not entry.rows["runs_t"]:
+            continue
+        rk, next_rk = next_rk, next_rk + 1
+        rows["runs_t"].extend((rk, *r) for r in entry.rows["runs_t"])
+        for table in ("params_t", "tags_t", "summary_t", "artifacts_t", "msum_t"):
+            rows[table].extend((rk, *r[1:]) for r in entry.rows[table])
+        rows["segments_t"].extend((rk, f, place) for place, f in enumerate(entry.files))  # live_segments' order: writer id, seal
+        if entry.from_points:
+            computed.extend(entry.files)
+        elif entry.files and not entry.means_known:
+            rows["lazy_t"].append((rk,))  # means from the points when first asked for
+    return rows, next_rk, computed
+
+
+def encode_finished(plans: list[RunPlan]) -> EncodedRuns:
+    """The rows of these runs as documents (rk from 0), the plans marked ``encoded``: for runs
+    whose summaries come from their manifests (a refresh never has to re-read those), while
+    the other process of a split build is still planning."""
+    from localtrack.query.index_documents import encode_rows
+
+    with no_cyclic_gc():
+        rows, runs, _ = table_rows(plans, 0)
+        documents = {table: encode_rows(table, rows[table]) for table in ROW_TABLES if rows[table]}
+    for plan in plans:
+        plan.encoded = True
+    return EncodedRuns(documents, runs, {table: len(rows[table]) for table in documents})
 
 
 class _ScanLayout(StoreLayout):
@@ -129,19 +190,49 @@ def plan_one(layout: StoreLayout, run_id: str, stats: ManifestStats, scan_start:
     damaged = False
     for path in live:
         # a file sealed but not yet recorded (a writer killed in between): footer check only
-        problem = segment_problem(path, *recorded.get(path.name, (None, None)), buffer=buffer)
+        recorded_size, recorded_digest = recorded.get(path.name, (None, None))
+        sound = (buffer is not None and recorded_size is not None and recorded_digest is not None
+                 and _sound_small(path, recorded_size, recorded_digest, buffer))
+        problem = None if sound else segment_problem(path, recorded_size, recorded_digest, buffer=buffer)
         if problem:
             entry.problem(f"{path}: {problem}")
             damaged = True
         else:
             entry.files.append(str(path))
     if not (running or linked or damaged) and {p.name for p in live} == set(recorded):
-        summary = manifest_summary_rows(manifest.get("summary"))
-        if summary is not None and sum(r[5] for r in summary) == recorded_rows(manifest):
-            entry.rows["msum_t"] = [(run_id, *row) for row in summary]
+        found = manifest_summary_rows(manifest.get("summary"))
+        if found is not None and sum(r[5] for r in found[0]) == recorded_rows(manifest):
+            entry.rows["msum_t"] = [(run_id, *row) for row in found[0]]
             entry.from_points = False
+            entry.means_known = found[1]
     entry.remember(fingerprint, signature, deep=running, racy=racy, digest=digest)
     return entry
+
+
+def _sound_small(path: Path, size: int, digest: str, buffer: bytearray) -> bool:
+    """True when a segment that fits ``buffer`` is surely sound: one open (no link followed)
+    and one read for what :func:`segment_problem` checks in three (regular file, recorded size
+    and xxh3-128 digest, ``PAR1`` at both ends). False means only "not proved": the caller
+    asks segment_problem, which words the problem."""
+    if not 12 <= size <= len(buffer):
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != size:
+            return False
+        view = memoryview(buffer)
+        read = os.readv(fd, [view[: size + 1]])  # one byte more: a file grown since fstat shows
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    data = view[:read]
+    return (read == size and data[:4] == PARQUET_MAGIC and data[size - 4:] == PARQUET_MAGIC
+            and digest_bytes(data) == digest)
 
 
 def plan_serial(layout: StoreLayout, run_ids: list[str], scan_start: float,
@@ -172,22 +263,28 @@ def no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def plan_runs(layout: StoreLayout, run_ids: list[str], progress: Any = None) -> dict[str, RunPlan]:
-    """The plans of these runs, in their order (split with a helper process when there are many)."""
+def plan_runs(layout: StoreLayout, run_ids: list[str], progress: Any = None) -> Plans:
+    """The plans of these runs, in their order (split with a helper process when there are
+    many: it answers the rows of its finished runs encoded, in ``Plans.encoded``)."""
     scan_start = time.time()
     progress = progress if len(run_ids) > 100 else None
     helper = _start_helper(layout, run_ids, scan_start) if len(run_ids) >= PARALLEL_MIN_RUNS else None
     if helper is None:
-        plan = plan_serial(layout, run_ids, scan_start, progress)
+        return Plans(plan_serial(layout, run_ids, scan_start, progress))
+    mine, theirs, proc = helper
+    try:
+        plan = Plans(plan_serial(layout, mine, scan_start, progress, len(run_ids) / max(len(mine), 1)))
+        plan.encoded.append(encode_finished([p for p in plan.values() if not p.from_points]))
+    except BaseException:  # interrupted: leave no helper behind
+        proc.kill()
+        proc.wait()
+        raise
+    answer = _finish_helper(proc, theirs)
+    if answer is None:
+        plan.update(plan_serial(layout, theirs, scan_start))
     else:
-        mine, theirs, proc = helper
-        try:
-            plan = plan_serial(layout, mine, scan_start, progress, len(run_ids) / max(len(mine), 1))
-        except BaseException:  # interrupted: leave no helper behind
-            proc.kill()
-            proc.wait()
-            raise
-        plan.update(_finish_helper(proc, theirs) or plan_serial(layout, theirs, scan_start))
+        plan.update(answer[0])
+        plan.encoded.append(answer[1])
     if progress is not None:
         progress("reading run folders", len(run_ids), len(run_ids))
     return plan
@@ -222,8 +319,9 @@ def _start_helper(layout: StoreLayout, run_ids: list[str],
     return mine, theirs, proc
 
 
-def _finish_helper(proc: subprocess.Popen[bytes], theirs: list[str]) -> dict[str, RunPlan] | None:
-    """The helper's plans, or None if it failed (the caller then plans those runs itself)."""
+def _finish_helper(proc: subprocess.Popen[bytes], theirs: list[str]) -> tuple[dict[str, RunPlan], EncodedRuns] | None:
+    """The helper's plans and encoded rows, or None if it failed (the caller then plans those
+    runs itself)."""
     assert proc.stdout is not None
     try:
         data = proc.stdout.read()
@@ -233,13 +331,17 @@ def _finish_helper(proc: subprocess.Popen[bytes], theirs: list[str]) -> dict[str
     if proc.returncode != 0:
         return None
     try:
-        with no_cyclic_gc():
-            plans = _from_wire(marshal.loads(data))  # our own helper's answer: plain values only
+        with no_cyclic_gc():  # our own helper's answer: plain values only
+            wire, encoded_ids, documents, runs, counts = marshal.loads(data)
+            kept = _from_wire(wire)
+            encoded = {run_id: RunPlan(run_id, live=None, stored=Stored(*stored), from_points=False, encoded=True)
+                       for run_id, stored in encoded_ids.items()}
     except Exception:  # a torn answer: plan those runs here instead
         return None
-    if list(plans) != theirs:
+    plans = {run_id: kept.get(run_id) or encoded[run_id] for run_id in theirs if run_id in kept or run_id in encoded}
+    if list(plans) != theirs or len(kept) + len(encoded) != len(theirs):
         return None
-    return plans
+    return plans, EncodedRuns(documents, runs, counts)
 
 
 # Rows cross the pipe with marshal (plain values, C speed: pickling 4,500 plan objects took
@@ -255,7 +357,8 @@ def _to_wire(plans: dict[str, RunPlan]) -> dict[str, Any]:
         for table, positions in TIME_FIELDS.items():
             rows[table] = [tuple(v.isoformat() if n in positions and v is not None else v for n, v in enumerate(row))
                            for row in rows[table]]
-        wire[run_id] = (rows, plan.files, plan.live, tuple(plan.stored) if plan.stored else None, plan.from_points)
+        wire[run_id] = (rows, plan.files, plan.live, tuple(plan.stored) if plan.stored else None, plan.from_points,
+                        plan.means_known)
     return wire
 
 
@@ -263,19 +366,26 @@ def _from_wire(wire: dict[str, Any]) -> dict[str, RunPlan]:
     from datetime import datetime
 
     plans: dict[str, RunPlan] = {}
-    for run_id, (rows, files, live, stored, from_points) in wire.items():
+    for run_id, (rows, files, live, stored, from_points, means_known) in wire.items():
         for table, positions in TIME_FIELDS.items():
             rows[table] = [tuple(datetime.fromisoformat(v) if n in positions and v is not None else v
                                  for n, v in enumerate(row)) for row in rows[table]]
-        plans[run_id] = RunPlan(run_id, rows, files, live, Stored(*stored) if stored else None, from_points)
+        plans[run_id] = RunPlan(run_id, rows, files, live, Stored(*stored) if stored else None, from_points,
+                                means_known)
     return plans
 
 
 def worker() -> None:
-    """The helper process: plan the runs named on stdin, answer the plans on stdout."""
+    """The helper process: plan the runs named on stdin; answer on stdout the plans of runs
+    whose summaries come from their points (the refresh may have to re-read those) and, for
+    the others, their fingerprints and their rows already encoded (rk from 0)."""
     root, run_ids, scan_start = pickle.loads(sys.stdin.buffer.read())
     plans = plan_serial(StoreLayout(Path(root)), run_ids, scan_start)
+    kept = {run_id: plan for run_id, plan in plans.items() if plan.from_points}
+    finished = [plan for plan in plans.values() if not plan.from_points]
+    batch = encode_finished(finished)
     with no_cyclic_gc():
-        data = marshal.dumps(_to_wire(plans))
+        stored = {plan.run_id: tuple(plan.stored) for plan in finished if plan.stored is not None}
+        data = marshal.dumps((_to_wire(kept), stored, batch.documents, batch.runs, batch.table_rows))
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()

@@ -3,7 +3,7 @@
 A changed run's rows are deleted and inserted again whole: its manifest rows, its live
 segment files (``segments_t``; the points stay in them) and its per-metric summaries. Those
 come from the manifest's ``summary`` when the writers' record covers exactly the segments on
-disk and the run is finished (the mean follows lazily, see index_load); otherwise (a running
+disk and the run is finished (the mean from its recorded sum, or lazily, see index_load); otherwise (a running
 run, a segment sealed but not yet recorded, a damaged segment) they are computed from the
 readable segments. So the cost is proportional to the runs that changed, and reading a
 finished run costs its manifest, not its points. Damage is recorded in ``problems_t`` and
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from localtrack.query import duck
-from localtrack.query.index_load import insert_rows, summary_from_points_sql
-from localtrack.query.index_plan import TABLE_ORDER, RunPlan, no_cyclic_gc, plan_one, plan_runs
+from localtrack.query.index_load import insert_document, insert_rows, summary_from_points_sql
+from localtrack.query.index_plan import RunPlan, no_cyclic_gc, plan_one, plan_runs, table_rows
 from localtrack.query.index_scan import Changes, ManifestStats, RunListing, Stored, detect_changes
 from localtrack.query.index_schema import ID_TABLES, RK_TABLES
 from localtrack.storage.layout import StoreLayout
@@ -104,32 +104,24 @@ class Refresher:
         self.delete(drop)
         con = self.con
         next_rk = int(con.execute("SELECT value FROM meta WHERE key = 'next_rk'").fetchone()[0])
-        rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in (*TABLE_ORDER, "segments_t", "lazy_t")}
-        computed: list[str] = []  # segment files of runs whose summaries come from their points
-        for entry in plan.values():
-            for table in ID_TABLES:
-                rows[table].extend(entry.rows[table])
-            if not entry.rows["runs_t"]:
-                continue
-            rk, next_rk = next_rk, next_rk + 1
-            rows["runs_t"].extend((rk, *r) for r in entry.rows["runs_t"])
-            for table in ("params_t", "tags_t", "summary_t", "artifacts_t", "msum_t"):
-                rows[table].extend((rk, *r[1:]) for r in entry.rows[table])
-            rows["segments_t"].extend((rk, f, place) for place, f in enumerate(entry.files))  # live_segments' order: writer id, seal
-            if entry.from_points:
-                computed.extend(entry.files)
-            elif entry.files:
-                rows["lazy_t"].append((rk,))
+        rows, next_rk, computed = table_rows((entry for entry in plan.values() if not entry.encoded), next_rk)
+        encoded = [(batch, next_rk + sum(b.runs for b in getattr(plan, "encoded", [])[:n]))
+                   for n, batch in enumerate(getattr(plan, "encoded", []))]  # the helper's runs: after ours
+        next_rk += sum(batch.runs for batch, _ in encoded)
         con.execute("UPDATE meta SET value = ? WHERE key = 'next_rk'", [str(next_rk)])
         scratch = self.layout.tmp_dir
-        total = sum(len(r) for r in rows.values())
+        total = sum(len(r) for r in rows.values()) + sum(sum(batch.table_rows.values()) for batch, _ in encoded)
         report = self.progress if total > 10_000 else None  # a cold build: seconds of inserts
         done = 0
-        for table, table_rows in rows.items():
+        for table, table_list in rows.items():
             if report is not None:
                 report("writing the index", done, total)
-            insert_rows(con, table, table_rows, scratch)
-            done += len(table_rows)
+            insert_rows(con, table, table_list, scratch)
+            done += len(table_list)
+            for batch, offset in encoded:  # rks stay in insertion order: the helper's runs come after ours
+                for document in batch.documents.get(table, []):
+                    insert_document(con, table, document, scratch, offset)
+                done += batch.table_rows.get(table, 0)
         if report is not None:
             report("writing the index", total, total)
         self.summarise(computed)

@@ -20,6 +20,7 @@ from localtrack.query.flatten import (
     tag_text,
 )
 from localtrack.storage.manifest import decode_float, decode_value, is_legacy_values
+from localtrack.store.summary import mean_of
 from localtrack.timefmt import parse_iso
 
 MAX_TEXT = 10_000
@@ -204,12 +205,15 @@ def recorded_segments(manifest: dict[str, Any]) -> dict[str, tuple[int | None, s
     return recorded
 
 
-def manifest_summary_rows(summary: Any) -> list[tuple[Any, ...]] | None:
-    """(key, last, min, max, mean, count, step) per metric from a manifest's ``summary``, mean
-    left NULL (computed later); None when the summary is not one a writer could have written."""
+def manifest_summary_rows(summary: Any) -> tuple[list[tuple[Any, ...]], bool] | None:
+    """(key, last, min, max, mean, count, step) per metric from a manifest's ``summary``, and
+    whether every mean is known (from the recorded ``sum`` and ``nans``; else the means are
+    left NULL, to be computed from the points later); None when the summary is not one a
+    writer could have written."""
     if not isinstance(summary, dict):
         return None
     rows = []
+    means_known = True
     for key, stats in summary.items():
         if not isinstance(key, str) or not isinstance(stats, dict):
             return None
@@ -220,8 +224,16 @@ def manifest_summary_rows(summary: Any) -> list[tuple[Any, ...]] | None:
                   for v in (stats.get("last"), stats.get("min"), stats.get("max"))]
         if values[0] is None and stats.get("last") is not None:
             return None
-        rows.append((key[:1000], values[0], values[1], values[2], None, count, step))
-    return rows
+        total, nans = stats.get("sum"), stats.get("nans")
+        if type(total) is float and type(nans) is int and 0 <= nans <= count:  # the usual spelling, checked inline
+            known, mean = True, (total / (count - nans) if count > nans else None)
+        else:  # non-finite sums, older writers, hostile values
+            known, mean = mean_of(stats)
+        means_known = means_known and known
+        rows.append((key[:1000], values[0], values[1], values[2], mean, count, step))
+    if not means_known:  # one unknown mean: the run's means all come from its points, together
+        rows = [(*row[:4], None, *row[5:]) for row in rows]
+    return rows, means_known
 
 
 def recorded_rows(manifest: dict[str, Any]) -> int | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localtrack.storage.parquet_lite import SegmentColumns
-from localtrack.store.summary import finite_or_none, iso_from_micros, last_index
+from localtrack.store.summary import arrow_sum, finite_or_none, iso_from_micros, last_index
 
 
 @dataclass
@@ -141,6 +141,7 @@ def build_table_and_summary(blocks: list[Block], steps_ordered: bool) -> tuple[A
             "count": count,
             "step": step_array[last].as_py(),
             "timestamp": iso_from_micros(last_micros),
+            **arrow_sum(value_array, pool),
         }
         columns[0].append(step_array)
         columns[1].append(time_array)
@@ -252,6 +253,8 @@ def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColu
             "count": len(values),
             "step": steps[last],
             "timestamp": iso_from_micros(micros[last]),
+            "sum": sum(finite, 0.0),
+            "nans": len(floats) - len(finite),
         }
         columns.steps += steps
         columns.micros += micros

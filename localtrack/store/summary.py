@@ -1,10 +1,15 @@
-"""Per-metric summaries (last, min, max, count, step) and how writers' summaries merge.
+"""Per-metric summaries (last, min, max, count, step, sum, nans) and how writers' summaries merge.
 
 The one rule for ``last`` (docs/FORMAT.md, "Summary semantics"), used by the Python writer
 and the shell writer (per seal, :func:`last_index`; across seals and writers,
 :func:`merge_summary`) and written in SQL by the index (``LAST_ORDER_SQL``): the point with
 the largest ``(step, timestamp)`` wins; at an equal step and timestamp (to the microsecond)
 the writer with the larger id wins, and within one writer the point logged later.
+
+``sum`` (of the non-NaN values) and ``nans`` (how many values were NaN) give the mean,
+``sum / (count - nans)``, without the points: a reader need not open a finished run's
+segments to show its means. A summary from a writer that did not record them (older
+localtrack) merges into one without them: a mean is never made from a partial sum.
 """
 
 from __future__ import annotations
@@ -30,6 +35,56 @@ def finite_or_none(value: Any) -> float | None:
     if number is None or math.isnan(number):
         return None
     return number
+
+
+def arrow_sum(values: Any, pool: Any = None) -> dict[str, Any]:
+    """``{"sum", "nans"}`` of one seal's Arrow column of doubles (once per seal, never per
+    ``log()``; one kernel pass when no value is NaN, the common case)."""
+    import pyarrow.compute as pc
+
+    total = pc.sum(values, memory_pool=pool).as_py()
+    if total is None:
+        return {"sum": 0.0, "nans": 0}
+    if total == total:  # a NaN anywhere would have made the sum NaN
+        return {"sum": float(total), "nans": 0}
+    is_nan = pc.is_nan(values, memory_pool=pool)
+    nans = pc.sum(is_nan, memory_pool=pool).as_py() or 0
+    total = pc.sum(pc.filter(values, pc.invert(is_nan), memory_pool=pool), memory_pool=pool).as_py()
+    return {"sum": float(total) if total is not None else 0.0, "nans": int(nans)}
+
+
+def sums_agree(first: float, second: float, count: int, magnitude: float) -> bool:
+    """Whether two sums of the same ``count`` values, added in different orders (the writer
+    per seal, Arrow or Python; ``verify`` per segment after compaction), can both be honest:
+    each addition errs by at most half an ulp of its running total, so they differ by at most
+    ``2 * count * 2**-53 * magnitude`` (the sum of the values' absolute values). When the
+    magnitudes overflow, whether a sum overflows depends on the order: nothing to judge."""
+    if not math.isfinite(magnitude):
+        return True
+    if not (math.isfinite(first) and math.isfinite(second)):
+        return first == second or (math.isnan(first) and math.isnan(second))
+    return abs(first - second) <= 2 * max(count, 1) * 2.0**-53 * magnitude
+
+
+def sum_and_nans(stats: dict[str, Any]) -> tuple[float, int] | None:
+    """A summary's (sum, nans), or None when it records none or they are not what a writer
+    writes (a hostile manifest: a reader then computes the mean from the points)."""
+    raw, nans, count = stats.get("sum"), stats.get("nans"), stats.get("count")
+    total = raw if type(raw) is float else decode_float(raw) if type(raw) is str else None
+    if total is None or type(nans) is not int or type(count) is not int or not 0 <= nans <= count:
+        return None
+    return total, nans
+
+
+def mean_of(stats: dict[str, Any]) -> tuple[bool, float | None]:
+    """(known, mean of the non-NaN values) from a summary's sum and nans; (False, None)
+    when it records no usable sum (the mean must come from the points)."""
+    found = sum_and_nans(stats)
+    if found is None:
+        return False, None
+    total, nans = found
+    count: int = stats["count"]
+    return True, (total / (count - nans) if count > nans else None)
 
 
 def last_index(steps: Sequence[int], micros: Sequence[int]) -> int:
@@ -85,6 +140,13 @@ def merge_summary(older: dict[str, Any] | None, newer: dict[str, Any]) -> dict[s
         values = [v for v in (finite_or_none(older.get(field)), finite_or_none(newer.get(field))) if v is not None]
         merged[field] = pick(values) if values else None
     merged["count"] = int(older.get("count") or 0) + int(newer.get("count") or 0)
+    older_sum, newer_sum = sum_and_nans(older), sum_and_nans(newer)
+    if older_sum is None or newer_sum is None:
+        merged.pop("sum", None)  # one side's points are not in it: no sum at all
+        merged.pop("nans", None)
+    else:
+        merged["sum"] = older_sum[0] + newer_sum[0]
+        merged["nans"] = older_sum[1] + newer_sum[1]
     return merged
 
 

@@ -1,6 +1,7 @@
 """``verify``'s summary check: a manifest's per-metric summary must be what its points say.
 
-The index takes a finished run's summary (last, min, max, count, step) from its manifest
+The index takes a finished run's summary (last, min, max, count, step, and the mean from
+``sum`` and ``nans`` when recorded) from its manifest
 rather than re-reading the points, so a summary edited by hand or by a hostile commit would
 be shown as the run's metrics. ``verify`` recomputes it from the run's live segments with the
 one ``last`` rule (:mod:`localtrack.store.summary`: per seal the point ``last_index`` picks, across seals
@@ -15,7 +16,13 @@ from typing import Any
 
 from localtrack.storage.manifest import decode_float
 from localtrack.storage.segments import parse_segment_name
-from localtrack.store.summary import finite_or_none, iso_from_micros, merge_summary
+from localtrack.store.summary import (
+    arrow_sum,
+    finite_or_none,
+    iso_from_micros,
+    merge_summary,
+    sums_agree,
+)
 
 SHOWN = 5  # metrics named per run; the rest are counted
 
@@ -46,11 +53,19 @@ def segment_summary(path: Path) -> dict[str, dict[str, Any]]:
     start = 0
     for key, step, at, value, end in zip(lasts.column("key").to_pylist(), lasts.column("step").to_pylist(), micros,
                                          lasts.column("value").to_pylist(), ends, strict=True):
-        low, high = pc.min_max(values.slice(start, end + 1 - start)).values()  # NaN left out unless all NaN
+        piece = values.slice(start, end + 1 - start)
+        low, high = pc.min_max(piece).values()  # NaN left out unless all NaN
         summary[key] = {"last": value, "min": finite_or_none(low.as_py()), "max": finite_or_none(high.as_py()),
-                        "count": end + 1 - start, "step": step, "timestamp": iso_from_micros(at)}
+                        "count": end + 1 - start, "step": step, "timestamp": iso_from_micros(at),
+                        **arrow_sum(piece), MAGNITUDE: arrow_sum(pc.abs(piece))["sum"]}
         start = end + 1
     return summary
+
+
+# The sum of the values' magnitudes, kept beside each recomputed sum: it bounds how far two
+# honest sums of the same points (added in another order: the writer per seal, verify per
+# segment after compaction) can differ.
+MAGNITUDE = "_magnitude"
 
 
 def points_summary(segments: list[Path]) -> dict[str, dict[str, Any]]:
@@ -63,8 +78,21 @@ def points_summary(segments: list[Path]) -> dict[str, dict[str, Any]]:
     total: dict[str, dict[str, Any]] = {}
     for _, path in sorted(ordered):
         for key, stats in segment_summary(path).items():
-            total[key] = merge_summary(total.get(key), stats)
+            magnitude = stats.pop(MAGNITUDE)
+            merged = merge_summary(total.get(key), stats)
+            merged[MAGNITUDE] = (total[key][MAGNITUDE] if key in total else 0.0) + magnitude
+            total[key] = merged
     return total
+
+
+def _same_sum(stats: dict[str, Any], truth: dict[str, Any]) -> bool:
+    """Whether a recorded sum is the points' sum, up to the rounding of another order of
+    addition (:func:`summary.sums_agree`)."""
+    raw = stats.get("sum")
+    total = raw if type(raw) is float else decode_float(raw) if type(raw) is str else None
+    if total is None:
+        return False
+    return sums_agree(total, float(truth["sum"]), int(truth["count"]), float(truth.get(MAGNITUDE, 0.0)))
 
 
 def _same_number(recorded: Any, computed: float | None) -> bool:
@@ -92,6 +120,9 @@ def summary_mismatches(recorded: Any, computed: dict[str, dict[str, Any]]) -> li
         wrong += [field for field in ("count", "step") if stats.get(field) != truth[field]]
         if "timestamp" in stats and stats["timestamp"] != truth["timestamp"]:
             wrong.append("timestamp")
+        if "sum" in stats or "nans" in stats:  # older writers recorded neither: nothing to check
+            wrong += [] if _same_sum(stats, truth) else ["sum"]
+            wrong += [] if stats.get("nans") == truth["nans"] and type(stats.get("nans")) is int else ["nans"]
         if wrong:
             problems.append(f"{label} ({', '.join(wrong)})")
     return problems

@@ -5,12 +5,13 @@ past its 32-bit limit: the first ``ls`` failed after minutes of work.)"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 import localtrack
-from localtrack.query import index_load
+from localtrack.query import index_documents, index_load
 
 
 def test_params_of_many_runs_cross_in_several_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,11 +20,11 @@ def test_params_of_many_runs_cross_in_several_batches(tmp_path: Path, monkeypatc
         run = localtrack.init(dir=store, project="b", name=f"r{n}", config={f"p{i}": n * 100 + i for i in range(40)})
         run.log({"loss": float(n)})
         run.finish()
-    monkeypatch.setattr(index_load, "JSON_BATCH_ROWS", 101)  # 240 param rows: three documents
+    monkeypatch.setattr(index_documents, "JSON_BATCH_ROWS", 101)  # 240 param rows: three documents
     documents = []
-    real = index_load._insert_document
-    monkeypatch.setattr(index_load, "_insert_document", lambda con, table, columns, rows, scratch: (
-        documents.append((table, len(rows))), real(con, table, columns, rows, scratch)))
+    real = index_load.insert_document
+    monkeypatch.setattr(index_load, "insert_document", lambda con, table, data, scratch, rk_offset=0: (
+        documents.append((table, len(json.loads(data)["c0"]))), real(con, table, data, scratch, rk_offset)))
     handle = localtrack.Store(store)
     handle.refresh()  # the index itself (a store this small may be searched without it)
     assert documents

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from query_samples import age_store, build_store, sample_specs, write_run
 
+from localtrack.query import listing_write
 from localtrack.query.fastlist import current_listing, open_listing
 from localtrack.query.series import trend_series
 from localtrack.query.store import Store
@@ -49,7 +50,11 @@ def damaged_layout(tmp_path: Path) -> StoreLayout:
     return layout
 
 
-def test_query_listing_rows_equal_the_index_rows(damaged_layout: StoreLayout) -> None:
+@pytest.mark.parametrize("list_sparks", [True, False], ids=["sparks-from-lists", "sparks-from-a-window"])
+def test_query_listing_rows_equal_the_index_rows(damaged_layout: StoreLayout, list_sparks: bool,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    if not list_sparks:  # a batch of more points than the lists may hold: the windowed query
+        monkeypatch.setattr(listing_write, "LIST_SPARK_POINTS", 0)
     store = Store(damaged_layout.root)
     expected = store.runs()
     assert current_listing(damaged_layout) is None  # queries do not write it: ls asks for it

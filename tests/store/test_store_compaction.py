@@ -79,7 +79,8 @@ def test_reader_during_compaction_never_sees_a_point_twice_or_misses_one(store_d
     assert sum(s["rows"] for s in writer["segments"].values()) == 2 * SEALS
     summary = dict(record.manifest["summary"]["a"])
     assert summary.pop("timestamp").endswith("Z")  # the last point's time (the tie-break of docs/FORMAT.md)
-    assert summary == {"count": SEALS, "last": SEALS - 1.0, "max": SEALS - 1.0, "min": 0.0, "step": SEALS - 1}
+    assert summary == {"count": SEALS, "last": SEALS - 1.0, "max": SEALS - 1.0, "min": 0.0, "step": SEALS - 1,
+                       "sum": SEALS * (SEALS - 1) / 2, "nans": 0}  # the points are 0 .. SEALS - 1
 
 
 def test_in_process_reader_thread_during_merges(store_dir: Path) -> None:

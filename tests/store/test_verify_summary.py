@@ -78,6 +78,9 @@ def test_what_the_writers_recorded_is_what_the_points_say(tmp_path: Path) -> Non
         (lambda s: s["acc"].update(count=1), "'acc' (count)"),
         (lambda s: s["acc"].update(step=99), "'acc' (step)"),
         (lambda s: s["acc"].update(timestamp="2001-01-01T00:00:00.000000Z"), "'acc' (timestamp)"),
+        (lambda s: s["loss"].update(sum=s["loss"]["sum"] + 0.001), "'loss' (sum)"),  # the mean listings show
+        (lambda s: s["acc"].update(nans=0), "'acc' (nans)"),
+        (lambda s: s["acc"].update(sum="1.5"), "'acc' (sum)"),  # not a number a writer writes
         (lambda s: s.pop("extra"), "'extra' has points but no summary"),
         (lambda s: s.update(made_up={"count": 1, "last": 1.0, "min": 1.0, "max": 1.0, "step": 0}),
          "'made_up' is summarized but has no points"),
@@ -91,6 +94,42 @@ def test_an_edited_summary_is_named(tmp_path: Path, change: Any, named: str) -> 
     assert len(findings) == 1 and named in findings[0], findings
     code = localtrack.Store(store).verify()
     assert not code.ok
+
+
+def test_the_recorded_sums_are_the_sums_of_the_points(tmp_path: Path) -> None:
+    """Two writers, two seals, NaN and inf: ``sum`` adds every non-NaN point, ``nans`` counts the rest."""
+    store = tmp_path / ".localtrack"
+    run_id = _run_with_two_writers_and_seals(store)
+    summary = json.loads(_manifest_path(store, run_id).read_text())["summary"]
+    import pyarrow.parquet as pq
+
+    points: dict[str, list[float]] = {}
+    for path in (store / "runs" / run_id / "metrics").glob("*.parquet"):
+        table = pq.read_table(path).to_pydict()
+        for key, value in zip(table["key"], table["value"], strict=True):
+            points.setdefault(key, []).append(value)
+    assert sorted(points) == sorted(summary) == ["acc", "extra", "loss"]
+    for key, values in points.items():
+        kept = [v for v in values if not math.isnan(v)]
+        assert summary[key]["nans"] == len(values) - len(kept)
+        assert summary[key]["count"] == len(values)
+        expected = math.fsum(kept) if all(map(math.isfinite, kept)) else sum(kept)
+        assert math.isclose(decode_float(summary[key]["sum"]), expected, rel_tol=1e-15), key
+    assert summary["acc"]["nans"] == 1 and summary["extra"]["sum"] == "Infinity"
+
+
+def test_a_summary_from_before_sums_is_not_judged_by_them(tmp_path: Path) -> None:
+    """Older writers recorded no ``sum``/``nans``: nothing to check, no finding."""
+    store = tmp_path / ".localtrack"
+    run_id = _run_with_two_writers_and_seals(store)
+
+    def old_format(manifest: dict[str, Any]) -> None:
+        for summary in [manifest["summary"], *(w["summary"] for w in manifest["writers"].values())]:
+            for stats in summary.values():
+                stats.pop("sum")
+                stats.pop("nans")
+    _edit(store, run_id, old_format)
+    assert _summary_findings(store) == []
 
 
 def test_a_run_that_did_not_end_is_not_judged_by_its_summary(tmp_path: Path) -> None:
