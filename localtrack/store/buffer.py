@@ -246,6 +246,10 @@ def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColu
         if low != low or high != high:
             finite = [v for v in values if v == v]
             low, high = (min(finite), max(finite)) if finite else (None, None)
+        total, nans = sum(values, 0.0), 0
+        if total != total:  # a NaN among the values (or inf + -inf): sum the others, count NaNs
+            finite = [v for v in values if v == v]
+            total, nans = sum(finite, 0.0), len(values) - len(finite)
         summary[key] = {
             "last": values[last],
             "min": low,
@@ -253,8 +257,8 @@ def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColu
             "count": len(values),
             "step": steps[last],
             "timestamp": iso_from_micros(micros[last]),
-            "sum": sum(finite, 0.0),
-            "nans": len(floats) - len(finite),
+            "sum": total,
+            "nans": nans,
         }
         columns.steps += steps
         columns.micros += micros
