@@ -79,11 +79,13 @@ class Unsure(Exception):
 class _Run:
     """One run as the index would hold it: its runs_t columns and its per-key rows."""
 
-    __slots__ = ("attrs", "files", "msum", "params", "summary", "tags")
+    __slots__ = ("attrs", "files", "means_known", "msum", "params", "summary", "tags")
 
     def __init__(self, attrs: dict[str, Any], params: dict[str, tuple[Any, ...]], tags: dict[str, str],
-                 summary: dict[str, tuple[Any, ...]], msum: dict[str, list[Any]], files: list[str]) -> None:
+                 summary: dict[str, tuple[Any, ...]], msum: dict[str, list[Any]], files: list[str],
+                 means_known: bool = False) -> None:
         self.attrs, self.params, self.tags, self.summary, self.msum, self.files = attrs, params, tags, summary, msum, files
+        self.means_known = means_known  # msum's means came from the recorded sums, as the index's
 
 
 def _keyed(rows: list[tuple[Any, ...]], width: int) -> dict[str, tuple[Any, ...]]:
@@ -126,7 +128,7 @@ def _from_plan(plan: RunPlan) -> _Run:
     for value in (*tags.values(), *(p[0] for p in params.values()), *(p[0] for p in summary.values())):
         _check_text(value)
     msum = {k: list(v) for k, v in _keyed(plan.rows["msum_t"], 6).items()}
-    return _Run(attrs, params, tags, summary, msum, plan.files)
+    return _Run(attrs, params, tags, summary, msum, plan.files, plan.means_known)
 
 
 def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]:
@@ -428,13 +430,14 @@ def _lite_segment_points(path: str) -> Iterator[tuple[str, float | None]]:
 
 def _row(run: _Run) -> dict[str, Any]:
     row = base_row(tuple(run.attrs[c] for c in ATTRIBUTE_COLUMNS))
-    means = _means(run) if run.msum else {}
+    means = _means(run) if run.msum and not run.means_known else None
     row["tags"] = {k: run.tags[k] for k in sorted(run.tags)}
     row["params"] = {k: param_value(run.params[k][0], run.params[k][2], run.params[k][3]) for k in sorted(run.params)}
     metrics = {}
     for key in sorted(run.msum):
         stats = dict(zip(_STATS, run.msum[key], strict=True))
-        stats["mean"] = means.get(key)
+        if means is not None:  # else the recorded sum's mean, which the index keeps too
+            stats["mean"] = means.get(key)
         metrics[key] = stats
     row["metrics"] = metrics
     row["summary"] = {k: param_value(run.summary[k][0], run.summary[k][2], run.summary[k][3])

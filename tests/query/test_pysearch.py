@@ -223,3 +223,19 @@ def test_a_script_that_never_loaded_pyarrow_searches_what_it_wrote_without_it(tm
     assert child["pyarrow"] is False and child["duckdb"] is False
     expected = index_search(Store(root).index, filter="metrics.m0 > 0 or params.opt = 'adam'", order_by="metrics.acc DESC")
     assert child["rows"] and same(child["rows"], normalized(expected.to_dicts()))
+
+
+def test_recorded_sums_give_the_means_without_reading_points(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs whose writers recorded each metric's sum: pysearch takes the means from the
+    manifests, as the index does, and they equal the index's exactly (no other summing order)."""
+    db = index_search(store.index, order_by="metrics.m0 DESC")
+
+    def no_points(run: Any) -> None:
+        raise AssertionError("pysearch read a run's points for means its manifest records")
+
+    monkeypatch.setattr(pysearch, "_means", no_points)
+    py = pysearch.search(store.layout, order_by="metrics.m0 DESC")
+    assert py is not None
+    means = [{k: v["mean"] for k, v in row["metrics"].items()} for row in py.to_dicts()]
+    assert means == [{k: v["mean"] for k, v in row["metrics"].items()} for row in db.to_dicts()]
+    assert any(mean is not None for row in means for mean in row.values())
