@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(f"localtrack {__version__}\n")
         return _exit(0, argv)
+    if args[:1] == ["--show-completion"]:
+        from localtrack.cli.completion import show_completion
+
+        return _exit(show_completion(args[1:]), argv)
     from localtrack.cli import fast_argv, output
     from localtrack.cli.progress_bar import RefreshProgress
     from localtrack.query import progress

@@ -256,9 +256,44 @@ def test_show_completion_prints_a_bash_script(capsys, monkeypatch) -> None:
     monkeypatch.setenv("SHELL", "/bin/bash")
     capsys.readouterr()
     code = main(["--show-completion", "bash"])
-    out = capsys.readouterr().out
-    assert code == 0
+    out, err = capsys.readouterr()
+    assert code == 0, err
     assert "_localtrack_completion()" in out and "complete " in out and "_LOCALTRACK_COMPLETE" in out
+
+
+def test_show_completion_prints_the_named_shell_s_script(capsys) -> None:
+    capsys.readouterr()
+    assert main(["--show-completion", "zsh"]) == 0
+    assert capsys.readouterr().out.startswith("#compdef localtrack")
+
+
+def _no_shell_among_ancestors(monkeypatch) -> None:
+    """As for a job whose parent shell exited: shellingham finds no shell in the process tree."""
+    import shellingham
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise shellingham.ShellDetectionFailure()
+
+    monkeypatch.setattr(shellingham, "detect_shell", fail)
+
+
+def test_show_completion_falls_back_to_SHELL_when_no_shell_is_detected(capsys, monkeypatch) -> None:
+    _no_shell_among_ancestors(monkeypatch)
+    monkeypatch.setenv("SHELL", "/usr/bin/fish")
+    capsys.readouterr()
+    assert main(["--show-completion"]) == 0
+    assert "complete --command localtrack" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["tcsh"], []], ids=["unsupported", "nothing-detected"])
+def test_show_completion_without_a_shell_it_knows_says_so_in_one_line(args, capsys, monkeypatch) -> None:
+    _no_shell_among_ancestors(monkeypatch)
+    monkeypatch.delenv("SHELL", raising=False)
+    capsys.readouterr()
+    assert main(["--show-completion", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1
+    assert "--show-completion" in err and "bash" in err and "Traceback" not in err
 
 
 def test_gc_grace_zero_deletes_what_the_default_keeps(private_sweep, tmp_path, capsys, monkeypatch) -> None:

@@ -25,15 +25,15 @@ EXAMPLE = REPO / ".localtrack.example"
 SMALL_SEGMENT_ROWS = 10_000  # FORMAT.md: LZ4 below this many rows, zstd above
 
 
-def codecs(run_dir: Path) -> list[tuple[int, str]]:
-    """(rows, codec) of each live segment, as pyarrow reports the Parquet footer."""
+def codecs(run_dir: Path) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(rows, writer, codec per column) of each live segment, as pyarrow reports the footer."""
     out = []
     for path in outsider.live_segments(run_dir / "metrics"):
         meta = pq.ParquetFile(path).metadata
-        names = {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups)
-                 for c in range(meta.num_columns)}
-        assert len(names) == 1, (path, names)
-        out.append((meta.num_rows, names.pop()))
+        names = tuple(meta.row_group(g).column(c).compression for g in range(meta.num_row_groups)
+                      for c in range(meta.num_columns))
+        writer = "parquet_lite" if meta.created_by.startswith("localtrack parquet_lite") else "pyarrow"
+        out.append((meta.num_rows, writer, names))
     return out
 
 
@@ -49,7 +49,7 @@ def content(store: Path) -> dict[str, dict[str, Any]]:
             "notes": m["notes"], "tags": run.tags, "config": run.config,
             "summary": {key: {k: v for k, v in stats.items() if k != "timestamp"} for key, stats in run.summary.items()},
             "summary_values": run.summary_values, "points": points, "error": m["error"], "git": m["git"],
-            "codecs": sorted({codec for _, codec in codecs(store / "runs" / run.id)}),
+            "codecs": sorted({(writer, names) for _, writer, names in codecs(store / "runs" / run.id)}),
             "artifacts": [(a["name"], a["type"], a["kind"], a.get("filename")) for a in run.artifacts],
             "writers": sorted(w["status"] for w in m["writers"].values()),
             "damage": run.damage,
@@ -72,12 +72,17 @@ def test_demo_regenerates_the_committed_example_store(tmp_path: Path) -> None:
 
 
 def test_example_segments_use_the_codec_format_md_names() -> None:
-    """Small segments are LZ4 (Parquet's LZ4_RAW; pyarrow reports it as "LZ4"), large ones zstd."""
+    """pyarrow's segments: LZ4 (Parquet's LZ4_RAW; pyarrow reports it as "LZ4") when small,
+    zstd when large. parquet_lite's: GZIP for step, timestamp and value, `key` UNCOMPRESSED."""
     seen = []
     for run_dir in sorted((EXAMPLE / "runs").iterdir()):
-        for rows, codec in codecs(run_dir):
-            seen.append(codec)
-            assert codec == ("LZ4" if rows < SMALL_SEGMENT_ROWS else "ZSTD"), (run_dir.name, rows, codec)
+        for rows, writer, names in codecs(run_dir):
+            seen.append(writer)
+            if writer == "pyarrow":
+                expected = ("LZ4" if rows < SMALL_SEGMENT_ROWS else "ZSTD",) * 4
+            else:
+                expected = ("GZIP", "GZIP", "UNCOMPRESSED", "GZIP")
+            assert names == expected, (run_dir.name, rows, writer, names)
     assert seen
 
 
