@@ -51,10 +51,7 @@ def run_with_points(layout: StoreLayout, ref: str) -> tuple[RunInfo, PointColumn
             if current is None or current.state is None or current.state.key != early.key:
                 return None  # the directory may be behind: the index decides
             raise
-        try:
-            points = _points(layout, run_id)
-        except (OSError, ValueError):
-            return None
+        points = _readable_points(layout, run_id)
         if points is None:
             return None
     listing = current_listing(layout)
@@ -64,10 +61,7 @@ def run_with_points(layout: StoreLayout, ref: str) -> tuple[RunInfo, PointColumn
         if not listing.runs:
             return None
         run_id = str(listing.runs[0][0])
-        try:
-            points = _points(layout, run_id)
-        except (OSError, ValueError):
-            return None
+        points = _readable_points(layout, run_id)
         if points is None:
             return None
     entry = listing.entry_of(run_id)
@@ -131,6 +125,14 @@ def _positions(values: list[Any], wanted: Any) -> list[tuple[int, Any]]:
             return out
         out.append((start, wanted))
         start += 1
+
+
+def _readable_points(layout: StoreLayout, run_id: str) -> PointColumns | None:
+    """:func:`_points`, or None when they cannot be read here (the index reads them)."""
+    try:
+        return _points(layout, run_id)
+    except (OSError, ValueError):
+        return None
 
 
 def _points(layout: StoreLayout, run_id: str) -> PointColumns | None:
