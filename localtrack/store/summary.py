@@ -66,11 +66,18 @@ def sums_agree(first: float, second: float, count: int, magnitude: float) -> boo
     return abs(first - second) <= 2 * max(count, 1) * 2.0**-53 * magnitude
 
 
+def recorded_sum(stats: dict[str, Any]) -> float | None:
+    """A summary's ``sum`` as a float (a double, or the manifest's text spelling of a
+    non-finite one); None when it records none or something else."""
+    raw = stats.get("sum")
+    return raw if type(raw) is float else decode_float(raw) if type(raw) is str else None
+
+
 def sum_and_nans(stats: dict[str, Any]) -> tuple[float, int] | None:
     """A summary's (sum, nans), or None when it records none or they are not what a writer
     writes (a hostile manifest: a reader then computes the mean from the points)."""
-    raw, nans, count = stats.get("sum"), stats.get("nans"), stats.get("count")
-    total = raw if type(raw) is float else decode_float(raw) if type(raw) is str else None
+    nans, count = stats.get("nans"), stats.get("count")
+    total = recorded_sum(stats)
     if total is None or type(nans) is not int or type(count) is not int or not 0 <= nans <= count:
         return None
     return total, nans

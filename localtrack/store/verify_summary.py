@@ -21,6 +21,7 @@ from localtrack.store.summary import (
     finite_or_none,
     iso_from_micros,
     merge_summary,
+    recorded_sum,
     sums_agree,
 )
 
@@ -88,8 +89,7 @@ def points_summary(segments: list[Path]) -> dict[str, dict[str, Any]]:
 def _same_sum(stats: dict[str, Any], truth: dict[str, Any]) -> bool:
     """Whether a recorded sum is the points' sum, up to the rounding of another order of
     addition (:func:`summary.sums_agree`)."""
-    raw = stats.get("sum")
-    total = raw if type(raw) is float else decode_float(raw) if type(raw) is str else None
+    total = recorded_sum(stats)
     if total is None:
         return False
     return sums_agree(total, float(truth["sum"]), int(truth["count"]), float(truth.get(MAGNITUDE, 0.0)))
