@@ -73,9 +73,7 @@ def _work(jobs: SimpleQueue[tuple[int, _Batch]]) -> None:
         fd, batch = jobs.get()
         error: OSError | None = None
         try:
-            os.fsync(fd)
-        except OSError as exc:
-            error = exc
+            error = _fsync_fd(fd)
         except BaseException as exc:  # never leave a batch waiting for this share
             error = OSError(f"fsync failed: {exc}")
         finally:
@@ -118,11 +116,9 @@ def fsync_all(files: Sequence[Path], folders: Sequence[Path]) -> None:
     fds = {fd: path for path, fd in opened if isinstance(fd, int)}
     try:
         order = list(fds)
-        if not order:
-            pass
-        elif _threads_pid != os.getpid():  # after fork(), or never prepared: one after the other
+        if order and _threads_pid != os.getpid():  # after fork(), or never prepared: one after the other
             errors += [(fds[fd], error) for fd in order if (error := _fsync_fd(fd)) is not None]
-        else:
+        elif order:
             batch = _Batch(len(order) - 1)
             for fd in order[1:]:
                 _jobs.put((fd, batch))
