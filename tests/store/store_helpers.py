@@ -134,3 +134,17 @@ class Child:
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+def fail_fsync_of(name: str, monkeypatch: Any) -> None:
+    """Make ``os.fsync`` fail with EIO for descriptors of files called ``name`` (as a dying
+    disk would), and sync every other descriptor for real."""
+    real = os.fsync
+
+    def failing(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("/" + name):
+            raise OSError(5, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
+

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from store_helpers import fail_fsync_of
 
 import localtrack
 from localtrack.errors import LocaltrackError
@@ -97,14 +98,7 @@ def test_a_file_that_cannot_be_synced_raises_a_clear_error(tmp_path: Path, monke
     good.write_bytes(b"x")
     bad = tmp_path / "bad"
     bad.write_bytes(b"y")
-    real = os.fsync
-
-    def failing(fd: int) -> None:
-        if os.readlink(f"/proc/self/fd/{fd}").endswith("/bad"):
-            raise OSError(5, "Input/output error")
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", failing)
+    fail_fsync_of("bad", monkeypatch)
     with pytest.raises(LocaltrackError, match="bad"):
         sync_batch.fsync_all([good, bad], [tmp_path])
     sync_batch.fsync_all([good], [tmp_path])  # the threads survived the failure

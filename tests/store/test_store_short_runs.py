@@ -14,6 +14,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from store_helpers import fail_fsync_of
 
 import localtrack
 from localtrack import ids
@@ -121,14 +122,7 @@ def test_fsync_all_closes_every_descriptor_when_a_file_fails(tmp_path: Path, mon
     good, bad = tmp_path / "good", tmp_path / "bad"
     good.write_bytes(b"x")
     bad.write_bytes(b"y")
-    real = os.fsync
-
-    def failing(fd: int) -> None:
-        if os.readlink(f"/proc/self/fd/{fd}").endswith("/bad"):
-            raise OSError(5, "Input/output error")
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", failing)
+    fail_fsync_of("bad", monkeypatch)
     before = _open_descriptors()
     with pytest.raises(localtrack.errors.LocaltrackError, match="bad"):
         sync_batch.fsync_all([good, bad], [tmp_path])
