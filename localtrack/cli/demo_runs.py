@@ -17,7 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from localtrack import envvars
+
 _SYSTEM_METRICS_ENV = "LOCALTRACK_SYSTEM_METRICS"  # "0" turns the system-metrics sampler off
+# Each run seals once, at finish(): with the timed flush, a slow or loaded machine sealed a run in
+# several segments, merged them (with pyarrow if this process had warmed it) and summed the
+# summary's `sum` in another grouping, so the regenerated store differed from the committed one.
+_PINNED_ENV = {_SYSTEM_METRICS_ENV: "0", envvars.LOCALTRACK_FLUSH_SECONDS: "3600"}
 
 SWEEP: list[dict[str, Any]] = [
     {"lr": 0.05, "l2": 0.0, "epochs": 30, "batch_size": 32, "optimizer": "sgd"},
@@ -100,26 +106,26 @@ def train(run: Any, config: dict[str, Any], seed: int = 0) -> None:
 @contextlib.contextmanager
 def _outside_any_checkout() -> Iterator[None]:
     """Work from a fresh empty folder (the runs record no git state of wherever demo was
-    called) without system metrics (their values differ on every machine)."""
+    called) without system metrics (their values differ on every machine) and with one seal
+    per run (see ``_PINNED_ENV``)."""
     previous = Path.cwd()
-    saved = os.environ.get(_SYSTEM_METRICS_ENV)
-    os.environ[_SYSTEM_METRICS_ENV] = "0"
+    saved = {name: os.environ.get(name) for name in _PINNED_ENV}
+    os.environ.update(_PINNED_ENV)
     with tempfile.TemporaryDirectory(prefix="localtrack-demo-") as neutral:
         os.chdir(neutral)
         try:
             yield
         finally:
             os.chdir(previous)
-            if saved is None:
-                os.environ.pop(_SYSTEM_METRICS_ENV, None)
-            else:
-                os.environ[_SYSTEM_METRICS_ENV] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def generate(store_dir: Path) -> list[str]:
     """Run the sweep into ``store_dir``; returns the run ids."""
-    import pyarrow.parquet  # noqa: F401  the same segment encoding in every process (the example store's)
-
     import localtrack
 
     store_dir = Path(store_dir).absolute()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -57,9 +58,25 @@ def content(store: Path) -> dict[str, dict[str, Any]]:
     return runs
 
 
-def test_demo_regenerates_the_committed_example_store(tmp_path: Path) -> None:
-    from localtrack.cli.app import build_app
+def test_demo_regenerates_the_committed_example_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also on a slow machine, in a process that has already sealed with pyarrow: a slowed loop,
+    a timed flush every 50 ms and a warm pyarrow are what made CI's regeneration differ (several segments per
+    run, merged by pyarrow, the summary's sum added in another grouping)."""
+    import time
 
+    from localtrack.cli import demo_runs
+    from localtrack.cli.app import build_app
+    from localtrack.storage import arrow_columns
+
+    evaluate = demo_runs.evaluate
+
+    def slow_evaluate(*args: Any) -> Any:
+        time.sleep(0.003)
+        return evaluate(*args)
+
+    monkeypatch.setattr(demo_runs, "evaluate", slow_evaluate)
+    monkeypatch.setenv("LOCALTRACK_FLUSH_SECONDS", "0.05")
+    arrow_columns.warm_up()
     fresh = tmp_path / "example"
     result = CliRunner().invoke(build_app(), ["demo", "-o", str(fresh)])
     assert result.exit_code == 0, result.output
