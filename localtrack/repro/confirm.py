@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from localtrack.storage.lease import host_name
 
 _VISIBLE_CATEGORIES_EXCLUDED = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
@@ -69,7 +70,7 @@ def notes(manifest: Mapping[str, Any], argv: Sequence[str]) -> list[str]:
     """What a person deciding should know: where the run came from, what program starts."""
     found: list[str] = []
     try:
-        here = socket.gethostname()
+        here = host_name()
     except OSError:
         here = ""
     others = [h for h in recorded_hosts(manifest) if h != here]

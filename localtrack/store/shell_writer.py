@@ -7,7 +7,6 @@ call does its whole read-modify-write under the run lock, so concurrent calls ar
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from localtrack.ids import new_run_id, new_run_name, new_writer_id
 from localtrack.names import validate_label, validate_writer_id
 from localtrack.storage.atomic import make_dirs
 from localtrack.storage.layout import FORMAT_VERSION, StoreLayout
-from localtrack.storage.lease import run_lock
+from localtrack.storage.lease import host_name, run_lock
 from localtrack.storage.manifest import read_manifest, write_manifest
 from localtrack.storage.segments import SegmentName, parse_segment_name, write_segment
 from localtrack.store import values, world
@@ -89,7 +88,7 @@ def _shell_writer(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     writer_id = new_writer_id()
     now = timefmt.now_iso()
     entry = {
-        "external": True, "pid": None, "pid_start": None, "host": socket.gethostname(),
+        "external": True, "pid": None, "pid_start": None, "host": host_name(),
         "started_at": now, "heartbeat_at": now, "ended_at": None, "status": "running",
         "segments": {}, "summary": {},
     }

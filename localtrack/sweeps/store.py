@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import string
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from localtrack import timefmt
 from localtrack.errors import InvalidNameError, LocaltrackError
 from localtrack.storage.atomic import fsync_dir, make_dirs, write_new_file
 from localtrack.storage.layout import StoreLayout
+from localtrack.storage.lease import host_name
 from localtrack.sweeps.config import SweepConfig, parse_config
 
 SWEEP_ID_RE = re.compile(r"^sweep-[a-z0-9]{8}$")
@@ -193,7 +193,7 @@ class StoredSweep:
             raise InvalidNameError(f"bad trial key {key!r}")
         record = {
             "key": key, "params": params, "run_id": run_id, "agent": agent,
-            "host": socket.gethostname(), "pid": os.getpid(), "claimed_at": timefmt.now_iso(),
+            "host": host_name(), "pid": os.getpid(), "claimed_at": timefmt.now_iso(),
         }
         return _create_once(self.trials_dir, key, record, "trials folder")
 

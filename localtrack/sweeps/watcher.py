@@ -19,14 +19,13 @@ from __future__ import annotations
 import math
 import os
 import signal
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from localtrack.errors import LocaltrackError
-from localtrack.storage.lease import process_start_ticks
+from localtrack.storage.lease import host_name, process_start_ticks
 from localtrack.store.reader import load_run, read_metrics
 from localtrack.sweeps.hyperband import Hyperband, StopDecision, clean_history, decide
 from localtrack.sweeps.store import StoredSweep
@@ -160,7 +159,7 @@ def trial_process_group(sweep: StoredSweep, run_id: str) -> int | None:
     writers = record.manifest.get("writers") if record.ok else None
     if not isinstance(writers, dict):
         return None
-    host, mine = socket.gethostname(), os.getpgid(0)
+    host, mine = host_name(), os.getpgid(0)
     for writer in writers.values():
         if not isinstance(writer, dict) or writer.get("status") != "running" or writer.get("host") != host:
             continue
