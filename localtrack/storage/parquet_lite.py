@@ -484,9 +484,9 @@ def encode(columns: Columns) -> bytes:
                        "dict_offset": dict_offset, "start": start, "size": len(out) - start,
                        "uncompressed": uncompressed, "codec": codec})
 
-    for name, index in (("step", 0), ("timestamp", 1)):
+    for name, parts in (("step", [piece[0] for piece in pieces]), ("timestamp", [piece[1] for piece in pieces])):
         start = len(out)
-        pages, used = _int64_pages(out, [piece[index] for piece in pieces], delta=long)
+        pages, used = _int64_pages(out, parts, delta=long)
         chunk(name, _INT64, sorted(used), pages, start, sum(size for _, size in pages))
 
     start = len(out)

@@ -70,9 +70,9 @@ SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this a
 PURE_SEAL_POINTS = 20_000
 
 _INT_OR_FLOAT = frozenset({float, int})
-_MISSED = 1 << 62  # log()'s fast path found the block taken: above any buffer limit, so one test sees both
+MISSED = 1 << 62  # log()'s fast path found the block taken: above any buffer limit, so one test sees both
+LOWEST_INT = -MAX_EXACT_INT
 _now = time.time
-_LOWEST_INT = -MAX_EXACT_INT
 _own_process: list[Any] = [None, None, None]  # pid, its start ticks, host name (see writer_entry)
 
 ManifestPatch = Callable[[dict[str, Any]], None]
@@ -261,7 +261,7 @@ class RunWriter:
         ):
             if block.int_keys:
                 for key in block.int_keys:
-                    if not _LOWEST_INT <= metrics[key] <= MAX_EXACT_INT:
+                    if not LOWEST_INT <= metrics[key] <= MAX_EXACT_INT:
                         return self._log_checked(metrics, step)
             step = self.next_step
             if step > MAX_STEP:
@@ -272,31 +272,37 @@ class RunWriter:
             lock.acquire()  # not `with`: a third cheaper, and this runs once per call
             try:
                 if block is self._hot:  # else the flusher took the buffer (or an error came) meanwhile
-                    calls = len(block.steps)
                     try:
                         block.values.extend(values)
                         block.steps.append(step)
                         block.times.append(now)
-                    except BaseException:  # Ctrl-C between the appends: this call did not happen
-                        block.truncate(calls)
-                        self.next_step = step
+                    except BaseException:  # Ctrl-C amid the appends: the call happened only if its time is in
+                        if not block.times or block.times[-1] is not now:
+                            block.truncate(len(block.times))  # the times list is appended last: its length counts whole calls
+                            self.next_step = step
                         raise
                     buffered = self._buffered = self._buffered + block.width
                 else:
-                    buffered = _MISSED
+                    buffered = MISSED
             finally:
                 lock.release()
             if buffered < self._soft:
                 return None
-            if buffered == _MISSED:
-                self.next_step = step
-                return self._log_checked(metrics, None)
-            if buffered >= self._hard:
-                self.seal()
-            else:
-                FLUSHER.wake()
-            return None
+            return self._past_soft(buffered, step, metrics)
         return self._log_checked(metrics, step)
+
+    def _past_soft(self, buffered: int, step: int, metrics: dict[str, Any]) -> None:
+        """After the fast path's append (this writer's and ``Run.log``'s): wake the flusher
+        past the soft limit, seal at the hard one; or, when the block was taken meanwhile
+        (``MISSED``), log the call by the checked path at the same step."""
+        if buffered == MISSED:
+            self.next_step = step
+            return self._log_checked(metrics, None)
+        if buffered >= self._hard:
+            self.seal()
+        else:
+            FLUSHER.wake()
+        return None
 
     def _log_checked(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """:meth:`log` for any call: the state checks, validation, explicit steps, new key sets."""
