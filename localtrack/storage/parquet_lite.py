@@ -13,8 +13,10 @@ The layout is deliberately simple, so that encoding and decoding are C-level wor
 - one row group; one data page (v1) per key in every column but ``key``, GZIP compressed
   (below 20,000 rows: one page per column, ``step`` and ``timestamp`` PLAIN);
 - ``step`` and ``timestamp``: DELTA_BINARY_PACKED with byte-aligned widths only (packing is
-  an ``array`` copy; constant-stride steps pack to nothing); a key whose rows equal the
-  previous key's (one seal's block: all its keys share steps and times) reuses its page;
+  an ``array`` copy; constant-stride steps pack to nothing; for values that never decrease,
+  the deltas come from one big-integer subtraction, see :func:`_ascending_blocks`); a key
+  whose rows are an earlier key's (one seal's block: all its keys share steps and times,
+  the very arrays in a :class:`KeyedColumns`) reuses its page;
 - ``value``: BYTE_STREAM_SPLIT float64, each byte plane deflated in turn (noise stored),
   definition levels as one RLE run (the writer never logs a null);
 - ``key``: a dictionary page (PLAIN) and RLE_DICTIONARY indices, one RLE run per key (rows
