@@ -2,6 +2,7 @@
 
     python benchmarks/bench_log.py            # full figures (about half a minute)
     python benchmarks/bench_log.py --quick    # 10x fewer steps, for a smoke check
+    python benchmarks/bench_log.py --repeat 3 --log-only   # medians of 3 fresh children per pattern
 
 Every timed part runs in a fresh interpreter (so the pyarrow import and first-seal costs are
 counted the way a training script pays them) inside a throwaway git repository (so the git
@@ -200,10 +201,58 @@ def _mark(ok: bool) -> str:
     return "ok " if ok else "MISS"
 
 
+def _figures(out: dict[str, float]) -> dict[str, float]:
+    """One child's figures; every ratio is to the floor measured in that same child."""
+    points = out["points"]
+    return {
+        "floor_rate": points / out["floor"], "cold_rate": points / out["cold"], "warm_rate": points / out["warm"],
+        "cold_ratio": out["floor"] / out["cold"], "warm_ratio": out["floor"] / out["warm"],
+        "cold_cpu_ratio": out["floor_cpu"] / out["cold_cpu"], "warm_cpu_ratio": out["floor_cpu"] / out["warm_cpu"],
+        "cold_cpu_rate": points / out["cold_cpu"], "cold_cpu": out["cold_cpu"], "cold": out["cold"],
+        "floor_cpu": out["floor_cpu"], "warm_cpu": out["warm_cpu"], "warm": out["warm"],
+        "cold_finish": out["cold_finish"], "warm_finish": out["warm_finish"], "peak_rss_mb": out["peak_rss_mb"],
+        "bpp": out["bytes"] / points, "bytes": out["bytes"], "files": out["files"],
+    }
+
+
+def _print_pattern(name: str, outs: list[dict[str, float]]) -> None:
+    """A pattern's figures: one child's, or the medians over several (with the ratios' range)."""
+    runs = [_figures(out) for out in outs]
+    f = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+    def spread(key: str) -> str:
+        if len(runs) == 1:
+            return ""
+        values = [run[key] for run in runs]
+        return f" (median of {len(runs)}: {min(values):.2f}-{max(values):.2f})"
+
+    print(f"[{name}] value pattern")
+    print(f"  floor (append to per-key lists) {f['floor_rate']:>12,.0f} points/s")
+    print(f"  run.log, cold process           {f['cold_rate']:>12,.0f} points/s   ratio to floor {f['cold_ratio']:.2f}"
+          f"   [{_mark(f['cold_ratio'] >= TARGET_COLD_RATIO)}] target ratio >= {TARGET_COLD_RATIO}{spread('cold_ratio')}")
+    print(f"  run.log, warm (2nd run)         {f['warm_rate']:>12,.0f} points/s   ratio to floor {f['warm_ratio']:.2f}"
+          f"   [{_mark(f['warm_ratio'] >= TARGET_WARM_RATIO)}] target ratio >= {TARGET_WARM_RATIO}{spread('warm_ratio')}")
+    print(f"  cold run's CPU time (all threads) {f['cold_cpu_rate']:>10,.0f} points per CPU-second"
+          f"   ({f['cold_cpu']:.3f} s CPU for {f['cold']:.3f} s wall)")
+    # Wall-time ratios swing with the machine's load (the floor and the runs are timed
+    # seconds apart); process CPU time, the flusher thread's included, swings far less.
+    print(f"  CPU-time ratio to the floor      {f['cold_cpu_ratio']:>9.2f} cold, {f['warm_cpu_ratio']:.2f} warm"
+          f"   (floor {f['floor_cpu']:.3f} s CPU; warm run {f['warm_cpu']:.3f} s CPU for {f['warm']:.3f} s wall){spread('warm_cpu_ratio')}")
+    print(f"  finish() latency                {f['cold_finish'] * 1000:>9.1f} ms cold, {f['warm_finish'] * 1000:.1f} ms warm"
+          f"   [{_mark(f['warm_finish'] <= TARGET_FINISH_S)}] target <= {TARGET_FINISH_S * 1000:.0f} ms for a 100k-point run (--quick logs 100k points)")
+    print(f"  peak RSS of the process          {f['peak_rss_mb']:>9.0f} MB (includes the floor's lists, built first; benchmarks/bench_memory.py measures the writer alone)")
+    print(f"  on disk after finish            {f['bpp']:>12.3f} bytes/point ({f['bytes']:,.0f} bytes in {f['files']:.0f} file(s))"
+          f"   [{_mark(f['bpp'] < TARGET_BYTES_PER_POINT)}] target < {TARGET_BYTES_PER_POINT}")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x fewer steps (smoke check)")
     parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1, help="fresh child processes per pattern; figures are their medians")
+    parser.add_argument("--patterns", nargs="*", choices=list(PATTERNS), help="only these value patterns")
+    parser.add_argument("--log-only", action="store_true", help="only the per-pattern logging figures")
     args = parser.parse_args()
     steps = args.steps // 10 if args.quick else args.steps
 
@@ -214,35 +263,17 @@ def main() -> None:
               f"load average {load:.2f} at start: other processes skew every figure)")
         print(f"10 metrics x {steps:,} steps through run.log(), timed from init() until finish() returns\n")
 
-        results = {}
         for index, (name, pattern) in enumerate(PATTERNS.items()):
-            store = Path(tmp) / f"store-{index}" / ".localtrack"
-            out = json.loads(_python(LOG_LOOP.format(pattern=textwrap.dedent(pattern), steps=steps), project, store))
-            results[name] = out
-            points = out["points"]
-            floor_rate = points / out["floor"]
-            cold_rate = points / out["cold"]
-            warm_rate = points / out["warm"]
-            print(f"[{name}] value pattern")
-            print(f"  floor (append to per-key lists) {floor_rate:>12,.0f} points/s")
-            print(f"  run.log, cold process           {cold_rate:>12,.0f} points/s   ratio to floor {cold_rate / floor_rate:.2f}"
-                  f"   [{_mark(cold_rate / floor_rate >= TARGET_COLD_RATIO)}] target ratio >= {TARGET_COLD_RATIO}")
-            print(f"  run.log, warm (2nd run)         {warm_rate:>12,.0f} points/s   ratio to floor {warm_rate / floor_rate:.2f}"
-                  f"   [{_mark(warm_rate / floor_rate >= TARGET_WARM_RATIO)}] target ratio >= {TARGET_WARM_RATIO}")
-            print(f"  cold run's CPU time (all threads) {points / out['cold_cpu']:>10,.0f} points per CPU-second"
-                  f"   ({out['cold_cpu']:.3f} s CPU for {out['cold']:.3f} s wall)")
-            # Wall-time ratios swing with the machine's load (the floor and the runs are timed
-            # seconds apart); process CPU time, the flusher thread's included, swings far less.
-            print(f"  CPU-time ratio to the floor      {out['floor_cpu'] / out['cold_cpu']:>9.2f} cold, {out['floor_cpu'] / out['warm_cpu']:.2f} warm"
-                  f"   (floor {out['floor_cpu']:.3f} s CPU; warm run {out['warm_cpu']:.3f} s CPU for {out['warm']:.3f} s wall)")
-            print(f"  finish() latency                {out['cold_finish'] * 1000:>9.1f} ms cold, {out['warm_finish'] * 1000:.1f} ms warm"
-                  f"   [{_mark(out['warm_finish'] <= TARGET_FINISH_S)}] target <= {TARGET_FINISH_S * 1000:.0f} ms for a 100k-point run (--quick logs 100k points)")
-            print(f"  peak RSS of the process          {out['peak_rss_mb']:>9.0f} MB (includes the floor's lists, built first; benchmarks/bench_memory.py measures the writer alone)")
-            bpp = out["bytes"] / points
-            print(f"  on disk after finish            {bpp:>12.3f} bytes/point ({out['bytes']:,} bytes in {out['files']} file(s))"
-                  f"   [{_mark(bpp < TARGET_BYTES_PER_POINT)}] target < {TARGET_BYTES_PER_POINT}")
-            print()
+            if args.patterns and name not in args.patterns:
+                continue
+            outs = []
+            for attempt in range(args.repeat):  # each a fresh child: its ratios are same-run ratios
+                store = Path(tmp) / f"store-{index}-{attempt}" / ".localtrack"
+                outs.append(json.loads(_python(LOG_LOOP.format(pattern=textwrap.dedent(pattern), steps=steps), project, store)))
+            _print_pattern(name, outs)
 
+        if args.log_only:
+            return
         single = json.loads(_python(SINGLE_LOG, project, Path(tmp) / "store-single" / ".localtrack"))
         print(f"single log() of 10 scalars        {single['median_us']:>8.2f} us median ({single['min_us']:.2f} us best batch)")
 

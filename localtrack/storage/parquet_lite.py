@@ -13,8 +13,10 @@ The layout is deliberately simple, so that encoding and decoding are C-level wor
 - one row group; one data page (v1) per key in every column but ``key``, GZIP compressed
   (below 20,000 rows: one page per column, ``step`` and ``timestamp`` PLAIN);
 - ``step`` and ``timestamp``: DELTA_BINARY_PACKED with byte-aligned widths only (packing is
-  an ``array`` copy; constant-stride steps pack to nothing); a key whose rows equal the
-  previous key's (one seal's block: all its keys share steps and times) reuses its page;
+  an ``array`` copy; constant-stride steps pack to nothing; for values that never decrease,
+  the deltas come from one big-integer subtraction, see :func:`_ascending_blocks`); a key
+  whose rows are an earlier key's (one seal's block: all its keys share steps and times,
+  the very arrays in a :class:`KeyedColumns`) reuses its page;
 - ``value``: BYTE_STREAM_SPLIT float64, each byte plane deflated in turn (noise stored),
   definition levels as one RLE run (the writer never logs a null);
 - ``key``: a dictionary page (PLAIN) and RLE_DICTIONARY indices, one RLE run per key (rows
@@ -31,9 +33,10 @@ import struct
 import zlib
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import islice, repeat
 from operator import sub
-from typing import Any
+from typing import Any, Union
 
 from localtrack.storage.parquet_lite_read import (
     _BLOCK,
@@ -62,7 +65,47 @@ from localtrack.storage.parquet_lite_read import (
     decode,
 )
 
-__all__ = ["CREATED_BY", "MAGIC", "NotOurSegment", "SegmentColumns", "decode", "encode", "merge"]
+__all__ = ["CREATED_BY", "MAGIC", "KeyedColumns", "NotOurSegment", "SegmentColumns", "decode", "encode", "merge"]
+
+
+@dataclass
+class KeyedColumns:
+    """A seal's rows as one piece per key, in key order: ``pieces[i]`` is key ``keys[i]``'s
+    (steps, micros, values), its steps ascending. Pieces may share their steps and micros
+    arrays (one seal's block: all its keys have the same rows), and :func:`encode` then
+    encodes that page once, without comparing bytes; nothing is concatenated.
+    """
+
+    keys: list[str] = field(default_factory=list)
+    pieces: list[tuple[array[int], array[int], array[float]]] = field(default_factory=list)
+
+    @property
+    def num_rows(self) -> int:
+        return sum(len(piece[0]) for piece in self.pieces)
+
+    def record_fields(self) -> dict[str, Any]:
+        """What the manifest records about the rows (as :meth:`SegmentColumns.record_fields`)."""
+        used = [steps for steps, _, _ in self.pieces if steps]
+        if not used:
+            return {"rows": 0, "min_step": None, "max_step": None}
+        return {"rows": self.num_rows, "min_step": min(s[0] for s in used), "max_step": max(s[-1] for s in used)}
+
+    def to_columns(self) -> SegmentColumns:
+        """The same rows as whole columns (one copy of each)."""
+        columns = SegmentColumns()
+        columns.steps.frombytes(b"".join(piece[0].tobytes() for piece in self.pieces))
+        columns.micros.frombytes(b"".join(piece[1].tobytes() for piece in self.pieces))
+        columns.values.frombytes(b"".join(piece[2].tobytes() for piece in self.pieces))
+        columns.keys = list(self.keys)
+        columns.key_counts = [len(piece[0]) for piece in self.pieces]
+        return columns
+
+    def to_table(self) -> Any:
+        """The same rows as a pyarrow table of the segment schema (imports pyarrow)."""
+        return self.to_columns().to_table()
+
+
+Columns = Union[SegmentColumns, KeyedColumns]
 
 # thrift compact protocol types
 _T_TRUE, _T_I32, _T_I64, _T_BINARY, _T_LIST, _T_STRUCT = 1, 5, 6, 8, 9, 12
@@ -224,12 +267,15 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _WIDTH_FOR_BITS = [(0, "")] + [(8, "B")] * 8 + [(16, "H")] * 8 + [(32, "I")] * 16 + [(64, "Q")] * 32
 
 
+_LOW_HALF = bytes(range(128))  # the bytes whose top bit is clear (deleted by translate: what is left is not)
+
+
 def _delta_binary_packed(values: array[int]) -> bytes | None:
     """DELTA_BINARY_PACKED bytes for int64 ``values`` (a key's steps: width 0; its timestamps:
     mostly 8 bits, deflated after), or None when a delta leaves int64 (the page stays PLAIN).
 
     Every miniblock of a block has the block's width, one of 0/8/16/32/64 bits, so packing is
-    a C-level array copy; one minimum delta serves the whole page."""
+    a C-level copy; one minimum delta serves the whole page."""
     count = len(values)
     out = bytearray()
     _varint(_BLOCK, out)
@@ -243,6 +289,10 @@ def _delta_binary_packed(values: array[int]) -> bytes | None:
     if count == 1:
         return bytes(out)
     blocks = (count - 1 + _BLOCK - 1) // _BLOCK
+    if _LITTLE and count > _BLOCK:
+        fast = _ascending_blocks(values, count, blocks)
+        if fast is not None:
+            return bytes(out) + fast
     stride = values[1] - first
     if (
         _INT64_MIN <= stride <= _INT64_MAX
@@ -283,6 +333,62 @@ def _delta_binary_packed(values: array[int]) -> bytes | None:
     return b"".join(parts)
 
 
+def _ascending_blocks(values: array[int], count: int, blocks: int) -> bytes | None:
+    """:func:`_delta_binary_packed`'s blocks (the same bytes) for values that are all >= 0 and
+    never decrease (steps, timestamps), computed without a Python-level pass per value; None
+    for any other values (then the general way decides).
+
+    The deltas come all at once from one big-integer subtraction: the rows after the first
+    minus the rows before the last, each an 8-byte little-endian lane. Every value is >= 0,
+    so every delta is in (-2**63, 2**63); when the difference's lanes all have their top bit
+    clear, no lane borrowed from the next (the base-2**64 digits are unique) and they are
+    exactly the deltas. Narrow widths are strided views of those lanes."""
+    raw = values.tobytes()
+    if raw[7::8].translate(None, _LOW_HALF):  # a value below 0
+        return None
+    size = 8 * (count - 1)
+    diff = int.from_bytes(raw[8:], "little") - int.from_bytes(raw[:-8], "little")
+    if diff < 0:
+        return None
+    lanes = diff.to_bytes(size, "little")
+    if lanes[7::8].translate(None, _LOW_HALF):  # a delta below 0: the values stepped back
+        return None
+    if lanes == lanes[:8] * (count - 1):  # constant stride (steps): every width is 0, no packed bytes at all
+        block_head = bytearray()
+        _varint(_zigzag(int.from_bytes(lanes[:8], "little")), block_head)
+        return bytes(block_head + b"\0\0\0\0") * blocks
+    deltas = memoryview(lanes).cast("Q")
+    n = count - 1
+    tops = [max(deltas[start : start + _BLOCK]) for start in range(0, n, _BLOCK)]
+    low, high = min(deltas), max(tops)
+    if low > 0 and _WIDTH_FOR_BITS[high.bit_length()] == _WIDTH_FOR_BITS[(high - low).bit_length()]:
+        low = 0  # the same widths without subtracting (as the general way)
+    if low:  # every lane minus low: still >= 0, so again no lane borrows
+        lanes = (diff - low * int.from_bytes((b"\x01" + bytes(7)) * n, "little")).to_bytes(size, "little")
+    view = memoryview(lanes)
+    narrow: dict[int, Any] = {8: lanes[0::8], 16: view.cast("H")[::4], 32: view.cast("I")[::2], 64: view.cast("Q")}
+    header = bytearray()
+    _varint(_zigzag(low), header)
+    head = bytes(header)
+    parts = []
+    tail = n - _BLOCK  # blocks before this one are full
+    for index, start in enumerate(range(0, n, _BLOCK)):
+        end = min(start + _BLOCK, n)
+        width = _WIDTH_FOR_BITS[(tops[index] - low).bit_length()][0]
+        parts.append(head)
+        if start < tail:
+            parts.append(bytes((width, width, width, width)))
+        else:
+            used = (end - start + _MINIBLOCK - 1) // _MINIBLOCK
+            parts.append(bytes([width]) * used + bytes(_BLOCK // _MINIBLOCK - used))
+        if width:
+            packed = narrow[width][start:end]
+            parts.append(packed if width == 8 else packed.tobytes())
+            if start >= tail:
+                parts.append(bytes((used * _MINIBLOCK - (end - start)) * width // 8))  # pad the last miniblock
+    return b"".join(parts)
+
+
 def _page(
     out: bytearray, streams: Sequence[bytes], num_values: int, encoding: int, *, dictionary: bool = False,
     compress: bool = True,
@@ -308,26 +414,28 @@ def _page(
     return offset, len(header) + size
 
 
-def _int64_pages(out: bytearray, column: array[int], runs: list[tuple[int, int]], delta: bool) -> tuple[list[tuple[int, int]], set[int]]:
-    """One DELTA_BINARY_PACKED page per key (PLAIN if a delta leaves int64); returns each
-    page's (offset, uncompressed size) and the encodings used. A key whose rows equal an
-    earlier key's (a block's steps and times are every one of its keys') copies that key's
-    encoded page instead of encoding it again."""
+def _int64_pages(out: bytearray, parts: Sequence[array[int]], delta: bool) -> tuple[list[tuple[int, int]], set[int]]:
+    """One DELTA_BINARY_PACKED page per part (a key's rows; PLAIN if a delta leaves int64);
+    returns each page's (offset, uncompressed size) and the encodings used. A part that is
+    an earlier part's array, or has its bytes (a block's steps and times are every one of its
+    keys'), copies that part's encoded page instead of encoding it again."""
     pages: list[tuple[int, int]] = []
     encodings: set[int] = set()
-    done: list[tuple[bytes, bytes, int, int]] = []  # (rows' bytes, page, its size, encoding)
-    for start, end in runs:
-        part = column[start:end]
-        raw = part.tobytes()
-        known = next((entry for entry in done if entry[0] == raw), None)  # bytes ==: a memcmp
+    by_id: dict[int, tuple[bytes, int, int]] = {}  # id(part) -> (page, its size, encoding)
+    by_bytes: dict[bytes, tuple[bytes, int, int]] = {}
+    for part in parts:
+        known = by_id.get(id(part))
         if known is None:
-            body = _delta_binary_packed(part) if delta else None
-            encoding = _DELTA_BINARY_PACKED if body is not None else _PLAIN
-            scratch = bytearray()
-            _, size = _page(scratch, [body if body is not None else _le(part)], end - start, encoding)
-            known = (raw, bytes(scratch), size, encoding)
-            done.append(known)
-        _, page, size, encoding = known
+            raw = part.tobytes()
+            known = by_bytes.get(raw)
+            if known is None:
+                body = _delta_binary_packed(part) if delta else None
+                encoding = _DELTA_BINARY_PACKED if body is not None else _PLAIN
+                scratch = bytearray()
+                _, size = _page(scratch, [body if body is not None else _le(part)], len(part), encoding)
+                known = by_bytes[raw] = (bytes(scratch), size, encoding)
+            by_id[id(part)] = known
+        page, size, encoding = known
         encodings.add(encoding)
         pages.append((len(out), size))
         out += page
@@ -337,29 +445,40 @@ def _int64_pages(out: bytearray, column: array[int], runs: list[tuple[int, int]]
 PAGE_PER_KEY_ROWS = 20_000
 
 
-def _key_runs(columns: SegmentColumns) -> list[tuple[int, int]]:
-    """(start, end) row range of each key; one empty range for an empty segment."""
-    runs: list[tuple[int, int]] = []
-    start = 0
-    for count in columns.key_counts:
-        runs.append((start, start + count))
-        start += count
-    return runs or [(0, 0)]
-
-
-def encode(columns: SegmentColumns) -> bytes:
+def encode(columns: Columns) -> bytes:
     """Parquet bytes for ``columns`` (see the module docstring for the layout)."""
     rows = columns.num_rows
-    if sum(columns.key_counts) != rows or len(columns.micros) != rows or len(columns.values) != rows:
-        raise ValueError("segment columns differ in length")
-    out = bytearray(MAGIC)
-    chunks: list[dict[str, Any]] = []
     # A page per key and DELTA_BINARY_PACKED pay off in a long seal (keys share their steps'
     # and times' page; each key's byte planes deflate apart); a short run's seal is format 1's
     # layout (one page per column, PLAIN steps and times): there, encoding costs more than the
     # bytes it would save.
     long = rows >= PAGE_PER_KEY_ROWS
-    runs = _key_runs(columns) if long else [(0, rows)]
+    if isinstance(columns, KeyedColumns):
+        if not long:
+            return encode(columns.to_columns())
+        keys = columns.keys
+        counts = [len(piece[0]) for piece in columns.pieces]
+        pieces = columns.pieces
+        for steps, micros, values in pieces:
+            if len(micros) != len(steps) or len(values) != len(steps):
+                raise ValueError("segment columns differ in length")
+    else:
+        if sum(columns.key_counts) != rows or len(columns.micros) != rows or len(columns.values) != rows:
+            raise ValueError("segment columns differ in length")
+        keys, counts = columns.keys, columns.key_counts
+        if long:
+            pieces = []
+            start = 0
+            for count in counts:
+                end = start + count
+                pieces.append((columns.steps[start:end], columns.micros[start:end], columns.values[start:end]))
+                start = end
+        else:
+            pieces = [(columns.steps, columns.micros, columns.values)]
+    if not pieces:  # an empty segment: one empty page per column
+        pieces = [(array("q"), array("q"), array("d"))]
+    out = bytearray(MAGIC)
+    chunks: list[dict[str, Any]] = []
 
     def chunk(name: str, kind: int, encodings: list[int], pages: list[tuple[int, int]], start: int, uncompressed: int,
               dict_offset: int | None = None, codec: int = _GZIP) -> None:
@@ -367,21 +486,21 @@ def encode(columns: SegmentColumns) -> bytes:
                        "dict_offset": dict_offset, "start": start, "size": len(out) - start,
                        "uncompressed": uncompressed, "codec": codec})
 
-    for name, buffer in (("step", columns.steps), ("timestamp", columns.micros)):
+    for name, parts in (("step", [piece[0] for piece in pieces]), ("timestamp", [piece[1] for piece in pieces])):
         start = len(out)
-        pages, used = _int64_pages(out, buffer, runs, delta=long)
+        pages, used = _int64_pages(out, parts, delta=long)
         chunk(name, _INT64, sorted(used), pages, start, sum(size for _, size in pages))
 
     start = len(out)
     dictionary = bytearray()
-    for key in columns.keys:
+    for key in keys:
         encoded = key.encode("utf-8")
         dictionary += struct.pack("<I", len(encoded))
         dictionary += encoded
     # The key column is a few bytes per key (its names, one RLE run each): not worth a codec.
-    dict_page = _page(out, [bytes(dictionary)], len(columns.keys), _PLAIN, dictionary=True, compress=False)
-    bit_width = max(1, (len(columns.keys) - 1).bit_length())
-    indices = bytes([bit_width]) + _rle_runs(list(zip(columns.key_counts, range(len(columns.keys)), strict=True)), (bit_width + 7) // 8)
+    dict_page = _page(out, [bytes(dictionary)], len(keys), _PLAIN, dictionary=True, compress=False)
+    bit_width = max(1, (len(keys) - 1).bit_length())
+    indices = bytes([bit_width]) + _rle_runs(list(zip(counts, range(len(keys)), strict=True)), (bit_width + 7) // 8)
     data_page = _page(out, [indices], rows, _RLE_DICTIONARY, compress=False)
     chunk("key", _BYTE_ARRAY, [_PLAIN, _RLE, _RLE_DICTIONARY], [dict_page, data_page], start,
           dict_page[1] + data_page[1], dict_page[0], _UNCOMPRESSED)
@@ -389,10 +508,10 @@ def encode(columns: SegmentColumns) -> bytes:
     start = len(out)
     sizes = 0
     value_pages = []
-    for first, end in runs:  # one page per key: its definition levels (one run), its byte planes
-        levels = _rle_runs([(end - first, 1)], 1)
-        planes = _byte_planes(_le(columns.values[first:end]), 8)
-        offset, size = _page(out, [struct.pack("<I", len(levels)) + levels, *planes], end - first, _BYTE_STREAM_SPLIT)
+    for _, _, values in pieces:  # one page per key: its definition levels (one run), its byte planes
+        levels = _rle_runs([(len(values), 1)], 1)
+        planes = _byte_planes(_le(values), 8)
+        offset, size = _page(out, [struct.pack("<I", len(levels)) + levels, *planes], len(values), _BYTE_STREAM_SPLIT)
         value_pages.append((offset, size))
         sizes += size
     chunk("value", _DOUBLE, [_RLE, _BYTE_STREAM_SPLIT], value_pages, start, sizes)

@@ -20,7 +20,7 @@ import xxhash
 
 from localtrack.storage.atomic import atomic_write_bytes
 from localtrack.storage.links import refuse_link
-from localtrack.storage.parquet_lite import SegmentColumns
+from localtrack.storage.parquet_lite import KeyedColumns, SegmentColumns
 from localtrack.storage.parquet_lite import encode as encode_columns
 
 if TYPE_CHECKING:
@@ -152,19 +152,19 @@ def digest_bytes(data: bytes | memoryview) -> str:
 
 
 def write_segment(
-    metrics_dir: Path, name: SegmentName, table: pa.Table | SegmentColumns, *, durable: bool = True
+    metrics_dir: Path, name: SegmentName, table: pa.Table | SegmentColumns | KeyedColumns, *, durable: bool = True
 ) -> dict[str, Any]:
     """Seal ``table`` (a pyarrow table, or plain columns written without pyarrow) as segment
     ``name``; return its manifest record. ``durable=False``: the caller fsyncs the file and
     ``metrics_dir`` later, before it acknowledges anything (a run's first seal)."""
-    data = encode_columns(table) if isinstance(table, SegmentColumns) else encode_table(table)
+    data = encode_columns(table) if isinstance(table, (SegmentColumns, KeyedColumns)) else encode_table(table)
     refuse_link(metrics_dir)  # a planted metrics/ link never receives our segments
     atomic_write_bytes(metrics_dir / name.filename, data, durable=durable)
     return segment_record(data, table)
 
 
-def segment_record(data: bytes, table: pa.Table | SegmentColumns) -> dict[str, Any]:
-    if isinstance(table, SegmentColumns):
+def segment_record(data: bytes, table: pa.Table | SegmentColumns | KeyedColumns) -> dict[str, Any]:
+    if isinstance(table, (SegmentColumns, KeyedColumns)):
         fields = table.record_fields()
         return {"rows": fields["rows"], "bytes": len(data), "digest": digest_bytes(data),
                 "min_step": fields["min_step"], "max_step": fields["max_step"]}

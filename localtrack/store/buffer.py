@@ -19,7 +19,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from localtrack.storage.parquet_lite import SegmentColumns
+from localtrack.storage.parquet_lite import KeyedColumns
 from localtrack.store.summary import arrow_sum, finite_or_none, iso_from_micros, last_index
 
 
@@ -201,13 +201,15 @@ def _build_small(blocks: list[Block], steps_ordered: bool) -> tuple[Any, dict[st
     return columns.to_table(), summary
 
 
-def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColumns, dict[str, dict[str, Any]]]:
+def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[KeyedColumns, dict[str, dict[str, Any]]]:
     """The sealed rows and summary of :func:`build_table_and_summary`, as plain Python columns
     (no pyarrow: ``storage.parquet_lite`` writes them), for any size of buffer.
 
     C-level work per point (one conversion of a block's values to doubles, a strided copy per
     key, min() and max() over it); Python work per call only for the times (once per block,
-    shared by its keys), and per row only where rows of one key must be sorted."""
+    shared by its keys), and per row only where rows of one key must be sorted. The columns
+    stay one piece per key (a block's keys share its steps and times arrays): nothing is
+    concatenated, and the writer encodes a shared page once."""
     # key -> pieces of (steps, micros, values, global call order) from each block holding it
     parts: dict[str, list[tuple[array[int], array[int], array[float], list[int] | None]]] = {}
     for block in blocks:
@@ -219,13 +221,12 @@ def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColu
         # float64: log() checked), then a C-level strided copy per key.
         flat = array("d", block.values if len(block.values) == calls * width else block.values[: calls * width])
         steps = array("q", block.steps if len(block.steps) == calls else block.steps[:calls])
-        micros = array("q", [round(t * 1e6) for t in block.times[:calls]])  # half to even, as the Arrow path
+        times = block.times if len(block.times) == calls else block.times[:calls]
+        micros = array("q", [round(t * 1e6) for t in times])  # half to even, as the Arrow path
         order = _global_order(block, calls) if len(blocks) > 1 else None
         for column, key in enumerate(block.keys):
             parts.setdefault(key, []).append((steps, micros, flat[column::width] if width > 1 else flat, order))
-    if not parts:
-        return SegmentColumns(), {}
-    columns = SegmentColumns()
+    columns = KeyedColumns()
     summary: dict[str, dict[str, Any]] = {}
     for key in sorted(parts):
         pieces = parts[key]
@@ -260,9 +261,6 @@ def small_columns(blocks: list[Block], steps_ordered: bool) -> tuple[SegmentColu
             "sum": total,
             "nans": nans,
         }
-        columns.steps += steps
-        columns.micros += micros
-        columns.values += values
         columns.keys.append(key)
-        columns.key_counts.append(len(steps))
+        columns.pieces.append((steps, micros, values))
     return columns, summary

@@ -70,7 +70,9 @@ SMALL_SEGMENT_ROWS = 100_000  # at finish, trailing segments smaller than this a
 PURE_SEAL_POINTS = 20_000
 
 _INT_OR_FLOAT = frozenset({float, int})
-_LOWEST_INT = -MAX_EXACT_INT
+MISSED = 1 << 62  # log()'s fast path found the block taken: above any buffer limit, so one test sees both
+LOWEST_INT = -MAX_EXACT_INT
+_now = time.time
 _own_process: list[Any] = [None, None, None]  # pid, its start ticks, host name (see writer_entry)
 
 ManifestPatch = Callable[[dict[str, Any]], None]
@@ -114,6 +116,10 @@ class RunWriter:
         self._buffered = 0
         self._steps_ordered = True
         self._last_block: Block | None = None  # the block the previous call appended to (its keys)
+        # That block while log()'s fast path may append to it: None whenever the next call must
+        # take the checked path (an error to report, a failed seal, finished, buffer taken).
+        # Written only under _lock, after the state it reflects.
+        self._hot: Block | None = None
         self.next_step = 0
 
         self._seq = 0
@@ -240,58 +246,63 @@ class RunWriter:
         """Buffer one step of metrics. Refuses the whole call if any key or value is bad.
 
         The common call (a dict with the previous call's keys, and the value types that call
-        validated, at the next step) costs one key tuple, one type tuple and a range check of
-        its ints, then the appends; every other call takes :meth:`_log_checked`.
+        validated, at the next step) costs one key list, one type list and a range check of
+        its ints, then the appends; every other call takes :meth:`_log_checked`. ``_hot`` is
+        that previous call's block only while nothing else needs checking (no error to
+        report, no failed seal, not finished): one test instead of four.
         """
-        block = self._last_block
+        block = self._hot
         if (
-            step is None
+            block is not None
+            and step is None
             and type(metrics) is dict
-            and block is not None
             and [*metrics] == block.key_list
             and [*map(type, values := metrics.values())] == block.type_list
-            and self._error is None
-            and self._failed_seal_at is None
-            and not self._closed
         ):
-            int_keys = block.int_keys
-            if int_keys:
-                for key in int_keys:
-                    if not _LOWEST_INT <= metrics[key] <= MAX_EXACT_INT:
+            if block.int_keys:
+                for key in block.int_keys:
+                    if not LOWEST_INT <= metrics[key] <= MAX_EXACT_INT:
                         return self._log_checked(metrics, step)
             step = self.next_step
             if step > MAX_STEP:
                 raise InvalidValueError(f"step {step} would overflow int64; pass a smaller step explicitly")
             self.next_step = step + 1
-            now = time.time()
+            now = _now()
             lock = self._lock
             lock.acquire()  # not `with`: a third cheaper, and this runs once per call
             try:
-                if block is self._last_block:  # else the flusher took the buffer meanwhile
-                    calls = len(block.steps)
+                if block is self._hot:  # else the flusher took the buffer (or an error came) meanwhile
                     try:
                         block.values.extend(values)
                         block.steps.append(step)
                         block.times.append(now)
-                    except BaseException:  # Ctrl-C between the appends: this call did not happen
-                        block.truncate(calls)
-                        self.next_step = step
+                    except BaseException:  # Ctrl-C amid the appends: the call happened only if its time is in
+                        if not block.times or block.times[-1] is not now:
+                            block.truncate(len(block.times))  # the times list is appended last: its length counts whole calls
+                            self.next_step = step
                         raise
                     buffered = self._buffered = self._buffered + block.width
                 else:
-                    buffered = -1
+                    buffered = MISSED
             finally:
                 lock.release()
-            if buffered < 0:
-                self.next_step = step
-                return self._log_checked(metrics, None)
-            if buffered >= self._soft:
-                if buffered >= self._hard:
-                    self.seal()
-                else:
-                    FLUSHER.wake()
-            return None
+            if buffered < self._soft:
+                return None
+            return self._past_soft(buffered, step, metrics)
         return self._log_checked(metrics, step)
+
+    def _past_soft(self, buffered: int, step: int, metrics: dict[str, Any]) -> None:
+        """After the fast path's append (this writer's and ``Run.log``'s): wake the flusher
+        past the soft limit, seal at the hard one; or, when the block was taken meanwhile
+        (``MISSED``), log the call by the checked path at the same step."""
+        if buffered == MISSED:
+            self.next_step = step
+            return self._log_checked(metrics, None)
+        if buffered >= self._hard:
+            self.seal()
+        else:
+            FLUSHER.wake()
+        return None
 
     def _log_checked(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """:meth:`log` for any call: the state checks, validation, explicit steps, new key sets."""
@@ -362,6 +373,8 @@ class RunWriter:
             if types is not None:
                 block.type_list = list(types)
                 block.int_keys = tuple(k for k, t in zip(signature, types, strict=True) if t is int)
+            ok = self._error is None and self._failed_seal_at is None and not self._closed
+            self._hot = block if ok else None
         if buffered >= self._soft:
             if buffered >= self._hard:
                 self.seal()
@@ -407,7 +420,7 @@ class RunWriter:
             blocks = list(self._blocks.values())
             ordered = self._steps_ordered
             self._blocks, self._buffered, self._steps_ordered = {}, 0, True
-            self._last_block = None
+            self._last_block = self._hot = None
         return blocks, ordered
 
     def _restore_buffer(self, taken: tuple[list[Block], bool]) -> None:
@@ -425,7 +438,7 @@ class RunWriter:
                 self._blocks[old.keys] = old
                 self._buffered += len(old.steps) * len(old.keys) - (len(new.steps) * len(new.keys) if new else 0)
             self._steps_ordered = self._steps_ordered and ordered
-            self._last_block = None
+            self._last_block = self._hot = None
 
     def seal(self, *, record: bool = True) -> None:
         """Write what is buffered as one sealed segment and (``record``) note it in the manifest."""
@@ -449,8 +462,8 @@ class RunWriter:
                 if not self._acknowledged:
                     self._unsynced_files.append(self.metrics_dir / name.filename)
             except BaseException as exc:  # whatever went wrong, the points stay buffered
+                self._failed_seal_at = time.monotonic()  # first: the restore below cools log()'s fast path
                 self._restore_buffer(taken)
-                self._failed_seal_at = time.monotonic()
                 self._last_seal_error = _describe(exc)
                 if not isinstance(exc, Exception):
                     raise  # KeyboardInterrupt, SystemExit: unwind as asked, the points are kept
@@ -580,10 +593,16 @@ class RunWriter:
         except LocaltrackError as exc:
             if self._error is None or str(self._error) != str(exc):
                 log.error("localtrack: %s", exc)
-            self._error = exc
+            self._set_error(exc)
         except Exception as exc:  # never let the flusher die silently
             log.exception("localtrack: flush of run %s failed", self.run_id)
-            self._error = LocaltrackError(f"flush of run {self.run_id!r} failed: {exc}", self.run_id)
+            self._set_error(LocaltrackError(f"flush of run {self.run_id!r} failed: {exc}", self.run_id))
+
+    def _set_error(self, error: LocaltrackError) -> None:
+        """Note an error for the next log() to raise (the flusher's): that call takes the checked path."""
+        self._error = error
+        with _held(self._lock, 2.0):
+            self._hot = None
 
     # ------------------------------------------------------------------ finish
     def finish(self, status: str = "finished", error: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -591,6 +610,8 @@ class RunWriter:
         if self._closed:
             return read_manifest(self.manifest_path)
         self._closed = True
+        with _held(self._lock, 2.0):
+            self._hot = None
         FLUSHER.unregister(self)
         try:
             return self._finish(status, error)

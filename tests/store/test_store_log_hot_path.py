@@ -226,3 +226,33 @@ def test_ctrl_c_between_a_calls_appends_leaves_no_value_without_its_step(store_d
         run.log({"a": float(step), "b": step + 0.5})
     run.finish()
     assert _points(store_dir, run.id) == {"a": [(s, float(s)) for s in range(4)], "b": [(s, s + 0.5) for s in range(4)]}
+
+
+class _InterruptedAfter(list):  # type: ignore[type-arg]
+    """A block's list whose next append lands, then Ctrl-C arrives (before log() returns)."""
+
+    armed = True
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        if _InterruptedAfter.armed:
+            _InterruptedAfter.armed = False
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(("which", "kept"), [("steps", False), ("times", True)])
+def test_ctrl_c_after_an_append_keeps_a_whole_call_only(store_dir: Path, which: str, kept: bool) -> None:
+    """Interrupted after its step was appended the call did not happen; after its time (the last
+    append) it did, and the next call takes the next step: never a step twice or a gap."""
+    run = localtrack.init(dir=store_dir, project="p")
+    run.log({"a": 0.0})
+    run.log({"a": 1.0})
+    block = run._writer._last_block
+    _InterruptedAfter.armed = True
+    setattr(block, which, _InterruptedAfter(getattr(block, which)))
+    with pytest.raises(KeyboardInterrupt):
+        run.log({"a": 2.0})
+    run.log({"a": 3.0})
+    run.finish()
+    expected = [(0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0)] if kept else [(0, 0.0), (1, 1.0), (2, 3.0)]
+    assert _points(store_dir, run.id)["a"] == expected

@@ -117,6 +117,60 @@ def test_steps_and_times_are_delta_encoded_one_page_per_key() -> None:
     _same_tables(read_parquet(pa.BufferReader(data)), columns.to_table())
 
 
+ASCENDING = st.one_of(
+    st.lists(st.integers(0, 300), min_size=2, max_size=700),  # timestamps' small steps, equal ones included
+    st.lists(st.integers(0, 2**20), min_size=2, max_size=400),  # pauses: wider blocks
+    st.lists(st.sampled_from([0, 1, 7, 2**31, 2**40, 2**62]), min_size=2, max_size=300),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**62), ASCENDING, st.booleans())
+def test_ascending_int64_pages_are_the_general_ways_bytes(first: int, gaps: list[int], unsorted: bool) -> None:
+    """The big-integer delta path (values >= 0 that never decrease) writes exactly the bytes of
+    the Python-level path; anything else (a step back, a negative value) goes the general way."""
+    values = [first]
+    for gap in gaps:
+        values.append(min(2**63 - 1, values[-1] + gap))
+    if unsorted:
+        values.reverse()
+    column = array("q", values)
+    fast = parquet_lite._delta_binary_packed(column)
+    general = parquet_lite._ascending_blocks
+    try:
+        parquet_lite._ascending_blocks = lambda *args: None  # type: ignore[assignment]
+        slow = parquet_lite._delta_binary_packed(column)
+    finally:
+        parquet_lite._ascending_blocks = general
+    assert fast == slow
+    assert fast is not None and parquet_lite_read._undelta(fast, len(column)) == column
+
+
+@settings(max_examples=40, deadline=None)
+@given(long_key_columns())
+def test_keyed_columns_encode_to_the_same_bytes(columns: parquet_lite.SegmentColumns) -> None:
+    """A seal's per-key pieces (KeyedColumns, sharing arrays where keys share rows) are the
+    same file as the concatenated columns."""
+    keyed = parquet_lite.KeyedColumns()
+    start = 0
+    shared: dict[bytes, tuple[array[int], array[int]]] = {}
+    for key, count in zip(columns.keys, columns.key_counts, strict=True):
+        steps, micros = columns.steps[start : start + count], columns.micros[start : start + count]
+        steps, micros = shared.setdefault(steps.tobytes() + micros.tobytes(), (steps, micros))
+        keyed.keys.append(key)
+        keyed.pieces.append((steps, micros, columns.values[start : start + count]))
+        start += count
+    saved = parquet_lite.PAGE_PER_KEY_ROWS
+    for layout in (0, saved):  # the long layout at any size, then whichever this size gets
+        parquet_lite.PAGE_PER_KEY_ROWS = layout
+        try:
+            assert parquet_lite.encode(keyed) == parquet_lite.encode(columns)
+        finally:
+            parquet_lite.PAGE_PER_KEY_ROWS = saved
+    assert keyed.record_fields() == columns.record_fields()
+    _same_tables(keyed.to_table(), columns.to_table())
+
+
 def _bits(values: list[Any]) -> list[Any]:
     """Floats compared bit for bit (NaN equals NaN, -0.0 differs from 0.0)."""
     return [struct.pack("<d", v) if isinstance(v, float) else v for v in values]
