@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,16 +22,13 @@ from localtrack.names import validate_label
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.manifest import is_legacy_values
 from localtrack.store.config_values import clean_tags, clean_text
-from localtrack.store.values import MAX_EXACT_INT, MAX_STEP
-from localtrack.store.writer import LOWEST_INT, MISSED, RunWriter
+from localtrack.store.writer import RunWriter
 from localtrack.wandb_api import unsupported
 from localtrack.wandb_api.alerts import AlertRecorder
 from localtrack.wandb_api.history import StepHistory
 
 if TYPE_CHECKING:
     from localtrack.store.artifacts import ArtifactRef
-
-_now = time.time
 
 
 class Run:
@@ -153,65 +149,13 @@ class Run:
         is dropped with a warning). Nested dicts are flattened with dots; None values skipped.
         ``sync`` (deprecated in wandb) is accepted and means nothing locally.
         """
-        writer = self._writer
-        block = writer._hot
-        if (
-            block is not None
-            and step is None
-            and commit is None
-            and type(data) is dict
-            and [*data] == block.key_list
-            and [*map(type, values := data.values())] == block.type_list
-            and self._history.plain
-        ):
-            # RunWriter.log's fast path, inline: one Python call less is a tenth of this call's
-            # cost. The same steps in the same order; the writer's copy says why each is there.
-            if block.int_keys:
-                for key in block.int_keys:
-                    if not LOWEST_INT <= data[key] <= MAX_EXACT_INT:
-                        return self._log_plain(data)
-            next_step = writer.next_step
-            if next_step > MAX_STEP:
-                return self._log_plain(data)
-            writer.next_step = next_step + 1
-            now = _now()
-            lock = writer._lock
-            lock.acquire()
-            try:
-                if block is writer._hot:
-                    try:
-                        block.values.extend(values)
-                        block.steps.append(next_step)
-                        block.times.append(now)
-                    except BaseException:
-                        if not block.times or block.times[-1] is not now:
-                            block.truncate(len(block.times))
-                            writer.next_step = next_step
-                        raise
-                    buffered = writer._buffered = writer._buffered + block.width
-                else:
-                    buffered = MISSED
-            finally:
-                lock.release()
-            if buffered < writer._soft:
-                return None
-            try:
-                return writer._past_soft(buffered, next_step, data)
-            except (InvalidValueError, InvalidValueTypeError):
-                return self._history.log(data, None, None)
         if step is None and commit is None and self._history.plain:
-            return self._log_plain(data)
+            try:
+                self._writer.log(data)
+                return
+            except (InvalidValueError, InvalidValueTypeError):
+                pass  # the history path keeps the call's storable values, then raises naming the key
         self._history.log(data, step, commit)
-        return None
-
-    def _log_plain(self, data: Mapping[str, Any]) -> None:
-        """A plain ``log(d)`` through the writer (wandb's rule for a refused value after)."""
-        try:
-            self._writer.log(data)
-            return
-        except (InvalidValueError, InvalidValueTypeError):
-            pass  # the history path keeps the call's storable values, then raises naming the key
-        self._history.log(data, None, None)
 
     @property
     def step(self) -> int:

@@ -292,9 +292,9 @@ class RunWriter:
         return self._log_checked(metrics, step)
 
     def _past_soft(self, buffered: int, step: int, metrics: dict[str, Any]) -> None:
-        """After the fast path's append (this writer's and ``Run.log``'s): wake the flusher
-        past the soft limit, seal at the hard one; or, when the block was taken meanwhile
-        (``MISSED``), log the call by the checked path at the same step."""
+        """After the fast path's append: wake the flusher past the soft limit, seal at the hard
+        one; or, when the block was taken meanwhile (``MISSED``), log the call by the checked
+        path at the same step."""
         if buffered == MISSED:
             self.next_step = step
             return self._log_checked(metrics, None)
