@@ -148,3 +148,35 @@ def test_query_listing_header_naming_a_path_outside_index_is_refused(damaged_lay
     new = json.dumps(data).encode()
     header.write_bytes(json.dumps([json.loads(first)[0], len(new)]).encode() + b"\n" + new)
     assert current_listing(layout) is None
+
+
+def test_query_listing_for_lines_reads_no_points_and_draws_them_when_first_drawn(
+        damaged_layout: StoreLayout, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ls --format jsonl`` prints no sparklines: the entries it has written lack them (only
+    the first runs, what ``ls`` shows, get them), and a reader that draws them has them written."""
+    monkeypatch.setattr(listing_write, "EAGER_ENTRIES", 5)
+    layout = damaged_layout
+    store = Store(layout.root)
+    expected = store.runs()
+    listing = open_listing(layout)
+    assert listing is not None
+    assert sum(e[3] is not None for e in listing.entries()) == 5
+    lines = list(listing.json_lines(listing.entries()))
+    assert [json.loads(line)["id"] if isinstance(line, str) else line["id"] for line in lines] == expected.ids
+    listing = current_listing(layout)
+    assert listing is not None
+    entries = listing.entries()
+    text = listing.rows_path.read_bytes()
+    without = [e[0] for e in entries if text[e[3]:e[3] + e[4]].split(b"\n")[1] == b"null"]
+    assert len(without) == len(entries) - 5  # no points read for them
+    assert same(listing.rows(entries, sparks=False), expected.to_dicts())
+    rows = listing.rows(entries[10:14])  # drawn: those four are written again, with their sparklines
+    assert same(rows, expected.to_dicts()[10:14])
+    keys = ["acc", "val/loss", "grad norm"]
+    some = [e[0] for e in entries[10:14]]
+    assert same(sorted(listing.trend_series(some, keys, 8).items()), sorted(trend_series(store, some, keys, 8).items()))
+    listing = current_listing(layout)
+    assert listing is not None
+    assert same(listing.rows(listing.entries()), expected.to_dicts())
+    assert same(sorted(listing.trend_series(None, keys, 8).items()), sorted(trend_series(store, None, keys, 8).items()))
+    store.close()
