@@ -358,7 +358,7 @@ def _trends(layout: StoreLayout, run_id: str, manifest: dict[str, Any], files: l
     cached = _cached_trends(layout, run_id, key, counts)
     if cached is not None:
         return cached
-    series = _series(files)
+    series = _series(layout, files)
     trends = {k: trend_cells(values, width) for k, values in series.items()}
     if all(digest is not None for _, digest in segments):
         text = json.dumps({**key, "trends": trends}, separators=(",", ":")).encode()
@@ -399,12 +399,12 @@ def _cached_trends(layout: StoreLayout, run_id: str, key: dict[str, Any],
     return trends
 
 
-def _series(files: list[str]) -> dict[str, list[float]]:
+def _series(layout: StoreLayout, files: list[str]) -> dict[str, list[float]]:
     """Each key's values in (step, timestamp) order, as the index's answer orders the points
     (then by file and row, so ties keep the order they were logged in)."""
     points = _lite_points(files)
     if points is None:
-        points = _duckdb_points(files)
+        points = _duckdb_points(layout, files)
     points.sort(key=lambda r: (r[0], r[1], r[2]))
     series: dict[str, list[float]] = {}
     for key, _step, _at, value in points:
@@ -433,19 +433,23 @@ def _lite_points(files: list[str]) -> list[tuple[str, int, int, float | None]] |
     return rows
 
 
-def _duckdb_points(files: list[str]) -> list[tuple[str, int, int, float | None]]:
+def _duckdb_points(layout: StoreLayout, files: list[str]) -> list[tuple[str, int, int, float | None]]:
     """The points of these files read by DuckDB (no index: the run's own files, in order)."""
     if not files:
         return []
     from localtrack.query import duck
 
-    con = duck.connect_memory(None)
     try:
-        found = con.execute(
-            'SELECT key, step, epoch_us("timestamp"), value FROM read_parquet(?, filename = true, '
-            "file_row_number = true) ORDER BY list_position(?, filename), file_row_number", [files, files]).fetchall()
-    finally:
-        con.close()
+        con = duck.connect_memory(layout.tmp_dir / "duckdb")
+        try:
+            found = con.execute(
+                'SELECT key, step, epoch_us("timestamp"), value FROM read_parquet(?, filename = true, '
+                "file_row_number = true) ORDER BY list_position(?, filename), file_row_number",
+                [files, files]).fetchall()
+        finally:
+            con.close()
+    except duck.Error as exc:  # a file DuckDB cannot read after all: the index reports it
+        raise ValueError(f"segments unreadable: {duck.first_line(exc)}") from None
     return [(str(k), int(s), int(t), v) for k, s, t, v in found]
 
 

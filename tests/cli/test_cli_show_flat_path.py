@@ -96,7 +96,7 @@ def test_show_flat_path_reads_pyarrow_segments_as_the_index_does(arrow_store, ca
     trends = sorted(p.name for p in (store / "index" / fastshow.TRENDS_DIRNAME).iterdir())
     assert f"{ids['run-3']}.trend" in trends and f"{ids['child']}.trend" in trends
     # once cached, the points are not read again
-    monkeypatch.setattr(fastshow, "_series", lambda files: pytest.fail("points read again"))
+    monkeypatch.setattr(fastshow, "_series", lambda layout, files: pytest.fail("points read again"))
     for ref in REFS:
         _same(store, ref, capsys, monkeypatch)
 
@@ -255,7 +255,7 @@ def test_show_flat_path_does_not_trust_a_damaged_or_forged_directory(arrow_store
 
 
 def test_show_by_id_in_a_fresh_process_imports_neither_duckdb_nor_pyarrow(arrow_store, capsys, monkeypatch) -> None:
-    store, ids = arrow_store
+    store, _ids = arrow_store
     _warm(store, capsys, monkeypatch)
     code = ("import sys; from localtrack.cli.entry import main; code = main(['show', sys.argv[2], '--store', sys.argv[1]]);"
             "print('duckdb' in sys.modules, 'pyarrow' in sys.modules, file=sys.stderr); sys.exit(code)")
@@ -268,3 +268,26 @@ def test_show_by_id_in_a_fresh_process_imports_neither_duckdb_nor_pyarrow(arrow_
         assert "run-3" in done.stdout
         seen.append(done.stderr.strip().splitlines()[-1])
     assert seen == ["True False", "False False"]
+
+
+def test_show_flat_path_leaves_a_segment_duckdb_cannot_read_to_the_index(arrow_store, capsys, monkeypatch) -> None:
+    """A file that is what its writer recorded (size, digest, PAR1 at both ends: a forged
+    record) yet no Parquet: the flat path does not guess, the index answers (as it does today)."""
+    from localtrack.storage.segments import digest_bytes
+
+    store, ids = arrow_store
+    run_id = ids["run-2"]
+    segment = next((store / "runs" / run_id / "metrics").glob("*.parquet"))
+    junk = b"PAR1" + b"\x00" * 200 + b"PAR1"
+    segment.write_bytes(junk)
+    manifest = json.loads((store / "runs" / run_id / "manifest.json").read_bytes())
+    (writer,) = manifest["writers"].values()
+    record = writer["segments"][segment.name]
+    record.update(bytes=len(junk), digest=digest_bytes(junk))
+    tamper(store, run_id, writers=manifest["writers"])
+    _age(store)
+    with Store(store) as reader:
+        reader.runs()  # (a table ls would fail on it while drawing sparklines: left alone here)
+    layout = open_store(store)
+    assert fastshow.run_with_points(layout, run_id) is None
+    _same(store, run_id, capsys, monkeypatch)
