@@ -99,13 +99,15 @@ class RunDirectory:
     * ``ids``: every entry of ``runs/`` the state listed, sorted, each line framed by newlines;
     * ``children``: ``\\n<parent>\\t<child>,<mtime_ns>,<size>,<inode>\\t...`` per run with
       children, each child with its manifest's fingerprint, in the index's order (created, id);
+    * ``names``: ``\\n<name as a JSON string, ASCII>\\t<id>`` per run the index holds (trusted only
+      after every manifest is checked: :func:`_by_name`);
     * JSON: the listed entries that are not folders, the folders the index could not read (with
       their fingerprints), and the newest run (id, created µs) as ``@latest`` picks it.
     """
 
-    def __init__(self, stamp: tuple[str, int, int], ids: bytes, children: bytes, others: set[str],
+    def __init__(self, stamp: tuple[str, int, int], ids: bytes, children: bytes, names: bytes, others: set[str],
                  unindexed: dict[str, Print], latest: tuple[str, int | None] | None) -> None:
-        self.stamp, self.ids, self.children = stamp, ids, children
+        self.stamp, self.ids, self.children, self.names = stamp, ids, children, names
         self.others, self.unindexed, self.latest = others, unindexed, latest
 
     # ------------------------------------------------------------------ finding it
@@ -142,7 +144,7 @@ class RunDirectory:
         columns = state.directory()
         if columns is None:
             return None
-        ids, _names, parents, created = columns
+        ids, names, parents, created = columns
         folders = state.names[: state.folders]
         position = {run_id: i for i, run_id in enumerate(folders)}
         p = state.prints
@@ -168,17 +170,18 @@ class RunDirectory:
             newest = max(range(len(ids)), key=lambda i: (created[i] is not None, created[i] or 0, ids[i]))
             latest = (ids[newest], created[newest])
         listed = sorted(state.names[: state.listed])
-        return cls(head, ("\n" + "\n".join(listed) + "\n").encode() if listed else b"\n",
-                   ("\n" + "\n".join(lines) + "\n").encode() if lines else b"\n",
+        named = sorted(f"{json.dumps(name)}\t{run_id}" for run_id, name in zip(ids, names, strict=True)
+                       if name is not None)
+        return cls(head, _framed(listed), _framed(lines), _framed(named),
                    set(state.names[state.folders : state.listed]), unindexed, latest)
 
     def save(self, index_dir: Path) -> None:
         """Write the file (temp + rename, no fsync: a cache); a failure leaves none behind."""
         extra = json.dumps({"others": sorted(self.others), "unindexed": {k: list(v) for k, v in self.unindexed.items()},
                             "latest": list(self.latest) if self.latest else None}, separators=(",", ":")).encode()
-        body = self.ids + self.children + extra
+        body = self.ids + self.children + self.names + extra
         head = {"stamp": list(self.stamp), "ids_bytes": len(self.ids), "children_bytes": len(self.children),
-                "extra_bytes": len(extra), "xxh3": xxhash.xxh3_64_intdigest(body)}
+                "names_bytes": len(self.names), "extra_bytes": len(extra), "xxh3": xxhash.xxh3_64_intdigest(body)}
         _write_cache(index_dir, DIRECTORY_FILENAME, DIRECTORY_MAGIC + json.dumps(head).encode() + b"\n" + body)
 
     @classmethod
@@ -192,7 +195,7 @@ class RunDirectory:
             return None
         try:
             head = json.loads(data[len(DIRECTORY_MAGIC) : end])
-            sizes = [head["ids_bytes"], head["children_bytes"], head["extra_bytes"]]
+            sizes = [head["ids_bytes"], head["children_bytes"], head["names_bytes"], head["extra_bytes"]]
             if head["stamp"] != list(stamp) or not all(type(n) is int and n >= 1 for n in sizes):
                 return None
             body = memoryview(data)[end + 1 :]
@@ -200,13 +203,14 @@ class RunDirectory:
                 return None
             ids = bytes(body[: sizes[0]])
             children = bytes(body[sizes[0] : sizes[0] + sizes[1]])
-            extra = json.loads(bytes(body[sizes[0] + sizes[1] :]))
+            names = bytes(body[sizes[0] + sizes[1] : sizes[0] + sizes[1] + sizes[2]])
+            extra = json.loads(bytes(body[sizes[0] + sizes[1] + sizes[2] :]))
             others, unindexed, latest = extra["others"], extra["unindexed"], extra["latest"]
         except (ValueError, TypeError, KeyError, UnicodeDecodeError):
             return None
-        if not (ids.startswith(b"\n") and ids.endswith(b"\n") and children.startswith(b"\n")
-                and children.endswith(b"\n")) or ids.translate(None, _ID_BYTES + b"\n") \
-                or children.translate(None, _ID_BYTES + b"\n\t,"):
+        if not all(part.startswith(b"\n") and part.endswith(b"\n") for part in (ids, children, names)) \
+                or ids.translate(None, _ID_BYTES + b"\n") or children.translate(None, _ID_BYTES + b"\n\t,") \
+                or not names.isascii():
             return None  # only run-id characters: a name found there is safe to check as an id
         if not (isinstance(others, list) and all(isinstance(o, str) for o in others)
                 and isinstance(unindexed, dict) and all(_is_print(v) for v in unindexed.values())):
@@ -214,7 +218,8 @@ class RunDirectory:
         if latest is not None and not (isinstance(latest, list) and len(latest) == 2 and isinstance(latest[0], str)
                                        and (latest[1] is None or type(latest[1]) is int)):
             return None
-        return cls(stamp, ids, children, set(others), {str(k): (v[0], v[1], v[2]) for k, v in unindexed.items()},
+        return cls(stamp, ids, children, names, set(others),
+                   {str(k): (v[0], v[1], v[2]) for k, v in unindexed.items()},
                    (latest[0], latest[1]) if latest is not None else None)
 
     # ------------------------------------------------------------------ using it
@@ -286,18 +291,26 @@ def _by_name(layout: StoreLayout, directory: RunDirectory, ref: str) -> str | No
     state (a name may change in any of them); None: changed, or no run or several of that name."""
     from localtrack.query.scan_state import load_state
 
+    needle = ("\n" + json.dumps(ref) + "\t").encode()
+    at = directory.names.find(needle)
+    if at < 0 or directory.names.find(needle, at + 1) >= 0:
+        return None  # none (the index says so) or several (ambiguous: the index words it)
+    start = at + len(needle)
+    run_id = directory.names[start : directory.names.find(b"\n", start)].decode()
+    if not _is_run_id(run_id):
+        return None
     state = load_state(layout.index_dir, directory.stamp[0])
     if state is None or (state.key, state.runs_mtime, state.listed_at) != directory.stamp:
         return None
     changes = state.changes(layout.runs_dir)
     if changes is None or changes:
         return None
-    columns = state.directory()
-    if columns is None:
-        return None
-    ids, names, _parents, _created = columns
-    found = [ids[i] for i, name in enumerate(names) if name == ref] if ref in names else []
-    return found[0] if len(found) == 1 else None
+    return run_id
+
+
+def _framed(lines: list[str]) -> bytes:
+    """The lines, each between newlines (so that ``\\n<line>`` finds one from its start)."""
+    return ("\n" + "\n".join(lines) + "\n").encode() if lines else b"\n"
 
 
 # ---------------------------------------------------------------------- the run
