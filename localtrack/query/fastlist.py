@@ -27,15 +27,18 @@ from localtrack.query.listing_order import Entries, header_stamp, load_order, sa
 from localtrack.query.scan_state import ScanCache, ScanState
 from localtrack.storage.layout import StoreLayout
 
-LISTING_VERSION = 1
+# 2: an entry's sparkline line may be ``null`` (written for a reader that draws none); version 1
+# readers would fail on it, so the files are named anew and never read by them (nor theirs by us)
+LISTING_VERSION = 2
 HEADER_FILENAME = f"listing-v{LISTING_VERSION}.json"
+ROWS_PREFIX = f"listing-v{LISTING_VERSION}-"
 SPARK_BUCKETS = 8  # the sparkline width ``ls`` draws
 MAX_HEADER_BYTES = 1 << 30
 
 
-def valid_rows_name(name: str) -> bool:
-    """``listing-<hex>.rows``, a plain name inside index/."""
-    token = name[len("listing-"):-len(".rows")] if name.startswith("listing-") and name.endswith(".rows") else ""
+def valid_rows_name(name: str, prefix: str = ROWS_PREFIX) -> bool:
+    """``listing-v2-<hex>.rows``, a plain name inside index/ (``prefix`` ``listing-``: version 1's)."""
+    token = name[len(prefix):-len(".rows")] if name.startswith(prefix) and name.endswith(".rows") else ""
     return bool(token) and token.isascii() and token.isalnum() and len(token) <= 64
 
 

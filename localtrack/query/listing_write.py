@@ -3,11 +3,11 @@
 The listing is a derived cache under ``index/`` (git-ignored, rebuilt from the index at any
 time) that :mod:`localtrack.query.fastlist` reads without importing DuckDB or pyarrow:
 
-* ``listing-v1.json``: line 1 the index state it was written from (build id, generation),
+* ``listing-v2.json``: line 1 the index state it was written from (build id, generation),
   line 2 one JSON object: every run folder's fingerprint (the same as ``files_t``), the runs
   in the default order (newest first) with the byte range of each run's entry, the problems
   and the liveness of runs still marked running;
-* ``listing-<token>.rows``: the entries, two JSON lines per run: its row as
+* ``listing-v2-<token>.rows``: the entries, two JSON lines per run: its row as
   ``Store.runs()`` returns it (timestamps as ISO strings, written the way ``ls --format
   jsonl`` prints a row, so that output is mostly a copy) and its sparkline buckets per metric,
   or ``null`` when they were not asked for (they cost reading the run's points).
@@ -36,6 +36,7 @@ from typing import Any
 from localtrack.query.fastlist import (
     HEADER_FILENAME,
     LISTING_VERSION,
+    ROWS_PREFIX,
     SPARK_BUCKETS,
     read_header,
     valid_rows_name,
@@ -97,7 +98,7 @@ def write_listing(index: Any) -> None:
         if size > 2 * live + (1 << 20):  # mostly stale: start a new file
             old_entries, rows_path = {}, None
     if rows_path is None:
-        rows_path = index_dir / f"listing-{secrets.token_hex(6)}.rows"
+        rows_path = index_dir / f"{ROWS_PREFIX}{secrets.token_hex(6)}.rows"
         size = 0
     asked = getattr(index, "listing_want", None)
     force = getattr(index, "listing_force", None) or set()  # entries to write again (they lack sparklines)
@@ -188,10 +189,17 @@ def _file_size(path: Path | None) -> int | None:
         return None
 
 
+OLD_FILES = ("listing-v1.json", "listing-v1.order")  # version 1's listing, which this one replaces
+
+
 def _remove_other_rows_files(index_dir: Path, keep: str) -> None:
+    """Every rows file but ``keep``, and what version 1 left (a store upgraded in place)."""
+    for name in OLD_FILES:
+        with contextlib.suppress(OSError):
+            os.unlink(index_dir / name)
     with contextlib.suppress(OSError), os.scandir(index_dir) as entries:
         for entry in entries:
-            if entry.name != keep and valid_rows_name(entry.name):
+            if entry.name != keep and (valid_rows_name(entry.name) or valid_rows_name(entry.name, "listing-")):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 
