@@ -42,6 +42,7 @@ import re
 import stat
 import time
 from datetime import datetime, timezone
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ MAX_TREND_BYTES = 8 << 20
 LITE_POINTS_BYTES = 4 << 20  # the run's segments read in pure Python up to this size; DuckDB beyond
 MAX_CANDIDATES = 1000  # ids holding a reference, looked at one by one (more: the index resolves it)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# (names are kept as json.dumps spells a str: encode_basestring_ascii is that, without the encoder set-up)
 _ID_RE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 _ID_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 Print = tuple[int, int, int]  # a manifest's (mtime_ns, size, inode), as the scan state keeps it
@@ -96,7 +98,7 @@ class RunDirectory:
     scan state's index state, ``runs/`` mtime and listing time, section lengths, the body's
     xxh3-64); then the body:
 
-    * ``ids``: every entry of ``runs/`` the state listed, sorted, each line framed by newlines;
+    * ``ids``: every entry of ``runs/`` the state listed, each line framed by newlines;
     * ``children``: ``\\n<parent>\\t<child>,<mtime_ns>,<size>,<inode>\\t...`` per run with
       children, each child with its manifest's fingerprint, in the index's order (created, id);
     * ``names``: ``\\n<name as a JSON string, ASCII>\\t<id>`` per run the index holds (trusted only
@@ -109,6 +111,7 @@ class RunDirectory:
                  unindexed: dict[str, Print], latest: tuple[str, int | None] | None) -> None:
         self.stamp, self.ids, self.children, self.names = stamp, ids, children, names
         self.others, self.unindexed, self.latest = others, unindexed, latest
+        self.state: Any = None  # the scan state it was derived from in this process (a name's check reuses it)
 
     # ------------------------------------------------------------------ finding it
     @classmethod
@@ -146,7 +149,7 @@ class RunDirectory:
             return None
         ids, names, parents, created = columns
         folders = state.names[: state.folders]
-        position = {run_id: i for i, run_id in enumerate(folders)}
+        position = dict(zip(folders, range(len(folders)), strict=True))
         p = state.prints
 
         def fingerprint(run_id: str) -> Print:
@@ -169,11 +172,12 @@ class RunDirectory:
         if ids:
             newest = max(range(len(ids)), key=lambda i: (created[i] is not None, created[i] or 0, ids[i]))
             latest = (ids[newest], created[newest])
-        listed = sorted(state.names[: state.listed])
-        named = sorted(f"{json.dumps(name)}\t{run_id}" for run_id, name in zip(ids, names, strict=True)
-                       if name is not None)
-        return cls(head, _framed(listed), _framed(lines), _framed(named),
-                   set(state.names[state.folders : state.listed]), unindexed, latest)
+        named = [f"{encode_basestring_ascii(name)}\t{run_id}" for run_id, name in zip(ids, names, strict=True)
+                 if name is not None]
+        found = cls(head, _framed(state.names[: state.listed]), _framed(lines), _framed(named),
+                    set(state.names[state.folders : state.listed]), unindexed, latest)
+        found.state = state
+        return found
 
     def save(self, index_dir: Path) -> None:
         """Write the file (temp + rename, no fsync: a cache); a failure leaves none behind."""
@@ -291,7 +295,7 @@ def _by_name(layout: StoreLayout, directory: RunDirectory, ref: str) -> str | No
     state (a name may change in any of them); None: changed, or no run or several of that name."""
     from localtrack.query.scan_state import load_state
 
-    needle = ("\n" + json.dumps(ref) + "\t").encode()
+    needle = ("\n" + encode_basestring_ascii(ref) + "\t").encode()
     at = directory.names.find(needle)
     if at < 0 or directory.names.find(needle, at + 1) >= 0:
         return None  # none (the index says so) or several (ambiguous: the index words it)
@@ -299,7 +303,7 @@ def _by_name(layout: StoreLayout, directory: RunDirectory, ref: str) -> str | No
     run_id = directory.names[start : directory.names.find(b"\n", start)].decode()
     if not _is_run_id(run_id):
         return None
-    state = load_state(layout.index_dir, directory.stamp[0])
+    state = directory.state or load_state(layout.index_dir, directory.stamp[0])
     if state is None or (state.key, state.runs_mtime, state.listed_at) != directory.stamp:
         return None
     changes = state.changes(layout.runs_dir)

@@ -76,7 +76,12 @@ def test_header_read_without_files_keeps_everything_else(tmp_path: Path) -> None
     """The fingerprints are cut out before parsing; a header laid out otherwise is parsed whole."""
     import json
 
-    from localtrack.query.fastlist import HEADER_FILENAME, LISTING_VERSION, ROWS_PREFIX, read_keyed_header
+    from localtrack.query.fastlist import (
+        HEADER_FILENAME,
+        LISTING_VERSION,
+        ROWS_PREFIX,
+        read_keyed_header,
+    )
 
     runs = [["20250101-000000001-aaaaaa", 1, 'p],"live":{"x', 0, 10]]  # a project spelling the cut's marker
     rows = f"{ROWS_PREFIX}ab.rows"
