@@ -26,7 +26,7 @@ def ls(project: str | None = None, filter: str | None = None, sort_by: str | Non
 
     limit = top if top is not None else (None if all_runs or fmt != ListFormat.table else DEFAULT_TOP)
     found = None if filter or sort_by else _from_listing(
-        store, project, limit, group_by, lines=fmt == ListFormat.jsonl and not columns)
+        store, project, limit, group_by, lines=fmt == ListFormat.jsonl and not columns, sparks=fmt == ListFormat.table)
     if found is None:
         from localtrack.query.store import Store
 
@@ -58,10 +58,11 @@ def ls(project: str | None = None, filter: str | None = None, sort_by: str | Non
 
 
 def _from_listing(store: Path | None, project: str | None, limit: int | None, group_by: str | None,
-                  *, lines: bool = False) -> tuple[Any, list[Any], int, list[tuple[str, str]]] | None:
+                  *, lines: bool = False, sparks: bool = True) -> tuple[Any, list[Any], int, list[tuple[str, str]]] | None:
     """(sparkline source, rows shown, total, problems) from the listing files; None: ask the index.
 
-    With ``lines`` (``--format jsonl``) the rows may come as their finished JSON lines."""
+    With ``lines`` (``--format jsonl``) the rows may come as their finished JSON lines; without
+    ``sparks`` (a format that draws none) the runs' sparklines are not read (nor computed)."""
     from localtrack.cli import ls_render
     from localtrack.query.fastlist import discard, open_listing
     from localtrack.query.store import Store
@@ -74,12 +75,12 @@ def _from_listing(store: Path | None, project: str | None, limit: int | None, gr
     shown: list[Any]  # rows, or with ``lines`` finished JSON lines among them
     try:
         if group_by:  # groups gather runs from the whole list
-            rows = ls_render.group_rows(listing.rows(entries), group_by)
+            rows = ls_render.group_rows(listing.rows(entries, sparks=sparks), group_by)
             shown = rows[:limit] if limit is not None else rows
         elif lines:
             shown = list(listing.json_lines(entries[:limit] if limit is not None else entries))
         else:
-            shown = listing.rows(entries[:limit] if limit is not None else entries)
+            shown = listing.rows(entries[:limit] if limit is not None else entries, sparks=sparks)
     except (OSError, ValueError, KeyError, TypeError):  # a damaged cache file: the index answers
         discard(layout)  # and the next ls gets a listing written afresh
         return None

@@ -38,7 +38,7 @@ def show(run: str, fmt: OutputFormat = OutputFormat.table, store: Path | None = 
         return
     from localtrack.query import fastshow
 
-    found = fastshow.run_with_points(reader.layout, run)  # no DuckDB when the listing is current
+    found = fastshow.run_with_points(reader.layout, run, width=SPARK_WIDTH)  # no DuckDB, nothing store-wide
     if found is None:
         from localtrack.query.search import run_with_points
 

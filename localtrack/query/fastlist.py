@@ -27,15 +27,18 @@ from localtrack.query.listing_order import Entries, header_stamp, load_order, sa
 from localtrack.query.scan_state import ScanCache, ScanState
 from localtrack.storage.layout import StoreLayout
 
-LISTING_VERSION = 1
+# 2: an entry's sparkline line may be ``null`` (written for a reader that draws none); version 1
+# readers would fail on it, so the files are named anew and never read by them (nor theirs by us)
+LISTING_VERSION = 2
 HEADER_FILENAME = f"listing-v{LISTING_VERSION}.json"
+ROWS_PREFIX = f"listing-v{LISTING_VERSION}-"
 SPARK_BUCKETS = 8  # the sparkline width ``ls`` draws
 MAX_HEADER_BYTES = 1 << 30
 
 
-def valid_rows_name(name: str) -> bool:
-    """``listing-<hex>.rows``, a plain name inside index/."""
-    token = name[len("listing-"):-len(".rows")] if name.startswith("listing-") and name.endswith(".rows") else ""
+def valid_rows_name(name: str, prefix: str = ROWS_PREFIX) -> bool:
+    """``listing-v2-<hex>.rows``, a plain name inside index/ (``prefix`` ``listing-``: version 1's)."""
+    token = name[len(prefix):-len(".rows")] if name.startswith(prefix) and name.endswith(".rows") else ""
     return bool(token) and token.isascii() and token.isalnum() and len(token) <= 64
 
 
@@ -136,18 +139,23 @@ class Listing:
             return None if i is None else self.runs[i]
         return next((e for e in self.runs if e[0] == run_id), None)
 
-    def complete(self, entries: Sequence[list[Any]]) -> Sequence[list[Any]]:
+    def complete(self, entries: Sequence[list[Any]], *, sparks: bool = True,
+                 force: Sequence[str] = ()) -> Sequence[list[Any]]:
         """These entries, every one written: runs whose entry is not written yet (the listing
-        writes the first runs up front) have the index write them, then the listing is read
-        again. ValueError if the runs changed meanwhile (the caller then asks the index)."""
+        writes the first runs up front), or is to be written again (``force``: it lacks the
+        sparklines), have the index write them (with their sparklines when ``sparks``), then the
+        listing is read again. ValueError if the runs changed meanwhile (the caller then asks
+        the index)."""
         missing = [e[0] for e in entries if e[3] is None]
-        if not missing:
+        if not missing and not force:
             return entries
         from localtrack.query.index import Index
 
         index = Index(self.layout)
         index.keep_listing = True
-        index.listing_want = "all" if len(missing) == len(self.runs) else set(missing)
+        index.listing_want = "all" if len(missing) == len(self.runs) and not force else {*missing, *force}
+        index.listing_sparks = sparks
+        index.listing_force = set(force)
         try:
             index.refresh()
         finally:
@@ -165,12 +173,24 @@ class Listing:
             out.append(new)
         return out
 
-    def rows(self, entries: Sequence[list[Any]]) -> list[dict[str, Any]]:
-        """The full rows (params, tags, metric summaries) of these runs."""
+    def rows(self, entries: Sequence[list[Any]], *, sparks: bool = True) -> list[dict[str, Any]]:
+        """The full rows (params, tags, metric summaries) of these runs; with ``sparks`` their
+        sparklines too (for :meth:`trend_series`: entries written without them are written again)."""
+        entries = self.complete(entries, sparks=sparks)
+        out, lacking = self._read_rows(entries, sparks)
+        if lacking:
+            entries = self.complete(entries, force=lacking)
+            out, lacking = self._read_rows(entries, sparks)
+            if lacking:
+                raise ValueError(f"the listing entries of {len(lacking)} runs lack their sparklines")
+        return out
+
+    def _read_rows(self, entries: Sequence[list[Any]], sparks: bool) -> tuple[list[dict[str, Any]], list[str]]:
+        """(the rows of these written entries, the runs whose sparklines were wanted and are not there)."""
         from localtrack.store.status import derive_status
 
-        entries = self.complete(entries)
         out: list[dict[str, Any]] = []
+        lacking: list[str] = []
         now = time.time()
         with open(self.rows_path, "rb") as handle:
             for run_id, _rk, _project, offset, length in entries:
@@ -184,22 +204,28 @@ class Listing:
                         row[name] = datetime.fromisoformat(row[name])
                 if run_id in self.live:
                     row["status"] = derive_status(self.live[run_id], now)
-                self._sparks[run_id] = {k: [math.nan if v is None else float(v) for v in values]
-                                        for k, values in json.loads(sparks_text).items()}
+                if sparks:
+                    found = json.loads(sparks_text)
+                    if found is None:  # written for a reader that draws none
+                        lacking.append(run_id)
+                    else:
+                        self._sparks[run_id] = {k: [math.nan if v is None else float(v) for v in values]
+                                                for k, values in found.items()}
                 out.append(row)
-        return out
+        return out, lacking
 
     def json_lines(self, entries: Sequence[list[Any]]) -> Iterator[str | dict[str, Any]]:
         """Each run as its ``--format jsonl`` line when the stored text is that line already
-        (no NaN/infinity to spell out, status not re-derived), else as its row (to convert)."""
-        entries = self.complete(entries)
+        (no NaN/infinity to spell out, status not re-derived), else as its row (to convert).
+        Entries missing are written without sparklines: this output prints none."""
+        entries = self.complete(entries, sparks=False)
         with open(self.rows_path, "rb") as handle:
             for entry in entries:
                 run_id, _rk, _project, offset, length = entry
                 handle.seek(offset)
                 row_text = handle.read(length).split(b"\n", 1)[0]
                 if run_id in self.live or b"NaN" in row_text or b"Infinity" in row_text:
-                    yield self.rows([entry])[0]
+                    yield self._read_rows([entry], False)[0][0]
                     continue
                 yield row_text.decode()
 

@@ -62,6 +62,8 @@ class Index:
         self.listing_key: str | None = None  # the index state the listing files were last seen at
         self.keep_listing = False  # write the listing files (fastlist) after each refresh: `ls` asks
         self.listing_want: set[str] | str | None = None  # run ids whose listing entries to write ("all")
+        self.listing_sparks = True  # with their sparklines (False: only the first runs' get them)
+        self.listing_force: set[str] = set()  # run ids whose entries to write again (they lack sparklines)
         self.progress: Callable[[str, int, int], None] | None = progress.HOOK  # (phase, done, total)
 
     # ------------------------------------------------------------------ sessions

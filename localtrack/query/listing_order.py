@@ -1,7 +1,7 @@
 """The listing header's run order, kept compact beside it: what ``ls`` needs without parsing
 the header's JSON (100,000 entries of ``[id, rk, project, offset, length]`` cost 0.3 s).
 
-``index/listing-v1.order`` is derived from ``listing-v1.json`` by :mod:`fastlist` the first
+``index/listing-v2.order`` is derived from ``listing-v2.json`` by :mod:`fastlist` the first
 time it reads a header that matches the run folders, and is used only while that header file
 is the very same (its index state, size, mtime and inode are recorded). Layout: line 1
 ``LTORDER1``; line 2 a small JSON header (that stamp, section lengths, the body's xxh3-64);
@@ -26,7 +26,7 @@ import xxhash
 
 from localtrack.query.scan_state import run_names
 
-ORDER_FILENAME = "listing-v1.order"
+ORDER_FILENAME = "listing-v2.order"  # beside fastlist.HEADER_FILENAME, of the same version
 MAGIC = b"LTORDER1\n"
 MAX_ORDER_BYTES = 1 << 30
 Stamp = tuple[str, int, int, int]  # the header's (index state, size, mtime_ns, inode)

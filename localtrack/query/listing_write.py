@@ -3,18 +3,22 @@
 The listing is a derived cache under ``index/`` (git-ignored, rebuilt from the index at any
 time) that :mod:`localtrack.query.fastlist` reads without importing DuckDB or pyarrow:
 
-* ``listing-v1.json``: line 1 the index state it was written from (build id, generation),
+* ``listing-v2.json``: line 1 the index state it was written from (build id, generation),
   line 2 one JSON object: every run folder's fingerprint (the same as ``files_t``), the runs
   in the default order (newest first) with the byte range of each run's entry, the problems
   and the liveness of runs still marked running;
-* ``listing-<token>.rows``: the entries, two JSON lines per run: its row as
+* ``listing-v2-<token>.rows``: the entries, two JSON lines per run: its row as
   ``Store.runs()`` returns it (timestamps as ISO strings, written the way ``ls --format
-  jsonl`` prints a row, so that output is mostly a copy) and its sparkline buckets per metric.
+  jsonl`` prints a row, so that output is mostly a copy) and its sparkline buckets per metric,
+  or ``null`` when they were not asked for (they cost reading the run's points).
 
 Entries are written for the first ``EAGER_ENTRIES`` runs of the default order (what ``ls``
 shows) and for the runs a reader asks for (``index.listing_want``); the others stay ``null`` in
 the header until a reader needs them (:meth:`fastlist.Listing.complete`), so a cold ``ls`` of a
-10,000-run store reads fifty runs' points, not every run's. Entries are appended when runs change (a run's ``rk`` changes whenever its rows do, so an
+10,000-run store reads fifty runs' points, not every run's. A reader that prints no sparklines
+(``ls --format jsonl``, ``json``, ``csv``) asks without them (``index.listing_sparks`` False):
+then only the eager runs' entries get them, and the others' are written again with them when
+a reader that draws them meets one (``index.listing_force``). Entries are appended when runs change (a run's ``rk`` changes whenever its rows do, so an
 entry is reused while its ``rk`` stands); the file is rewritten under a new name when more
 than half of it is stale. Everything happens inside the index lock; the JSON header is
 replaced atomically, so a reader sees an old or a new listing, never a mix.
@@ -32,6 +36,7 @@ from typing import Any
 from localtrack.query.fastlist import (
     HEADER_FILENAME,
     LISTING_VERSION,
+    ROWS_PREFIX,
     SPARK_BUCKETS,
     read_header,
     valid_rows_name,
@@ -93,14 +98,18 @@ def write_listing(index: Any) -> None:
         if size > 2 * live + (1 << 20):  # mostly stale: start a new file
             old_entries, rows_path = {}, None
     if rows_path is None:
-        rows_path = index_dir / f"listing-{secrets.token_hex(6)}.rows"
+        rows_path = index_dir / f"{ROWS_PREFIX}{secrets.token_hex(6)}.rows"
         size = 0
     asked = getattr(index, "listing_want", None)
+    force = getattr(index, "listing_force", None) or set()  # entries to write again (they lack sparklines)
+    first = {rk for rk, _, _ in order[:EAGER_ENTRIES]}
     if asked == "all":
         eager = {rk for rk, _, _ in order}
     else:
-        eager = {rk for rk, _, _ in order[:EAGER_ENTRIES]} | {rk for rk, run_id, _ in order if run_id in (asked or ())}
-    wanted = [rk for rk, _, _ in order if rk not in old_entries and rk in eager]
+        eager = first | {rk for rk, run_id, _ in order if run_id in (asked or ())}
+    wanted = [rk for rk, run_id, _ in order if rk in eager and (rk not in old_entries or run_id in force)]
+    # sparklines cost the run's points: for the runs `ls` shows first, and whenever the reader draws them
+    sparks = set(wanted) if getattr(index, "listing_sparks", True) else first
     ranges = dict(old_entries)
     report = getattr(index, "progress", None) if len(wanted) > EAGER_ENTRIES else None
     with open(rows_path, "ab") as out:
@@ -109,7 +118,7 @@ def write_listing(index: Any) -> None:
             if report is not None:
                 report("listing runs", start, len(wanted))
             batch = wanted[start : start + ENTRY_BATCH]
-            for rk, data in _entries(con, batch, _attach_details, _base_row):
+            for rk, data in _entries(con, batch, _attach_details, _base_row, sparks):
                 out.write(data)
                 ranges[rk] = (offset, len(data))
                 offset += len(data)
@@ -133,8 +142,10 @@ def write_listing(index: Any) -> None:
     index.listing_key = key
 
 
-def _entries(con: Any, rks: list[int], attach: Any, base_row: Any) -> list[tuple[int, bytes]]:
-    """(rk, entry bytes) of the given runs, read from the index."""
+def _entries(con: Any, rks: list[int], attach: Any, base_row: Any,
+             with_sparks: set[int] | None = None) -> list[tuple[int, bytes]]:
+    """(rk, entry bytes) of the given runs, read from the index; sparklines only for the runs
+    in ``with_sparks`` (None: all), the others' line 2 is ``null``."""
     if not rks:
         return []
     columns = ", ".join(f'"{c}"' for c in ATTRIBUTE_COLUMNS)
@@ -142,22 +153,29 @@ def _entries(con: Any, rks: list[int], attach: Any, base_row: Any) -> list[tuple
     rows = [base_row(r[1:]) for r in found]
     attach(con, rows, [r[0] for r in found], None)
     sparks: dict[int, dict[str, list[float | None]]] = {}
-    points, params = points_sql(files_of(con, rks))
-    total = con.execute('SELECT sum("count") FROM msum_t WHERE rk IN (SELECT unnest(?::BIGINT[]))', [rks]).fetchone()
-    if total is not None and (total[0] or 0) <= LIST_SPARK_POINTS:
-        for rk, key, buckets in con.execute(_LIST_SPARKS.format(points=points), [*params, SPARK_BUCKETS]).fetchall():
-            sparks.setdefault(rk, {})[key] = buckets
-    else:
-        for rk, key, _bucket, value in con.execute(_SPARKS.format(points=points), [*params, SPARK_BUCKETS]).fetchall():
-            sparks.setdefault(rk, {}).setdefault(key, []).append(value)
+    drawn = [rk for rk in rks if with_sparks is None or rk in with_sparks]
+    if drawn:
+        points, params = points_sql(files_of(con, drawn))
+        total = con.execute('SELECT sum("count") FROM msum_t WHERE rk IN (SELECT unnest(?::BIGINT[]))',
+                            [drawn]).fetchone()
+        if total is not None and (total[0] or 0) <= LIST_SPARK_POINTS:
+            for rk, key, buckets in con.execute(_LIST_SPARKS.format(points=points),
+                                                [*params, SPARK_BUCKETS]).fetchall():
+                sparks.setdefault(rk, {})[key] = buckets
+        else:
+            for rk, key, _bucket, value in con.execute(_SPARKS.format(points=points),
+                                                       [*params, SPARK_BUCKETS]).fetchall():
+                sparks.setdefault(rk, {}).setdefault(key, []).append(value)
+    drawn_set = set(drawn)
     out = []
     for (rk, *_), row in zip(found, rows, strict=True):
         for name in ("created_at", "ended_at"):
             value = row.get(name)
             row[name] = value.isoformat() if value is not None else None
         # line 1: the row as `ls --format jsonl` prints it (json.dumps' defaults; NaN as NaN);
-        # line 2: the sparkline buckets
-        text = json.dumps(row, ensure_ascii=False) + "\n" + json.dumps(sparks.get(rk, {}), separators=(",", ":"))
+        # line 2: the sparkline buckets, or null when not drawn (fastlist writes them when first drawn)
+        text = json.dumps(row, ensure_ascii=False) + "\n" + (
+            json.dumps(sparks.get(rk, {}), separators=(",", ":")) if rk in drawn_set else "null")
         out.append((rk, (text + "\n").encode()))
     return out
 
@@ -171,10 +189,17 @@ def _file_size(path: Path | None) -> int | None:
         return None
 
 
+OLD_FILES = ("listing-v1.json", "listing-v1.order")  # version 1's listing, which this one replaces
+
+
 def _remove_other_rows_files(index_dir: Path, keep: str) -> None:
+    """Every rows file but ``keep``, and what version 1 left (a store upgraded in place)."""
+    for name in OLD_FILES:
+        with contextlib.suppress(OSError):
+            os.unlink(index_dir / name)
     with contextlib.suppress(OSError), os.scandir(index_dir) as entries:
         for entry in entries:
-            if entry.name != keep and valid_rows_name(entry.name):
+            if entry.name != keep and (valid_rows_name(entry.name) or valid_rows_name(entry.name, "listing-")):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 

@@ -3,7 +3,8 @@ answer (``search.run_info``) and the DuckDB-free one (``fastshow``), so both bui
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from localtrack.query.results import RunInfo
@@ -24,6 +25,46 @@ class PointColumns:
 
     def to_pydict(self) -> dict[str, list[Any]]:
         return {name: list(values) for name, values in self.columns.items()}
+
+
+def trend_cells(values: Sequence[float], width: int) -> list[float]:
+    """What a sparkline ``width`` characters wide draws from ``values`` (``viz.figure.sparkline``'s
+    cells): the values themselves when there are at most ``width`` of them (it stretches those),
+    else the mean of each of its ``width`` buckets (NaN: a bucket without a finite value). The
+    sparkline of the cells at that width is the sparkline of the values, character for
+    character (tests/query/test_fastshow.py checks it against ``sparkline`` itself); ``show``
+    keeps the cells of each metric instead of its points."""
+    n = len(values)
+    if n <= width:
+        return [float(v) for v in values]
+    cells: list[float] = []
+    for i in range(width):
+        lo = i * n // width
+        hi = max((i + 1) * n // width, lo + 1)
+        bucket = [float(v) for v in values[lo:hi] if math.isfinite(v)]
+        cells.append(_bucket_mean(bucket) if bucket else math.nan)
+    return cells
+
+
+def _bucket_mean(bucket: list[float]) -> float:
+    """``viz.figure._bucket_mean``: exact for a constant bucket, never overflowing."""
+    first = bucket[0]
+    if all(v == first for v in bucket):
+        return first
+    return math.fsum(v / len(bucket) for v in bucket)
+
+
+def trend_points(trends: dict[str, list[float]]) -> PointColumns:
+    """Each metric's trend cells as its points (steps 0, 1, ...): what ``show`` draws its
+    sparklines from, as from the points themselves (see :func:`trend_cells`)."""
+    keys: list[str] = []
+    steps: list[int] = []
+    values: list[float] = []
+    for key, cells in trends.items():
+        keys.extend([key] * len(cells))
+        steps.extend(range(len(cells)))
+        values.extend(cells)
+    return PointColumns({"step": steps, "timestamp": [None] * len(keys), "key": keys, "value": values})
 
 
 def build_run_info(run_id: str, record: RunRecord, base: dict[str, Any], children: list[str], problems: list[str],

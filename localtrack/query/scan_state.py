@@ -237,6 +237,27 @@ def load_state(index_dir: Path, key: str) -> ScanState | None:
         return None
 
 
+def state_head(index_dir: Path) -> tuple[str, int, int] | None:
+    """(index state, ``runs/``'s mtime, when it was listed) of the saved scan state, from its
+    header line alone (not checked against the body: :func:`load_state` does that), or None."""
+    try:
+        fd = os.open(index_dir / STATE_FILENAME, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with open(fd, "rb") as handle:
+            if handle.read(len(MAGIC)) != MAGIC:
+                return None
+            line = handle.readline(MAX_HEADER_LINE)
+    except OSError:
+        return None
+    try:
+        head = json.loads(line)
+        key, runs_mtime, listed_at = head["key"], head["runs_mtime"], head["listed_at"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not (isinstance(key, str) and type(runs_mtime) is int and type(listed_at) is int):
+        return None
+    return key, runs_mtime, listed_at
+
+
 def _parse(line: bytes, body: bytes, key: str) -> ScanState | None:
     if not line.endswith(b"\n") or len(body) > MAX_STATE_BYTES:
         return None

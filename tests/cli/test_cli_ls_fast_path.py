@@ -64,6 +64,25 @@ def test_cli_ls_listing_and_index_paths_print_the_same(store: Path, extra: list[
     assert "could not be read" in fast[2]
 
 
+def test_cli_ls_after_a_jsonl_listing_draws_the_sparklines_the_index_draws(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first ``ls --format jsonl`` writes most entries without sparklines (it prints none);
+    a table ``ls`` after it draws each run's sparklines as the index does."""
+    from localtrack.query import listing_write
+
+    monkeypatch.setattr(listing_write, "EAGER_ENTRIES", 3)
+    layout = create_store(tmp_path / ".localtrack")
+    build_store(layout, sample_specs(14))
+    age_store(layout)
+    root = str(layout.root)
+    for extra in (["--format", "jsonl"], ["--format", "json"], ["--all"], ["--project", "vision"],
+                  ["--format", "jsonl"], ["--all", "--group-by", "status"]):
+        fast = run(["ls", "--store", root, *extra], capsys, monkeypatch)
+        slow = run(["ls", "--store", root, "--filter", ALWAYS, *extra], capsys, monkeypatch)
+        assert fast[0] == slow[0] == 0
+        assert fast == slow, extra
+
+
 def test_cli_ls_jsonl_is_one_json_run_per_line(store: Path, capsys: pytest.CaptureFixture[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     _, text, _ = run(["ls", "--store", str(store), "--format", "jsonl"], capsys, monkeypatch)

@@ -60,7 +60,7 @@ def lite_store(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 def _through_index(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> object:
     with monkeypatch.context() as patch:
-        patch.setattr(fastshow, "run_with_points", lambda layout, ref: None)
+        patch.setattr(fastshow, "run_with_points", lambda layout, ref, **kw: None)
         return invoke(args, capsys, monkeypatch)
 
 

@@ -15,7 +15,7 @@ import pytest
 from query_samples import age_store, build_store, sample_specs, write_run
 
 from localtrack.query import listing_write
-from localtrack.query.fastlist import current_listing, open_listing
+from localtrack.query.fastlist import HEADER_FILENAME, ROWS_PREFIX, current_listing, open_listing
 from localtrack.query.series import trend_series
 from localtrack.query.store import Store
 from localtrack.storage.layout import StoreLayout
@@ -102,14 +102,14 @@ def test_query_listing_is_not_used_after_any_change(damaged_layout: StoreLayout)
 def test_query_listing_damaged_or_missing_files_are_not_trusted(damaged_layout: StoreLayout) -> None:
     layout = damaged_layout
     open_listing(layout)
-    header = layout.index_dir / "listing-v1.json"
+    header = layout.index_dir / HEADER_FILENAME
     header.write_bytes(header.read_bytes()[:200])
     assert current_listing(layout) is None
     listing = open_listing(layout)  # the index holds no change: it writes the listing again
     assert listing is not None
     key, length = json.loads(header.read_bytes().split(b"\n", 1)[0])
     assert key and length == len(header.read_bytes().split(b"\n", 1)[1])
-    for rows_file in layout.index_dir.glob("listing-*.rows"):
+    for rows_file in layout.index_dir.glob(f"{ROWS_PREFIX}*.rows"):
         rows_file.unlink()
     assert current_listing(layout) is None
     listing = open_listing(layout)
@@ -140,7 +140,7 @@ def test_query_listing_header_naming_a_path_outside_index_is_refused(damaged_lay
                                                                     tmp_path: Path) -> None:
     layout = damaged_layout
     assert open_listing(layout) is not None
-    header = layout.index_dir / "listing-v1.json"
+    header = layout.index_dir / HEADER_FILENAME
     first, body = header.read_bytes().split(b"\n", 1)
     data = json.loads(body)
     (tmp_path / "stolen.rows").write_bytes(b"{}\n{}\n")
@@ -148,3 +148,49 @@ def test_query_listing_header_naming_a_path_outside_index_is_refused(damaged_lay
     new = json.dumps(data).encode()
     header.write_bytes(json.dumps([json.loads(first)[0], len(new)]).encode() + b"\n" + new)
     assert current_listing(layout) is None
+
+
+def test_query_listing_for_lines_reads_no_points_and_draws_them_when_first_drawn(
+        damaged_layout: StoreLayout, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ls --format jsonl`` prints no sparklines: the entries it has written lack them (only
+    the first runs, what ``ls`` shows, get them), and a reader that draws them has them written."""
+    monkeypatch.setattr(listing_write, "EAGER_ENTRIES", 5)
+    layout = damaged_layout
+    store = Store(layout.root)
+    expected = store.runs()
+    listing = open_listing(layout)
+    assert listing is not None
+    assert sum(e[3] is not None for e in listing.entries()) == 5
+    lines = list(listing.json_lines(listing.entries()))
+    assert [json.loads(line)["id"] if isinstance(line, str) else line["id"] for line in lines] == expected.ids
+    listing = current_listing(layout)
+    assert listing is not None
+    entries = listing.entries()
+    text = listing.rows_path.read_bytes()
+    without = [e[0] for e in entries if text[e[3]:e[3] + e[4]].split(b"\n")[1] == b"null"]
+    assert len(without) == len(entries) - 5  # no points read for them
+    assert same(listing.rows(entries, sparks=False), expected.to_dicts())
+    rows = listing.rows(entries[10:14])  # drawn: those four are written again, with their sparklines
+    assert same(rows, expected.to_dicts()[10:14])
+    keys = ["acc", "val/loss", "grad norm"]
+    some = [e[0] for e in entries[10:14]]
+    assert same(sorted(listing.trend_series(some, keys, 8).items()), sorted(trend_series(store, some, keys, 8).items()))
+    listing = current_listing(layout)
+    assert listing is not None
+    assert same(listing.rows(listing.entries()), expected.to_dicts())
+    assert same(sorted(listing.trend_series(None, keys, 8).items()), sorted(trend_series(store, None, keys, 8).items()))
+    store.close()
+
+
+def test_query_listing_of_version_1_is_never_read_and_removed_when_written(damaged_layout: StoreLayout) -> None:
+    """Version 1 readers fail on entries without sparklines, so version 2 lives under other
+    names; what version 1 left (a store upgraded in place) goes when the listing is written."""
+    layout = damaged_layout
+    layout.index_dir.mkdir(exist_ok=True)
+    old = ["listing-v1.json", "listing-v1.order", "listing-0123abcd.rows"]
+    for name in old:
+        (layout.index_dir / name).write_bytes(b'["x:1", 2]\n{}')
+    listing = open_listing(layout)
+    assert listing is not None and listing.rows_path.name.startswith(ROWS_PREFIX)
+    assert not any((layout.index_dir / name).exists() for name in old)
+    assert same(listing.rows(listing.entries()), Store(layout.root).runs().to_dicts())

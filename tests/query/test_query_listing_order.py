@@ -1,4 +1,4 @@
-"""The listing's compact run order (``index/listing-v1.order``): ``ls`` reads the same
+"""The listing's compact run order (``index/listing-v2.order``): ``ls`` reads the same
 entries from it as from the header's JSON, only for the very header it was derived from, and
 ignores it when it is damaged."""
 
@@ -76,13 +76,18 @@ def test_header_read_without_files_keeps_everything_else(tmp_path: Path) -> None
     """The fingerprints are cut out before parsing; a header laid out otherwise is parsed whole."""
     import json
 
-    from localtrack.query.fastlist import HEADER_FILENAME, read_keyed_header
+    from localtrack.query.fastlist import (
+        HEADER_FILENAME,
+        LISTING_VERSION,
+        ROWS_PREFIX,
+        read_keyed_header,
+    )
 
     runs = [["20250101-000000001-aaaaaa", 1, 'p],"live":{"x', 0, 10]]  # a project spelling the cut's marker
-    for layout in ({"version": 1, "rows_file": "listing-ab.rows", "runs": runs, "files": [["x", 1, 2, 3, "", False,
-                                                                                           False, ""]],
-                    "live": {}, "problems": []},
-                   {"version": 1, "rows_file": "listing-ab.rows", "runs": runs, "files": [], "sums": [[1]],
+    rows = f"{ROWS_PREFIX}ab.rows"
+    for layout in ({"version": LISTING_VERSION, "rows_file": rows, "runs": runs,
+                    "files": [["x", 1, 2, 3, "", False, False, ""]], "live": {}, "problems": []},
+                   {"version": LISTING_VERSION, "rows_file": rows, "runs": runs, "files": [], "sums": [[1]],
                     "live": {}, "problems": [["r", "m"]]}):
         body = json.dumps(layout, separators=(",", ":")).encode()
         (tmp_path / HEADER_FILENAME).write_bytes(json.dumps(["k:1", len(body)]).encode() + b"\n" + body)
