@@ -17,6 +17,11 @@ else it returns None and the caller plans the run with plan_one, which gives the
 answer (a problem, a run still running, a summary computed from the points...).
 ``tests/query/test_pysearch.py`` runs both engines on stores this process wrote and on stores
 it did not.
+
+Every text in these rows is valid UTF-8 (what the index can hold as it is): the bytes were
+written by :func:`localtrack.storage.manifest.dump_manifest`, which escapes only control
+characters (never a ``\\ud800``-style surrogate) and encodes strict UTF-8, and slicing a string
+cannot make a lone surrogate. pysearch therefore checks only their keys.
 """
 
 from __future__ import annotations

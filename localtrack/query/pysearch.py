@@ -94,14 +94,16 @@ class _Run:
         self.means_known = means_known  # msum's means came from the recorded sums, as the index's
 
 
-def _keyed(rows: list[tuple[Any, ...]], width: int) -> dict[str, tuple[Any, ...]]:
-    """key -> the rest of its row (``width`` values); a key twice (truncated keys colliding): Unsure."""
+def _keyed(rows: list[tuple[Any, ...]], width: int, utf8: bool = False) -> dict[str, tuple[Any, ...]]:
+    """key -> the rest of its row (``width`` values); a key twice (truncated keys colliding): Unsure.
+    (``utf8``: the keys are known to be UTF-8 text, see :func:`_from_rows`.)"""
     out: dict[str, tuple[Any, ...]] = {}
     for row in rows:
         key = row[1]
         if key in out:
             raise Unsure(f"key {key!r} twice")
-        _check_text(key)
+        if not utf8:
+            _check_text(key)
         out[key] = tuple(row[2:2 + width])
     return out
 
@@ -127,19 +129,24 @@ def _from_plan(plan: RunPlan) -> _Run:
     return _from_rows(plan.rows, plan.files, plan.means_known)
 
 
-def _from_rows(rows: dict[str, list[tuple[Any, ...]]], files: list[str], means_known: bool) -> _Run:
+def _from_rows(rows: dict[str, list[tuple[Any, ...]]], files: list[str], means_known: bool,
+               utf8: bool = False) -> _Run:
     """A run from the rows the index would hold for it (a finished run, its summary from its
-    manifest); Unsure for text or keys the index could not hold as they are."""
+    manifest); Unsure for text or keys the index could not hold as they are. ``utf8``: every
+    text is known to be UTF-8 (rows of bytes this process wrote: :mod:`localtrack.query.own_runs`),
+    so only the keys are checked, for collisions."""
     [row] = rows["runs_t"]
-    for value in row:
-        _check_text(value)
+    if not utf8:
+        for value in row:
+            _check_text(value)
     attrs = dict(zip(RUN_COLUMNS, row, strict=True))
-    params = _keyed(rows["params_t"], 4)
-    summary = _keyed(rows["summary_t"], 4)
-    tags = {k: v[0] for k, v in _keyed(rows["tags_t"], 1).items()}
-    for value in (*tags.values(), *(p[0] for p in params.values()), *(p[0] for p in summary.values())):
-        _check_text(value)
-    msum = {k: list(v) for k, v in _keyed(rows["msum_t"], 6).items()}
+    params = _keyed(rows["params_t"], 4, utf8)
+    summary = _keyed(rows["summary_t"], 4, utf8)
+    tags = {k: v[0] for k, v in _keyed(rows["tags_t"], 1, utf8).items()}
+    if not utf8:
+        for value in (*tags.values(), *(p[0] for p in params.values()), *(p[0] for p in summary.values())):
+            _check_text(value)
+    msum = {k: list(v) for k, v in _keyed(rows["msum_t"], 6, utf8).items()}
     return _Run(attrs, params, tags, summary, msum, files, means_known)
 
 
@@ -167,7 +174,7 @@ def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]
         plan, files = own
         run = plan.derived
         if not isinstance(run, _Run) or run.files != files:
-            run = plan.derived = _from_rows(plan.rows, files, plan.means_known)
+            run = plan.derived = _from_rows(plan.rows, files, plan.means_known, utf8=True)
         runs.append(run)
     if others:  # read as the index reads them
         from localtrack.query.index_plan import plan_serial
