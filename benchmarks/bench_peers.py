@@ -1,6 +1,6 @@
 """localtrack against the other trackers importable in this Python, on the same workloads, in one run.
 
-    /work/venv-peers/bin/python benchmarks/bench_peers.py [--repeat 3] [--scale 1]
+    /work/venv-peers/bin/python benchmarks/bench_peers.py [--repeat 3] [--scale 1] [--only W2]
 
 Peers are never project dependencies: install them in a scratch venv beside localtrack
 (``python3 -m venv V && V/bin/pip install trackio mlflow && V/bin/pip install -e .``) and
@@ -179,6 +179,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="shrink W1's steps and W2's runs alike for every tracker (e.g. 0.1 on a slow machine)")
+    parser.add_argument("--only", choices=("W1", "W2"), action="append",
+                        help="run only this workload (W2 also gives W3); repeatable; default both")
     args = parser.parse_args()
     peers = available()
     if importlib.util.find_spec("localtrack") is None:
@@ -188,13 +190,16 @@ def main() -> None:
     env.update(PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "lt-peers-pycache"), HF_HUB_OFFLINE="1",
                WANDB_MODE="offline", GRADIO_ANALYTICS_ENABLED="False",
                TRACKIO_NO_TELEMETRY="1", DO_NOT_TRACK="1")
+    import localtrack  # the one the subprocesses import too (PYTHONPATH is passed on)
+
+    print(f"localtrack from {Path(localtrack.__file__).parent}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.2f}; "
           f"peers found: {', '.join(peers) or 'none'}; {args.repeat} repetitions, alternating; "
           f"scale {args.scale:g} (W1 {max(1, int(10_000 * args.scale)):,} steps, W2 {max(10, int(200 * args.scale))} runs)")
     trackers = {"localtrack": LOCALTRACK, **peers}
     results: dict[str, dict[str, list[float]]] = {name: {} for name in trackers}
     errors: dict[str, str] = {}
-    for kind in ("W1", "W2"):
+    for kind in args.only or ("W1", "W2"):
         for _ in range(args.repeat):
             for peer in peers:
                 for name in (peer, "localtrack"):
@@ -211,6 +216,8 @@ def main() -> None:
     labels = {"W1": "W1 1 run, 10 metrics x 10k steps", "W2": "W2 200 runs x (10 params, 5x100 points)",
               "W3": "W3 filtered top-10 search right after W2"}
     for workload, label in labels.items():
+        if not any(v.get(workload) for v in results.values()):
+            continue
         medians = {name: statistics.median(v[workload]) for name, v in results.items() if v.get(workload)}
         cells = " ".join(f"{medians[name]:10.3f} s" if name in medians else f"{'-':>12s}" for name in trackers)
         best = min((s for name, s in medians.items() if name != "localtrack"), default=None)

@@ -9,9 +9,9 @@ is written in quotes: ``'...'``, ``"..."`` or backticks, with the quote doubled 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from localtrack.errors import FilterSyntaxError
+from localtrack.query.filter_ast import _Frozen, _set
 
 MAX_FILTER_CHARS = 20_000
 
@@ -34,12 +34,20 @@ _WORD_START = re.compile(r"[^\W\d]", re.UNICODE)
 _OPERATORS = ("<=", ">=", "!=", "<>", "==", "=", "<", ">")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(_Frozen):
+    """One token (a frozen value class like the AST's: a dataclass costs ~0.4 ms to create)."""
+
+    __slots__ = ("kind", "text", "pos", "raw")  # noqa: RUF023 - constructor order (repr, equality)
     kind: str
     text: str  # the value: unquoted for quoted tokens
     pos: int  # offset of the token's first character in the filter
-    raw: str = ""  # the source text of the token
+    raw: str  # the source text of the token
+
+    def __init__(self, kind: str, text: str, pos: int, raw: str = "") -> None:
+        _set(self, "kind", kind)
+        _set(self, "text", text)
+        _set(self, "pos", pos)
+        _set(self, "raw", raw)
 
 
 def show_position(text: str, pos: int) -> str:

@@ -11,7 +11,6 @@ never compares true.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -41,10 +40,25 @@ _TABLES = {METRIC: "msum_t", PARAM: "params_t", TAG: "tags_t", F.SUMMARY: "summa
 _TYPED = (PARAM, F.SUMMARY)  # typed values (params, summary values): number, string, bool, null, list, dict
 
 
-@dataclass
 class SqlPiece:
-    sql: str
-    params: list[Any] = field(default_factory=list)
+    """A piece of SQL and its parameters (a plain class: a dataclass costs ~0.4 ms to create)."""
+
+    __slots__ = ("sql", "params")  # noqa: RUF023 - constructor order
+
+    def __init__(self, sql: str, params: list[Any] | None = None) -> None:
+        self.sql = sql
+        self.params: list[Any] = [] if params is None else params
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, SqlPiece)
+        return (self.sql, self.params) == (other.sql, other.params)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return f"SqlPiece(sql={self.sql!r}, params={self.params!r})"
 
 
 class _Compiler:

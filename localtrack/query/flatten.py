@@ -12,6 +12,7 @@ from typing import Any
 
 MAX_PARAM_DEPTH = 32
 MAX_VALUE_CHARS = 1_000_000  # the writer refuses longer config strings; hostile manifests are cut here
+_FLOAT_INTS = 2**1023  # ints below this convert to a finite float (a constant: the power is not folded)
 
 
 def flatten_config(config: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def param_number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return float(value) if abs(value) < 2**1023 else None
+        return float(value) if abs(value) < _FLOAT_INTS else None
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, str) and 0 < len(value) <= 64:

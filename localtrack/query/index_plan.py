@@ -49,7 +49,7 @@ from localtrack.query.index_scan import (
 from localtrack.query.index_schema import ID_TABLES
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.objects import HASH_BUFFER
-from localtrack.storage.segments import PARQUET_MAGIC, digest_bytes, live_segments, segment_problem
+from localtrack.storage.segments import live_segments, segment_problem, small_segment_is_sound
 from localtrack.store.reader import load_run
 
 TABLE_ORDER = ("runs_t", "params_t", "tags_t", "summary_t", "artifacts_t", "msum_t", "problems_t", "files_t")
@@ -192,7 +192,7 @@ def plan_one(layout: StoreLayout, run_id: str, stats: ManifestStats, scan_start:
         # a file sealed but not yet recorded (a writer killed in between): footer check only
         recorded_size, recorded_digest = recorded.get(path.name, (None, None))
         sound = (buffer is not None and recorded_size is not None and recorded_digest is not None
-                 and _sound_small(path, recorded_size, recorded_digest, buffer))
+                 and small_segment_is_sound(path, recorded_size, recorded_digest, buffer))
         problem = None if sound else segment_problem(path, recorded_size, recorded_digest, buffer=buffer)
         if problem:
             entry.problem(f"{path}: {problem}")
@@ -207,32 +207,6 @@ def plan_one(layout: StoreLayout, run_id: str, stats: ManifestStats, scan_start:
             entry.means_known = found[1]
     entry.remember(fingerprint, signature, deep=running, racy=racy, digest=digest)
     return entry
-
-
-def _sound_small(path: Path, size: int, digest: str, buffer: bytearray) -> bool:
-    """True when a segment that fits ``buffer`` is surely sound: one open (no link followed)
-    and one read for what :func:`segment_problem` checks in three (regular file, recorded size
-    and xxh3-128 digest, ``PAR1`` at both ends). False means only "not proved": the caller
-    asks segment_problem, which words the problem."""
-    if not 12 <= size <= len(buffer):
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size != size:
-            return False
-        view = memoryview(buffer)
-        read = os.readv(fd, [view[: size + 1]])  # one byte more: a file grown since fstat shows
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    data = view[:read]
-    return (read == size and data[:4] == PARQUET_MAGIC and data[size - 4:] == PARQUET_MAGIC
-            and digest_bytes(data) == digest)
 
 
 def plan_serial(layout: StoreLayout, run_ids: list[str], scan_start: float,

@@ -3,7 +3,9 @@
 Importing DuckDB and indexing the runs costs more than the whole answer on a store of a few
 hundred runs (the search right after a script wrote 200 runs: bench_peers W3). Here the
 runs are read by the index's own reader (:func:`localtrack.query.index_plan.plan_serial`, the same
-trust rule for the writers' metric summaries), the filter AST is evaluated with the SQL
+trust rule for the writers' metric summaries), except those whose manifests hold exactly what
+this process wrote to them: their rows come from those bytes, kept between searches, with only
+their segments checked again (:mod:`localtrack.query.own_runs`). The filter AST is evaluated with the SQL
 semantics :mod:`localtrack.query.filter_sql` gives it (two-valued leaves, DuckDB's float
 order: NaN above every number and equal to itself), and only the runs shown have their
 metric means read from their segments (a plain sum, as DuckDB's avg; DuckDB adds the points
@@ -27,7 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localtrack.errors import InvalidArgumentError
 from localtrack.query import fields as F
@@ -54,12 +56,16 @@ from localtrack.query.filter_sql import (
     compile_filter,
     compile_order,
 )
-from localtrack.query.index_plan import RunPlan, plan_serial
 from localtrack.query.index_scan import list_run_dirs
+from localtrack.query.own_runs import own_plan
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunTable
 from localtrack.query.row_values import base_row, param_value
 from localtrack.storage import parquet_lite
 from localtrack.storage.layout import StoreLayout
+from localtrack.storage.objects import HASH_BUFFER
+
+if TYPE_CHECKING:
+    from localtrack.query.index_plan import RunPlan
 
 SMALL_STORE_RUNS = 500  # above this a warm index answers faster than reading every manifest
 RUN_COLUMNS = ("id", "name", "project", "group", "parent", "status_raw", "status", "created_at", "ended_at",
@@ -88,14 +94,16 @@ class _Run:
         self.means_known = means_known  # msum's means came from the recorded sums, as the index's
 
 
-def _keyed(rows: list[tuple[Any, ...]], width: int) -> dict[str, tuple[Any, ...]]:
-    """key -> the rest of its row (``width`` values); a key twice (truncated keys colliding): Unsure."""
+def _keyed(rows: list[tuple[Any, ...]], width: int, utf8: bool = False) -> dict[str, tuple[Any, ...]]:
+    """key -> the rest of its row (``width`` values); a key twice (truncated keys colliding): Unsure.
+    (``utf8``: the keys are known to be UTF-8 text, see :func:`_from_rows`.)"""
     out: dict[str, tuple[Any, ...]] = {}
     for row in rows:
         key = row[1]
         if key in out:
             raise Unsure(f"key {key!r} twice")
-        _check_text(key)
+        if not utf8:
+            _check_text(key)
         out[key] = tuple(row[2:2 + width])
     return out
 
@@ -118,17 +126,28 @@ def _from_plan(plan: RunPlan) -> _Run:
         raise Unsure("running")
     if plan.from_points or not plan.rows["runs_t"]:
         raise Unsure("summary computed from points")
-    [row] = plan.rows["runs_t"]
-    for value in row:
-        _check_text(value)
+    return _from_rows(plan.rows, plan.files, plan.means_known)
+
+
+def _from_rows(rows: dict[str, list[tuple[Any, ...]]], files: list[str], means_known: bool,
+               utf8: bool = False) -> _Run:
+    """A run from the rows the index would hold for it (a finished run, its summary from its
+    manifest); Unsure for text or keys the index could not hold as they are. ``utf8``: every
+    text is known to be UTF-8 (rows of bytes this process wrote: :mod:`localtrack.query.own_runs`),
+    so only the keys are checked, for collisions."""
+    [row] = rows["runs_t"]
+    if not utf8:
+        for value in row:
+            _check_text(value)
     attrs = dict(zip(RUN_COLUMNS, row, strict=True))
-    params = _keyed(plan.rows["params_t"], 4)
-    summary = _keyed(plan.rows["summary_t"], 4)
-    tags = {k: v[0] for k, v in _keyed(plan.rows["tags_t"], 1).items()}
-    for value in (*tags.values(), *(p[0] for p in params.values()), *(p[0] for p in summary.values())):
-        _check_text(value)
-    msum = {k: list(v) for k, v in _keyed(plan.rows["msum_t"], 6).items()}
-    return _Run(attrs, params, tags, summary, msum, plan.files, plan.means_known)
+    params = _keyed(rows["params_t"], 4, utf8)
+    summary = _keyed(rows["summary_t"], 4, utf8)
+    tags = {k: v[0] for k, v in _keyed(rows["tags_t"], 1, utf8).items()}
+    if not utf8:
+        for value in (*tags.values(), *(p[0] for p in params.values()), *(p[0] for p in summary.values())):
+            _check_text(value)
+    msum = {k: list(v) for k, v in _keyed(rows["msum_t"], 6, utf8).items()}
+    return _Run(attrs, params, tags, summary, msum, files, means_known)
 
 
 def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]:
@@ -140,11 +159,29 @@ def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]
                     raise Unsure("a big store")
     except OSError:
         pass  # no runs folder: no runs (as list_run_dirs has it)
-    entries = list_run_dirs(layout.runs_dir)
+    runs_dir = layout.runs_dir  # checked for links once
+    entries = list_run_dirs(runs_dir)
     if not all(entries.values()):
         raise Unsure("an entry that is not a folder")
-    plans = plan_serial(layout, list(entries), time.time(), for_index=False)  # read as the index reads them
-    return [_from_plan(plan) for plan in plans.values()]
+    runs: list[_Run] = []
+    others: list[str] = []
+    folder, buffer = str(runs_dir), bytearray(HASH_BUFFER)
+    for run_id in entries:
+        own = own_plan(folder, run_id, buffer)  # a manifest this process wrote, unchanged: rows kept
+        if own is None:
+            others.append(run_id)
+            continue
+        plan, files = own
+        run = plan.derived
+        if not isinstance(run, _Run) or run.files != files:
+            run = plan.derived = _from_rows(plan.rows, files, plan.means_known, utf8=True)
+        runs.append(run)
+    if others:  # read as the index reads them
+        from localtrack.query.index_plan import plan_serial
+
+        plans = plan_serial(layout, others, time.time(), for_index=False)
+        runs.extend(_from_plan(plan) for plan in plans.values())
+    return runs  # in no particular order: _ordered's last terms (created_at, id) order them whole
 
 
 # ---------------------------------------------------------------------- SQL values

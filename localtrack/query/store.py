@@ -23,7 +23,6 @@ from localtrack.errors import InvalidValueError, InvalidValueTypeError
 from localtrack.query.results import RunInfo, RunTable
 from localtrack.storage.layout import StoreLayout
 from localtrack.store.project import open_store
-from localtrack.store.run_refs import check_ref
 
 if TYPE_CHECKING:
     from localtrack.query.store_manage import (
@@ -116,6 +115,7 @@ class Store:
     def run(self, ref: str) -> RunInfo:
         """One run by id, unique id prefix, short id, unique name or ``@latest``."""
         from localtrack.query.search import run_info
+        from localtrack.store.run_refs import check_ref
 
         return run_info(self.index, check_ref(ref))
 

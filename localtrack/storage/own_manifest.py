@@ -11,7 +11,9 @@ searches them (bench_peers W3) reads manifests it wrote itself. :func:`remember_
 keeps the bytes of the last manifests this process wrote, with the file's identity (device,
 inode, size, mtime, ctime); :func:`read_known_manifest` parses them plainly when ``lstat`` shows the
 file is still that one (a replaced, rewritten or linked file is another identity), and
-reads the file with every check otherwise.
+reads the file with every check otherwise. :func:`written_bytes` goes further for a search
+(localtrack/query/own_runs.py): it reads the file and hands back the bytes this process wrote
+only when the file holds exactly them now, a comparison of content, not of ``stat``.
 """
 
 from __future__ import annotations
@@ -59,11 +61,17 @@ def _identity(path: Path | str) -> FileIdentity | None:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
+def _key(path: Path | str) -> str:
+    """The path as the writer and a reader may both spell it (a store opened by a relative
+    and an absolute name). Only a hint: a reader still compares the file with what it holds."""
+    return os.path.abspath(path)
+
+
 def remember_written(path: Path, data: bytes) -> None:
     """Note that ``path`` now holds ``data``, written by this process (call it under the run
     lock, right after the write, so no other localtrack writer can have replaced it since)."""
     identity = _identity(path)
-    key = os.fspath(path)
+    key = _key(path)
     with _known_lock:
         _known.pop(key, None)
         if identity is None or identity[2] != len(data):
@@ -76,9 +84,34 @@ def remember_written(path: Path, data: bytes) -> None:
 def read_known_manifest(path: Path) -> dict[str, Any]:
     """:func:`~localtrack.storage.manifest.read_manifest`, parsing plainly a file this process
     wrote and nobody changed since (see :func:`remember_written`)."""
-    key = os.fspath(path)
-    known = _known.get(key)
+    known = _known.get(_key(path))
     if known is not None and _identity(path) == known[0]:
         manifest: dict[str, Any] = json.loads(known[1])
         return manifest
     return read_manifest(path)
+
+
+def written_bytes(path: Path | str) -> bytes | None:
+    """The bytes this process last wrote to ``path`` (:func:`remember_written`) when the file
+    holds exactly them now, else None (never written here, rewritten since, a link, unreadable).
+
+    The file is read (one open, one read of a byte more than the known length), not trusted on
+    its ``stat``: equal bytes are equal content whatever the timestamps' granularity, the test
+    the index makes of a manifest changed within its racy window. The object returned is the
+    one remembered, so a caller may key what it derives from those bytes on its identity.
+    """
+    known = _known.get(_key(path))
+    if known is None:
+        return None
+    data = known[1]
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        found = os.read(fd, len(data) + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if found == data else None

@@ -218,6 +218,35 @@ def segment_problem(
     return None
 
 
+def small_segment_is_sound(path: Path | str, size: int, digest: str, buffer: bytearray) -> bool:
+    """True when a segment that fits ``buffer`` is surely sound: one open (no link followed)
+    and one read for what :func:`segment_problem` checks in three (regular file, recorded size
+    and xxh3-128 digest, ``PAR1`` at both ends). False means only "not proved": the caller
+    asks segment_problem, which words the problem."""
+    import os
+    import stat
+
+    if not 12 <= size <= len(buffer):
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != size:
+            return False
+        view = memoryview(buffer)
+        read = os.readv(fd, [view[: size + 1]])  # one byte more: a file grown since fstat shows
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    data = view[:read]
+    return (read == size and data[:4] == PARQUET_MAGIC and data[size - 4:] == PARQUET_MAGIC
+            and digest_bytes(data) == digest)
+
+
 def has_parquet_footer(path: Path) -> bool:
     """Cheap check that a file is a complete Parquet file (magic at both ends)."""
     try:
