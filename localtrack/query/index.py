@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import threading
 import time
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from localtrack.errors import CorruptRunError
 from localtrack.query import duck, progress
 from localtrack.query.index_refresh import Refresher
 from localtrack.query.index_scan import Changes, RunListing, Stored
@@ -85,6 +87,11 @@ class Index:
                     if refresh:
                         self._refresh_or_rebuild()
                     yield self.con
+                except duck.Error as exc:
+                    unreadable = _unreadable_segment(exc, self.layout)
+                    if unreadable is None:
+                        raise
+                    raise unreadable from None
                 finally:
                     self._depth = 0
                     self._detach()
@@ -268,6 +275,11 @@ class Index:
                 self._depth = 1
                 try:
                     return self._read_overlapped(fn)
+                except duck.Error as exc:
+                    unreadable = _unreadable_segment(exc, self.layout)
+                    if unreadable is None:
+                        raise
+                    raise unreadable from None
                 finally:
                     self._depth = 0
                     self._detach()
@@ -371,3 +383,17 @@ def _writable_dir(path: Path) -> bool:
     return os.access(path, os.W_OK | os.X_OK)
 
 
+_PARQUET_PATH = re.compile(r"'([^']+\.parquet)'")
+
+
+def _unreadable_segment(exc: Exception, layout: StoreLayout) -> CorruptRunError | None:
+    """DuckDB's error on a metric segment of this store that its reader cannot parse (a file
+    whose recorded size and digest match but whose bytes are no Parquet: a hostile commit), as
+    one line naming the file; None for any other error."""
+    text = str(exc)
+    found = _PARQUET_PATH.search(text)
+    if found is None or not found.group(1).startswith(str(layout.root)):
+        return None
+    first = text.strip().splitlines()[0].replace(found.group(0), "").replace(" in file ", "").strip(" :")
+    return CorruptRunError(f"{found.group(1)}: this metric segment is not readable Parquet (DuckDB: {first}); "
+                           "`localtrack verify` names every damaged run, `localtrack rm RUN` moves one aside", found.group(1))

@@ -295,3 +295,39 @@ def test_localtrack_error_is_the_root_of_what_leaves_the_api(store) -> None:
     root, _ = store
     with pytest.raises(LocaltrackError):
         localtrack.Store(root).sql("select ['a'::blob] from nope")
+
+
+def test_a_segment_forged_to_match_its_record_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit can replace a finished run's segment by garbage with ``PAR1`` at both ends and
+    record that file's size and digest, so every integrity check the readers make passes and
+    DuckDB meets bytes it cannot parse: ``ls``, ``show`` and ``search`` name the file in one line
+    (was ``internal error``: DuckDB's footer error), and ``verify`` still names the run."""
+    import shutil
+
+    import xxhash
+
+    from localtrack.storage.manifest import dump_manifest
+
+    store = tmp_path / ".localtrack"
+    shutil.copytree(REPO / ".localtrack.example", store)
+    shutil.rmtree(store / "index", ignore_errors=True)
+    run_dir = sorted((store / "runs").iterdir())[0]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    name, record = next(iter(next(iter(manifest["writers"].values()))["segments"].items()))
+    garbage = b"PAR1" + bytes(range(256)) * (record["bytes"] // 256 + 1)
+    garbage = garbage[: record["bytes"] - 4] + b"PAR1"
+    (run_dir / "metrics" / name).write_bytes(garbage)
+    record["digest"] = xxhash.xxh3_128_hexdigest(garbage)
+    (run_dir / "manifest.json").write_bytes(dump_manifest(manifest))
+
+    for args in (["ls"], ["show", run_dir.name], ["search", "--filter", "metrics.val/loss < 1"]):
+        code, out, err = _cli([*args, "--store", str(store)], capsys, monkeypatch)
+        if args[0] == "search" and code == 0:
+            continue  # the filter reads summaries only: nothing asks for the points
+        assert code != 0, (args, out)
+        assert "internal error" not in err and "Traceback" not in err, (args, err)
+        assert f"{run_dir / 'metrics' / name}: this metric segment is not readable Parquet" in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, (args, err)
+    code, out, err = _cli(["verify", "--store", str(store)], capsys, monkeypatch)
+    assert code != 0 and "1 damaged" in out
