@@ -57,7 +57,7 @@ from localtrack.query.filter_sql import (
     compile_order,
 )
 from localtrack.query.index_scan import list_run_dirs
-from localtrack.query.own_runs import own_plan
+from localtrack.query.own_runs import own_plans
 from localtrack.query.results import ATTRIBUTE_COLUMNS, RunTable
 from localtrack.query.row_values import base_row, param_value
 from localtrack.storage import parquet_lite
@@ -164,15 +164,9 @@ def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]
     if not all(entries.values()):
         raise Unsure("an entry that is not a folder")
     runs: list[_Run] = []
-    others: list[str] = []
-    folder, buffer = str(runs_dir), bytearray(HASH_BUFFER)
-    for run_id in entries:
-        own = own_plan(folder, run_id, buffer)  # a manifest this process wrote, unchanged: rows kept
-        if own is None:
-            others.append(run_id)
-            continue
-        plan, files = own
-        run = plan.derived
+    own, others = own_plans(str(runs_dir), list(entries), bytearray(HASH_BUFFER))  # manifests this process wrote
+    for plan, files in own.values():
+        run = plan.derived  # kept with the plan, like its rows
         if not isinstance(run, _Run) or run.files != files:
             run = plan.derived = _from_rows(plan.rows, files, plan.means_known, utf8=True)
         runs.append(run)
