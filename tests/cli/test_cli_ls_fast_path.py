@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import io
 import json
 import os
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -57,10 +59,14 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest
 def test_cli_ls_listing_and_index_paths_print_the_same(store: Path, extra: list[str],
                                                         capsys: pytest.CaptureFixture[str],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    frozen = time.time()  # one clock for both: a running run's age, the racy window of fresh files
+    monkeypatch.setattr(time, "time", lambda: frozen)
     fast = run(["ls", "--store", str(store), *extra], capsys, monkeypatch)
     slow = run(["ls", "--store", str(store), "--filter", ALWAYS, *extra], capsys, monkeypatch)
     assert fast[0] == slow[0] == 0
-    assert fast == slow
+    assert fast == slow, "\n".join(difflib.unified_diff([*fast[1].splitlines(), *fast[2].splitlines()],
+                                                        [*slow[1].splitlines(), *slow[2].splitlines()],
+                                                        "listing", "index", lineterm=""))
     assert "could not be read" in fast[2]
 
 
@@ -75,6 +81,8 @@ def test_cli_ls_after_a_jsonl_listing_draws_the_sparklines_the_index_draws(
     build_store(layout, sample_specs(14))
     age_store(layout)
     root = str(layout.root)
+    frozen = time.time()  # one clock for both paths
+    monkeypatch.setattr(time, "time", lambda: frozen)
     for extra in (["--format", "jsonl"], ["--format", "json"], ["--all"], ["--project", "vision"],
                   ["--format", "jsonl"], ["--all", "--group-by", "status"]):
         fast = run(["ls", "--store", root, *extra], capsys, monkeypatch)
