@@ -26,7 +26,10 @@ baselines (so a busy machine slows both alike):
 
 Bytecode caching is on (as after pip install), in a temporary folder. Beside each wall time
 the process's CPU time (user + system) and its ratio to the baseline's are printed: on a
-shared, loaded machine wall times inflate, CPU times much less.
+shared, loaded machine wall times inflate, CPU times much less. The issue set its millisecond
+targets on a machine whose hello-world took 167 ms (ISSUE_HELLO_S); each verdict is printed
+twice: against the target as written, and against it scaled by this run's hello-world (on a
+machine 2.4x slower, 250 ms becomes 600 ms), which is the one a slower machine can judge.
 """
 
 from __future__ import annotations
@@ -258,6 +261,7 @@ def write_runs(root: Path, manifest: dict[str, Any], lock: bytes, keys: tuple[st
 
 
 CLI = [sys.executable, "-c", "import sys; from localtrack.cli.entry import main; sys.exit(main())"]
+ISSUE_HELLO_S = 0.167  # typer hello-world --help on the machine where issue 12 set its targets
 HELLO_TYPER = """
 import typer
 app = typer.Typer()
@@ -317,6 +321,11 @@ def line(label: str, seconds: float, target: float | None, baseline: float | Non
         ratio += f"  (cpu {cpu[0] * 1000:,.0f} ms: {cpu[0] / cpu[1]:.2f}x)"
     verdict = "" if target is None else ("  met" if seconds <= target else "  MISSED")
     goal = "" if target is None else f"  target <= {target * 1000:,.0f} ms"
+    if target is not None and baseline and baseline_name == "hello":
+        # The issue's millisecond targets were set where the hello-world took ISSUE_HELLO_S;
+        # on a slower or busier machine the same target, scaled by this run's hello-world:
+        scaled = target * baseline / ISSUE_HELLO_S
+        verdict += f" (at this machine's speed: <= {scaled * 1000:,.0f} ms, {'met' if seconds <= scaled else 'MISSED'})"
     return f"{label:46s} {seconds * 1000:9.1f} ms{goal}{ratio}{verdict}"
 
 
