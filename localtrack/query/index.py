@@ -88,13 +88,26 @@ class Index:
                         self._refresh_or_rebuild()
                     yield self.con
                 except duck.Error as exc:
-                    unreadable = _unreadable_segment(exc, self.layout)
+                    unreadable = self._set_aside(exc)
                     if unreadable is None:
                         raise
                     raise unreadable from None
                 finally:
                     self._depth = 0
                     self._detach()
+
+    def retrying(self, fn: Callable[[Any], T]) -> T:
+        """``fn(connection)`` in a session, run again (a few times at most) after a segment
+        it met was set aside as unparseable (see :meth:`_set_aside`): one forged file costs its
+        own run's points, never the whole answer."""
+        for attempt in range(MAX_SET_ASIDE + 1):
+            try:
+                with self.session() as con:
+                    return fn(con)
+            except SegmentSetAside:
+                if attempt == MAX_SET_ASIDE:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -255,10 +268,49 @@ class Index:
             if header_key(self.layout.index_dir) == key:
                 self.listing_key = key
                 return
-        try:
-            write_listing(self)
-        except (OSError, ValueError, duck.Error):  # only a cache: `ls` then asks the index
-            self.listing_key = None
+        for _ in range(MAX_SET_ASIDE):
+            try:
+                write_listing(self)
+                return
+            except duck.Error as exc:  # a forged segment: set aside, its run listed with the problem
+                if self._set_aside(exc) is None:
+                    break
+            except (OSError, ValueError):
+                break
+        self.listing_key = None  # only a cache: `ls` then asks the index
+
+    def _set_aside(self, exc: Exception) -> SegmentSetAside | None:
+        """Take a segment DuckDB cannot parse out of the index, as one line naming it; None
+        when ``exc`` is about no segment of this store that the index reads.
+
+        The readers' checks (a regular file, ``PAR1`` at both ends, the recorded size and
+        xxh3-128 digest) pass for bytes forged together with their manifest record (a hostile
+        commit): only DuckDB's read finds them out, in whatever query first reads that file.
+        The file leaves ``segments_t`` and its run gets a ``problems_t`` row, as a segment
+        that fails those checks does; the rest of the store reads on. It stays aside until
+        the run folder changes (then the run is read again, and the file met again)."""
+        unreadable = _unreadable_segment(exc, self.layout)
+        if unreadable is None:
+            return None
+        path = str(unreadable.value)
+        con = self.con
+        with contextlib.suppress(duck.Error):
+            con.execute("ROLLBACK")  # a transaction the failed statement left open
+        owner = con.execute("SELECT r.id FROM segments_t f JOIN runs_t r USING (rk) WHERE f.file = ?",
+                            [path]).fetchall()
+        if not owner:
+            return None
+        con.execute("BEGIN")
+        con.execute("DELETE FROM segments_t WHERE file = ?", [path])
+        con.execute("INSERT INTO problems_t VALUES (?, ?)", [owner[0][0], str(unreadable).split("; `localtrack", 1)[0]])
+        build_id, generation = self._cache_key or (self.meta.get("build_id", ""), self.meta.get("generation", "0"))
+        generation = str(int(generation or 0) + 1)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'generation'", [generation])
+        con.execute("COMMIT")
+        self._cache_key = (build_id, generation)
+        self.meta["generation"] = generation
+        self.details.clear()
+        return SegmentSetAside(str(unreadable), path)
 
     def read(self, fn: Callable[[Any], T]) -> T:
         """``fn(connection)`` over an up-to-date index.
@@ -274,12 +326,16 @@ class Index:
                 self._attach()
                 self._depth = 1
                 try:
-                    return self._read_overlapped(fn)
-                except duck.Error as exc:
-                    unreadable = _unreadable_segment(exc, self.layout)
-                    if unreadable is None:
-                        raise
-                    raise unreadable from None
+                    for attempt in range(MAX_SET_ASIDE + 1):
+                        try:
+                            return self._read_overlapped(fn)
+                        except duck.Error as exc:  # asked again without a segment set aside
+                            unreadable = self._set_aside(exc)
+                            if unreadable is None:
+                                raise
+                            if attempt == MAX_SET_ASIDE:
+                                raise unreadable from None
+                    raise AssertionError("unreachable")
                 finally:
                     self._depth = 0
                     self._detach()
@@ -381,6 +437,14 @@ def _writable_dir(path: Path) -> bool:
     except OSError:
         return False
     return os.access(path, os.W_OK | os.X_OK)
+
+
+MAX_SET_ASIDE = 8  # forged segments set aside within one query before its error is given
+
+
+class SegmentSetAside(CorruptRunError):
+    """A query met a segment DuckDB cannot parse; it is now out of the index (see
+    ``Index._set_aside``), so the same query asked again answers without it."""
 
 
 _PARQUET_PATH = re.compile(r"'([^']+\.parquet)'")

@@ -165,10 +165,13 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
         keys = [keys]
     if hasattr(runs, "ids") and not isinstance(runs, (list, tuple)):
         runs = runs.ids
-    with index.session() as con:
+    if keys is not None:
+        keys = [str(k) for k in keys]
+    refs = None if runs is None else [_ref_of(item) for item in runs]  # once: ``runs`` may be an iterator
+
+    def query(con: Any) -> Any:
         rks = None
-        if runs is not None:
-            refs = [_ref_of(item) for item in runs]
+        if refs is not None:
             # Full ids (the usual case: rows of a RunTable) in one query; only the rest
             # (prefixes, names, @latest) are resolved one by one.
             exact = {row[0] for row in con.execute(
@@ -180,11 +183,12 @@ def metric_points(index: Index, runs: Any = None, keys: Any = None) -> Any:
         sql = f'SELECT r.id AS run, p.key, p.step, p."timestamp", p.value FROM {relation} p JOIN runs_t r USING (rk)'
         sql += " WHERE TRUE"
         if keys is not None:
-            keys = [str(k) for k in keys]
             sql += " AND p.key IN (SELECT unnest(?::VARCHAR[]))"
             params.append(keys)
         sql += ' ORDER BY run, p.key, p.step, p."timestamp", p.ord'
         return duck.arrow(con, sql, params)
+
+    return index.retrying(query)
 
 
 def point_columns(reader: Any, info: RunInfo) -> Any:
@@ -193,8 +197,7 @@ def point_columns(reader: Any, info: RunInfo) -> Any:
     index = getattr(reader, "index", None)
     if not isinstance(index, Index):
         return info.metrics()
-    with index.session() as con:
-        return _point_columns(con, info.id)
+    return index.retrying(lambda con: _point_columns(con, info.id))
 
 
 def run_with_points(reader: Any, ref: str) -> tuple[RunInfo, Any]:

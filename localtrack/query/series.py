@@ -49,11 +49,14 @@ def trend_series(
     try:
         from localtrack.query.index_load import files_of, points_sql
 
-        with store.index.session() as con:
+        def query(con: Any) -> list[Any]:
             rks = None if run_ids is None else [r[0] for r in con.execute(
                 "SELECT rk FROM runs_t WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(run_ids)]).fetchall()]
             points, files = points_sql(files_of(con, rks))
-            rows = con.execute(_BUCKETED.format(runs=runs, points=points), [*files, *params]).fetchall()
+            found: list[Any] = con.execute(_BUCKETED.format(runs=runs, points=points), [*files, *params]).fetchall()
+            return found
+
+        rows = store.index.retrying(query)
     except (duckdb.CatalogException, duckdb.BinderException, AttributeError):
         return _from_points(store, run_ids, keys, buckets)
     out: dict[tuple[str, str], list[float]] = {}

@@ -297,37 +297,56 @@ def test_localtrack_error_is_the_root_of_what_leaves_the_api(store) -> None:
         localtrack.Store(root).sql("select ['a'::blob] from nope")
 
 
-def test_a_segment_forged_to_match_its_record_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_segment_forged_to_match_its_record_costs_only_its_own_points(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """A commit can replace a finished run's segment by garbage with ``PAR1`` at both ends and
     record that file's size and digest, so every integrity check the readers make passes and
-    DuckDB meets bytes it cannot parse: ``ls``, ``show`` and ``search`` name the file in one line
-    (was ``internal error``: DuckDB's footer error), and ``verify`` still names the run."""
+    only DuckDB's read finds it out. ``ls``, ``show`` and ``search`` still answer (was: the whole
+    command failed, first as ``internal error``, then as one line), every run listed, the
+    forged file named in one warning line; the other runs' points are all there; ``verify``
+    names the run."""
     import shutil
 
     import xxhash
 
+    import localtrack
     from localtrack.storage.manifest import dump_manifest
 
     store = tmp_path / ".localtrack"
     shutil.copytree(REPO / ".localtrack.example", store)
     shutil.rmtree(store / "index", ignore_errors=True)
-    run_dir = sorted((store / "runs").iterdir())[0]
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    name, record = next(iter(next(iter(manifest["writers"].values()))["segments"].items()))
-    garbage = b"PAR1" + bytes(range(256)) * (record["bytes"] // 256 + 1)
-    garbage = garbage[: record["bytes"] - 4] + b"PAR1"
-    (run_dir / "metrics" / name).write_bytes(garbage)
-    record["digest"] = xxhash.xxh3_128_hexdigest(garbage)
-    (run_dir / "manifest.json").write_bytes(dump_manifest(manifest))
+    run_dirs = sorted((store / "runs").iterdir())
+    forged = [run_dirs[0], run_dirs[3]]  # two: each query sets aside every file it meets
+    named = []
+    for run_dir in forged:
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        name, record = next(iter(next(iter(manifest["writers"].values()))["segments"].items()))
+        garbage = b"PAR1" + bytes(range(256)) * (record["bytes"] // 256 + 1)
+        garbage = garbage[: record["bytes"] - 4] + b"PAR1"
+        (run_dir / "metrics" / name).write_bytes(garbage)
+        record["digest"] = xxhash.xxh3_128_hexdigest(garbage)
+        (run_dir / "manifest.json").write_bytes(dump_manifest(manifest))
+        named.append(f"{run_dir / 'metrics' / name}: this metric segment is not readable Parquet")
 
-    for args in (["ls"], ["show", run_dir.name], ["search", "--filter", "metrics.val/loss < 1"]):
+    for args in (["ls"], ["ls"], ["ls", "--format", "json"], ["show", forged[1].name],
+                 ["search", "--filter", "metrics.val/loss < 1"], ["compare", run_dirs[0].name, run_dirs[1].name]):
         code, out, err = _cli([*args, "--store", str(store)], capsys, monkeypatch)
-        if args[0] == "search" and code == 0:
-            continue  # the filter reads summaries only: nothing asks for the points
-        assert code != 0, (args, out)
+        assert code == 0, (args, err)
         assert "internal error" not in err and "Traceback" not in err, (args, err)
-        assert f"{run_dir / 'metrics' / name}: this metric segment is not readable Parquet" in err, (args, err)
-        assert len(err.strip().splitlines()) == 1, (args, err)
+        if args[0] in ("search", "compare") and not err:
+            continue  # answered from the summaries (search: the manifests, by pysearch): no point read
+        lines = err.strip().splitlines()
+        if args[0] == "show":  # the run shown: its own file
+            assert len(lines) == 1 and named[1] in lines[0], (args, err)
+            continue
+        assert len(lines) == 2 and all(n in err for n in named), (args, err)
+        if args[0] == "ls":
+            assert all(d.name[-6:] in out for d in run_dirs), (args, out)
+    with localtrack.Store(store) as reader:
+        runs = set(reader.metrics().column("run").to_pylist())
+        assert runs == {d.name for d in run_dirs} - {d.name for d in forged}
+        problems = reader.runs(filter="run_id != ''").problems  # through the index, which met the files
+        assert [run_id for run_id, _ in problems] == [d.name for d in forged]
+        assert all(n in m for n, (_, m) in zip(named, problems, strict=True))
     code, out, err = _cli(["verify", "--store", str(store)], capsys, monkeypatch)
-    assert code != 0 and "1 damaged" in out
+    assert code != 0 and "2 damaged" in out
