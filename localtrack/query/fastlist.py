@@ -115,6 +115,7 @@ class Listing:
         self.layout = layout
         self._sparks: dict[str, dict[str, list[float]]] = {}
         self.state: ScanState | None = None  # the scan state the listing was checked with (fastshow reads it)
+        self.key: str | None = None  # the index state it was written from, once checked (search_columns reads it)
         self._load(header)
 
     def _load(self, header: dict[str, Any]) -> None:
@@ -291,6 +292,7 @@ def current_listing(layout: StoreLayout) -> Listing | None:
         if fresh_order and stamp is not None and (key, *(header_stamp(index_dir / HEADER_FILENAME) or ())) == stamp:
             save_order(index_dir, stamp, header)  # the same header file all along: its order for the next ls
     listing.state = state
+    listing.key = key
     return listing
 
 

@@ -31,7 +31,7 @@ from localtrack.query.index_schema import (
     SCHEMA_VERSION,
     create_statements,
 )
-from localtrack.query.scan_state import ScanCache, runs_directory, state_key
+from localtrack.query.scan_state import ScanCache, StoredRuns, runs_directory, state_key
 from localtrack.storage.layout import StoreLayout
 from localtrack.storage.lease import run_lock
 
@@ -278,6 +278,37 @@ class Index:
             except (OSError, ValueError):
                 break
         self.listing_key = None  # only a cache: `ls` then asks the index
+
+    def sync_search_columns(self, names: list[str]) -> None:
+        """After a search of a big store, write what the next one reads without DuckDB: the
+        listing and the columns ``names`` (with those the file held) of
+        :mod:`localtrack.query.search_columns`, where they lag behind the index. Not while a
+        run is running: its next flush changes the store again."""
+        from localtrack.query.fastlist import header_key
+        from localtrack.query.listing_write import listing_key
+        from localtrack.query.pysearch import SMALL_STORE_RUNS
+        from localtrack.query.search_columns import MAX_COLUMNS, columns_state, write_columns
+
+        index_dir = self.layout.index_dir
+        stored = self.stored
+        runs = stored.rough_len() if isinstance(stored, StoredRuns) else len(stored)
+        if not names or self._memory_only or runs <= SMALL_STORE_RUNS or self.running:
+            return
+        held_key, held = columns_state(index_dir)
+        if held_key == listing_key(self.meta) and set(names) <= set(held) and header_key(index_dir) == held_key:
+            return
+        with self.session(refresh=False) as con:
+            key = listing_key(self.meta)
+            if self.running:
+                return
+            self._sync_listing()
+            if header_key(index_dir) != key:
+                return
+            wanted = list(dict.fromkeys([*names, *held]))[:MAX_COLUMNS]
+            try:
+                write_columns(con, index_dir, key, wanted)
+            except OSError:  # only a cache: the next search asks the index
+                pass
 
     def _set_aside(self, exc: Exception) -> SegmentSetAside | None:
         """Take a segment DuckDB cannot parse out of the index, as one line naming it; None

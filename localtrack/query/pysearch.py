@@ -150,8 +150,10 @@ def _from_rows(rows: dict[str, list[tuple[Any, ...]]], files: list[str], means_k
     return _Run(attrs, params, tags, summary, msum, files, means_known)
 
 
-def read_store(layout: StoreLayout, limit: int = SMALL_STORE_RUNS) -> list[_Run]:
-    """Every run of a store of at most ``limit`` runs; Unsure for a bigger one or any doubt."""
+def read_store(layout: StoreLayout, limit: int | None = None) -> list[_Run]:
+    """Every run of a store of at most ``limit`` runs (default ``SMALL_STORE_RUNS``); Unsure for a
+    bigger one or any doubt."""
+    limit = SMALL_STORE_RUNS if limit is None else limit
     try:  # a big store is told by its first limit + 1 entries, not by listing them all
         with os.scandir(layout.runs_dir) as found:
             for n, _entry in enumerate(found):
@@ -513,3 +515,10 @@ def search(layout: StoreLayout, filter: str | None = None, order_by: Any = None,
         return RunTable([_row(r) for r in found], [])
     except Unsure:
         return None
+
+
+# The names other DuckDB-free readers (query/search_columns) evaluate with.
+RunRows = _Run
+Evaluator = _Evaluator
+ordered = _ordered
+fields_of = _fields

@@ -366,6 +366,11 @@ class StoredRuns(MutableMapping[str, Stored]):
     def __len__(self) -> int:
         return len(self._data())
 
+    def rough_len(self) -> int:
+        """How many runs, about (at most the state's names), without building the dict: for
+        a decision such as "a big store", where ``len`` would give up the state."""
+        return len(self.state.names) if self.state is not None else len(self._data())
+
     def __contains__(self, key: object) -> bool:
         return key in self._data()
 

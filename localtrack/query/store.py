@@ -102,15 +102,22 @@ class Store:
         ``order_by`` is ``"metrics.acc DESC, params.lr"`` or MLflow's list of such strings;
         default newest first. ``limit`` defaults to every matching run.
         """
-        if self._index is None:  # a small store is read faster than DuckDB loads (None: ask the index)
-            from localtrack.query import pysearch
+        if self._index is None:  # answered without DuckDB when it can be (None: ask the index)
+            from localtrack.query import pysearch, search_columns
 
             table = pysearch.search(self.layout, filter=filter, order_by=order_by, limit=limit, project=project)
+            if table is None:  # a big store: its listing and search columns, when current
+                table = search_columns.search(self.layout, filter=filter, order_by=order_by, limit=limit,
+                                              project=project)
             if table is not None:
                 return table
         from localtrack.query.search import search
 
-        return search(self.index, filter=filter, order_by=order_by, limit=limit, project=project)
+        table = search(self.index, filter=filter, order_by=order_by, limit=limit, project=project)
+        from localtrack.query.search_columns import names_read
+
+        self.index.sync_search_columns(names_read(filter, order_by))  # for the next search: no DuckDB
+        return table
 
     def run(self, ref: str) -> RunInfo:
         """One run by id, unique id prefix, short id, unique name or ``@latest``."""
