@@ -172,14 +172,16 @@ class _Columns:
             if os.fstat(self._handle.fileno()).st_size != len(line) + head_length + 1 + rest_length:
                 raise ValueError("columns file of the wrong size")
             head = json.loads(self._handle.read(head_length))
+            self.rks: list[Any] = head["rks"]
+            self.doubled = set(head["doubled"])
+            self.directory: dict[str, list[list[int]]] = head["columns"]
+            if not isinstance(self.rks, list) or not isinstance(self.directory, dict):
+                raise ValueError("not a columns file")
         except BaseException:
             self._handle.close()
             raise
         self._start = len(line) + head_length + 1
         self._rest = rest_length
-        self.rks: list[Any] = head["rks"]
-        self.doubled = set(head["doubled"])
-        self.directory: dict[str, list[list[int]]] = head["columns"]
 
     def close(self) -> None:
         self._handle.close()
