@@ -307,7 +307,7 @@ class Index:
             wanted = list(dict.fromkeys([*names, *held]))[:MAX_COLUMNS]
             try:
                 write_columns(con, index_dir, key, wanted)
-            except OSError:  # only a cache: the next search asks the index
+            except (OSError, duck.Error):  # only a cache: the next search asks the index
                 pass
 
     def _set_aside(self, exc: Exception) -> SegmentSetAside | None:
