@@ -352,7 +352,7 @@ class _Reader:
     def runs(self, chosen: Sequence[int], order: Sequence[Field]) -> list[RunRows]:
         """The chosen runs with what the order reads (``position`` maps each to its place)."""
         ids, created = self.raw("a:id"), self.raw("a:created_at")
-        wanted = [(f, column_name(f), self.get(column_name(f))) for f in order]
+        wanted = [(f, column_name(f), self._order_parts(f)) for f in order]
         out = []
         for i in chosen:
             micros = created[i]
@@ -360,14 +360,28 @@ class _Reader:
                                      "created_at": None if micros is None else _EPOCH + timedelta(microseconds=micros)}
             run = RunRows(attrs, {}, {}, {}, {}, [])
             self.position[id(run)] = i
-            for f, name, values in wanted:
-                value = values[i]
+            for f, name, parts in wanted:
                 if f.kind == ATTRIBUTE:
-                    attrs[name[2:]] = value
-                elif value is not None:
-                    _table_of(run, f.kind)[f.key] = value
+                    attrs[name[2:]] = parts[0][i]
+                elif f.kind == TAG:
+                    if parts[0][i] is not None:
+                        run.tags[f.key] = parts[0][i]
+                elif parts[-1][i]:  # a row: the values the order reads (pysearch's _order_values), None elsewhere
+                    _table_of(run, f.kind)[f.key] = [None if p is None else p[i] for p in parts[:-1]]
             out.append(run)
         return out
+
+    def _order_parts(self, f: Field) -> list[Any]:
+        """The arrays an order on ``f`` reads (a row's: those values, None for the others, then
+        presence): a metric's one statistic, a param's or summary value's text, number and kind."""
+        name = column_name(f)
+        if f.kind == ATTRIBUTE:
+            return [self.get(name)]
+        if f.kind == TAG:
+            return [self.raw(name)]
+        read = {_STATS.index(F.AGGREGATES[f.agg or "last"])} if f.kind == METRIC else {0, 1, 2}
+        width = _WIDTH[name[:2]]
+        return [*(self.raw(name, n) if n in read else None for n in range(width)), self.raw(name, width)]
 
 
 def _table_of(run: RunRows, kind: str) -> dict[str, Any]:
