@@ -522,3 +522,5 @@ RunRows = _Run
 Evaluator = _Evaluator
 ordered = _ordered
 fields_of = _fields
+OPERATORS = _OPS
+STATS = _STATS

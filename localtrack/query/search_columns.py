@@ -24,7 +24,6 @@ rest the columns' JSON texts. Names: ``a:<runs_t column>`` (times as epoch micro
 from __future__ import annotations
 
 import json
-import operator
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -46,7 +45,9 @@ from localtrack.query.filter_ast import (
     Or,
 )
 from localtrack.query.pysearch import (
+    OPERATORS,
     RUN_COLUMNS,
+    STATS,
     Evaluator,
     RunRows,
     Unsure,
@@ -64,11 +65,10 @@ MAX_COLUMNS = 64  # fields kept from earlier searches; more and the file holds o
 MAX_COLUMNS_BYTES = 1 << 30
 ALWAYS = ("a:id", "a:created_at", "a:project", "a:status")  # the order's last terms, --project, liveness
 _TIMES = frozenset(("created_at", "ended_at"))
-_STATS = ("last", "min", "max", "mean", "count", "step")  # msum_t's columns (pysearch's order)
-_NAN_KEY = (1, 0.0)  # pysearch's _fkey of NaN: above every number
-_OPS: dict[str, Any] = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-                        ">": operator.gt, ">=": operator.ge}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_STATS = STATS  # msum_t's columns, in pysearch's order
+_NAN_KEY = (1, 0.0)  # pysearch's _fkey of NaN: above every number
+_OPS = OPERATORS
 _PREFIX = {PARAM: "p:", F.SUMMARY: "s:", METRIC: "m:", TAG: "t:"}
 _TABLES = {  # prefix -> (table, the row's columns after rk and key)
     "p:": ("params_t", "value, num, kind, json"),
@@ -352,7 +352,13 @@ class _Reader:
     def runs(self, chosen: Sequence[int], order: Sequence[Field]) -> list[RunRows]:
         """The chosen runs with what the order reads (``position`` maps each to its place)."""
         ids, created = self.raw("a:id"), self.raw("a:created_at")
-        wanted = [(f, column_name(f), self._order_parts(f)) for f in order]
+        reads: dict[str, set[int]] = {}  # per column, the values any order key reads
+        for f in order:
+            if f.kind in (METRIC, PARAM, F.SUMMARY):
+                reads.setdefault(column_name(f), set()).update(
+                    {_STATS.index(F.AGGREGATES[f.agg or "last"])} if f.kind == METRIC else {0, 1, 2})
+        wanted = [(f, column_name(f), self._order_parts(f, reads.get(column_name(f), set())))
+                  for f in {column_name(f): f for f in order}.values()]
         out = []
         for i in chosen:
             micros = created[i]
@@ -371,15 +377,15 @@ class _Reader:
             out.append(run)
         return out
 
-    def _order_parts(self, f: Field) -> list[Any]:
-        """The arrays an order on ``f`` reads (a row's: those values, None for the others, then
-        presence): a metric's one statistic, a param's or summary value's text, number and kind."""
+    def _order_parts(self, f: Field, read: set[int]) -> list[Any]:
+        """The arrays an order on ``f``'s column reads (a row's: the values ``read``, None for
+        the others, then presence): a metric's statistics, a param's or summary value's text,
+        number and kind."""
         name = column_name(f)
         if f.kind == ATTRIBUTE:
             return [self.get(name)]
         if f.kind == TAG:
             return [self.raw(name)]
-        read = {_STATS.index(F.AGGREGATES[f.agg or "last"])} if f.kind == METRIC else {0, 1, 2}
         width = _WIDTH[name[:2]]
         return [*(self.raw(name, n) if n in read else None for n in range(width)), self.raw(name, width)]
 

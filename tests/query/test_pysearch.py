@@ -32,14 +32,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from pysearch_support import TEXTS, normalized, same, write_store
 
 
+def outcome(fn: Any) -> Any:
+    """A search's outcome: rows as text, or the error, or None (not sure)."""
+    try:
+        table = fn()
+    except LocaltrackError as exc:
+        return ["error", type(exc).__name__, str(exc)]
+    return None if table is None else ["rows", normalized(table.to_dicts()), normalized(table.problems)]
+
+
 def answers(store: Store, **query: Any) -> tuple[Any, Any]:
     """(pysearch's outcome, the index's outcome): rows as text, or the error, or None (not sure)."""
-    def outcome(fn: Any) -> Any:
-        try:
-            table = fn()
-        except LocaltrackError as exc:
-            return ["error", type(exc).__name__, str(exc)]
-        return None if table is None else ["rows", normalized(table.to_dicts()), normalized(table.problems)]
     py = outcome(lambda: pysearch.search(store.layout, **query))
     db = outcome(lambda: index_search(store.index, **query))
     return py, db

@@ -27,8 +27,11 @@ from localtrack.query.search import search as index_search
 from localtrack.query.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pysearch_support import normalized, same, write_store
-from test_pysearch import filters, orders
+import test_pysearch
+from pysearch_support import same, write_store
+from test_pysearch import filters, orders, outcome
+
+store = test_pysearch.store  # the same two stores (as written, and a copy this process never wrote)
 
 
 @pytest.fixture(autouse=True)
@@ -39,12 +42,6 @@ def big(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def answers(store: Store, **query: Any) -> tuple[Any, Any]:
     """(the columns' outcome, the index's outcome): rows as text, or the error, or None (not sure)."""
-    def outcome(fn: Any) -> Any:
-        try:
-            table = fn()
-        except LocaltrackError as exc:
-            return ["error", type(exc).__name__, str(exc)]
-        return None if table is None else ["rows", normalized(table.to_dicts()), normalized(table.problems)]
     db = outcome(lambda: index_search(store.index, **query))
     try:
         names = search_columns.names_read(query.get("filter"), query.get("order_by"))
@@ -53,18 +50,6 @@ def answers(store: Store, **query: Any) -> tuple[Any, Any]:
     store.index.sync_search_columns(names)
     fast = outcome(lambda: search_columns.search(store.layout, **query))
     return fast, db
-
-
-@pytest.fixture(scope="module", params=["written here", "read from disk"])
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    root = tmp_path_factory.mktemp("columns") / ".localtrack"
-    write_store(root, seed=11, runs=24)
-    if request.param == "read from disk":
-        copy = root.parent / "copy" / ".localtrack"
-        shutil.copytree(root, copy)
-        root = copy
-    with Store(root) as opened:
-        yield opened
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
