@@ -6,11 +6,14 @@ The store is written through the public Python API (the way training scripts wri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +92,16 @@ def _write_sweep(store: Path, tmp: Path) -> dict[str, str]:
     ids["hostile"] = run.id
     tamper(store, run.id, name=HOSTILE_NAME, notes="line one\nline two \x1b[2J")
     return ids
+
+
+@contextlib.contextmanager
+def one_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``time.time`` frozen for two commands whose outputs are compared: each would otherwise
+    print a run's age ("12 s ago", a running run's duration) at its own second."""
+    now = time.time()
+    with monkeypatch.context() as patch:
+        patch.setattr(time, "time", lambda: now)
+        yield
 
 
 def tamper(store: Path, run_id: str, **fields: Any) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cli_views_support import invoke, tamper
+from cli_views_support import invoke, one_clock, tamper
 
 from localtrack.ids import short_id
 from localtrack.query import fastshow
@@ -77,8 +77,9 @@ def test_show_fast_path_prints_what_the_index_prints(lite_store, capsys, monkeyp
     layout = open_store(store)
     for ref in ("roberta", "resnet", ids["bert"], short_id(ids["resnet"]), "@latest", "child"):
         assert fastshow.run_with_points(layout, ref) is not None, ref  # answered without the index
-        fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
-        slow = _through_index(["show", ref, "--store", str(store)], capsys, monkeypatch)
+        with one_clock(monkeypatch):
+            fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
+            slow = _through_index(["show", ref, "--store", str(store)], capsys, monkeypatch)
         assert fast.code == slow.code == 0
         assert fast.out == slow.out and fast.err == slow.err, ref
     assert "children" in invoke(["show", "bert", "--store", str(store)], capsys, monkeypatch).out
@@ -99,8 +100,9 @@ def test_show_fast_path_refuses_unknown_and_ambiguous_refs_like_the_index(lite_s
     store, _ids = lite_store
     _warm(store, capsys, monkeypatch)
     for ref in ("no-such-run", "2"):  # nothing; every id starts with the year
-        fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
-        slow = _through_index(["show", ref, "--store", str(store)], capsys, monkeypatch)
+        with one_clock(monkeypatch):
+            fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
+            slow = _through_index(["show", ref, "--store", str(store)], capsys, monkeypatch)
         assert fast.code == slow.code != 0
         assert fast.err == slow.err and fast.err.strip(), ref
 

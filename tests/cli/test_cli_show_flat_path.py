@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import bench_scale  # noqa: E402 - benchmarks/ is not a package
-from cli_views_support import invoke, tamper  # noqa: E402
+from cli_views_support import invoke, one_clock, tamper  # noqa: E402
 
 import localtrack  # noqa: E402
 from localtrack.query import fastshow, scan_state  # noqa: E402
@@ -72,8 +72,9 @@ def _slow(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pyte
 
 
 def _same(store: Path, ref: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> str:
-    fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
-    slow = _slow(["show", ref, "--store", str(store)], capsys, monkeypatch)
+    with one_clock(monkeypatch):
+        fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
+        slow = _slow(["show", ref, "--store", str(store)], capsys, monkeypatch)
     assert (fast.code, fast.out, fast.err) == (slow.code, slow.out, slow.err), ref  # type: ignore[attr-defined]
     return fast.out
 
@@ -164,8 +165,9 @@ def test_show_flat_path_refuses_what_the_index_refuses(arrow_store, capsys, monk
     store, _ids = arrow_store
     _warm(store, capsys, monkeypatch)
     for ref in ("no-such-run", "2", "twin", "../../etc/passwd", "run-3\n", "b0000"):
-        fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
-        slow = _slow(["show", ref, "--store", str(store)], capsys, monkeypatch)
+        with one_clock(monkeypatch):
+            fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
+            slow = _slow(["show", ref, "--store", str(store)], capsys, monkeypatch)
         assert fast.code == slow.code != 0, ref  # type: ignore[attr-defined]
         assert fast.err == slow.err and fast.err.strip(), ref  # type: ignore[attr-defined]
 
@@ -243,8 +245,9 @@ def test_show_flat_path_does_not_trust_a_damaged_or_forged_directory(arrow_store
     path.write_bytes(fastshow.DIRECTORY_MAGIC + json.dumps(head).encode() + b"\n" + forged_body)
     assert fastshow.RunDirectory.load(layout.index_dir, scan_state.state_head(layout.index_dir)) is None
     for ref in ("../../../etc", "b00003"):
-        fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
-        slow = _slow(["show", ref, "--store", str(store)], capsys, monkeypatch)
+        with one_clock(monkeypatch):
+            fast = invoke(["show", ref, "--store", str(store)], capsys, monkeypatch)
+            slow = _slow(["show", ref, "--store", str(store)], capsys, monkeypatch)
         assert (fast.code, fast.out, fast.err) == (slow.code, slow.out, slow.err)  # type: ignore[attr-defined]
     # one derived for another scan state is not used
     head = json.loads(good[len(fastshow.DIRECTORY_MAGIC) : head_end])
