@@ -233,7 +233,6 @@ class Index:
         return refresher
 
     def _refresh(self, changes: Changes | None = None) -> None:
-        con = self.con
         refresher = self._refresher()
         started = time.perf_counter()
         try:
@@ -242,17 +241,22 @@ class Index:
             if self.progress is not None:
                 self.progress("done", 1, 1)
         if changed or refresher.settled:
-            build_id, generation = self._cache_key or ("", "0")
-            generation = str(int(generation or 0) + 1)
-            con.execute("UPDATE meta SET value = ? WHERE key = 'generation'", [generation])
-            con.execute("COMMIT")
-            self._cache_key = (build_id, generation)
-            self.meta["generation"] = generation
+            self._commit_generation()
         refresher.update_live_status()
         self._save_scan()
         if self.keep_listing:
             self._sync_listing()
         self.last_refresh = {"runs_changed": changed, "seconds": time.perf_counter() - started}
+
+    def _commit_generation(self) -> None:
+        """Commit the open transaction as the index's next state (the listing, the scan state
+        and the search columns are keyed on ``build_id:generation``)."""
+        build_id, generation = self._cache_key or (self.meta.get("build_id", ""), self.meta.get("generation", "0"))
+        generation = str(int(generation or 0) + 1)
+        self.con.execute("UPDATE meta SET value = ? WHERE key = 'generation'", [generation])
+        self.con.execute("COMMIT")
+        self._cache_key = (build_id, generation)
+        self.meta["generation"] = generation
 
     def _sync_listing(self) -> None:
         """Rewrite the DuckDB-free listing (``fastlist``) if it lags behind the index."""
@@ -333,13 +337,8 @@ class Index:
             return None
         con.execute("BEGIN")
         con.execute("DELETE FROM segments_t WHERE file = ?", [path])
-        con.execute("INSERT INTO problems_t VALUES (?, ?)", [owner[0][0], str(unreadable).split("; `localtrack", 1)[0]])
-        build_id, generation = self._cache_key or (self.meta.get("build_id", ""), self.meta.get("generation", "0"))
-        generation = str(int(generation or 0) + 1)
-        con.execute("UPDATE meta SET value = ? WHERE key = 'generation'", [generation])
-        con.execute("COMMIT")
-        self._cache_key = (build_id, generation)
-        self.meta["generation"] = generation
+        con.execute("INSERT INTO problems_t VALUES (?, ?)", [owner[0][0], str(unreadable).removesuffix(_SEGMENT_ADVICE)])
+        self._commit_generation()
         self.details.clear()
         return SegmentSetAside(str(unreadable), path)
 
@@ -478,6 +477,7 @@ class SegmentSetAside(CorruptRunError):
     ``Index._set_aside``), so the same query asked again answers without it."""
 
 
+_SEGMENT_ADVICE = "; `localtrack verify` names every damaged run, `localtrack rm RUN` moves one aside"
 _PARQUET_PATH = re.compile(r"'([^']+\.parquet)'")
 
 
@@ -490,5 +490,5 @@ def _unreadable_segment(exc: Exception, layout: StoreLayout) -> CorruptRunError 
     if found is None or not found.group(1).startswith(str(layout.root)):
         return None
     first = text.strip().splitlines()[0].replace(found.group(0), "").replace(" in file ", "").strip(" :")
-    return CorruptRunError(f"{found.group(1)}: this metric segment is not readable Parquet (DuckDB: {first}); "
-                           "`localtrack verify` names every damaged run, `localtrack rm RUN` moves one aside", found.group(1))
+    return CorruptRunError(f"{found.group(1)}: this metric segment is not readable Parquet (DuckDB: {first})"
+                           f"{_SEGMENT_ADVICE}", found.group(1))
