@@ -43,6 +43,7 @@ from localtrack.query.filter_ast import (
     Node,
     Not,
     Or,
+    OrderKey,
 )
 from localtrack.query.pysearch import (
     OPERATORS,
@@ -90,6 +91,11 @@ def names_read(filter: str | None, order_by: Any) -> list[str]:
     """The columns a search reads (its fields', and ``ALWAYS``); [] for one that cannot be
     answered from columns (means, kept lazily by the index)."""
     node, keys, _where, _order = parse_search(filter, order_by, None)
+    return _names_of(node, keys)
+
+
+def _names_of(node: Node | None, keys: Sequence[OrderKey]) -> list[str]:
+    """:func:`names_read` of a parsed filter and order."""
     fields = [*fields_of(node), *(k.field for k in keys)]
     if any(f.kind == METRIC and f.agg == "mean" for f in fields):
         return []
@@ -214,7 +220,7 @@ def search(layout: StoreLayout, filter: str | None = None, order_by: Any = None,
            project: str | None = None) -> RunTable | None:
     """The index's answer to this search from the listing and the columns, or None: ask the index."""
     node, keys, _where, _order = parse_search(filter, order_by, limit)
-    if not names_read(filter, order_by):
+    if not _names_of(node, keys):
         return None
     from localtrack.query.fastlist import current_listing
 
