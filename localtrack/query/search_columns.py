@@ -220,8 +220,8 @@ def search(layout: StoreLayout, filter: str | None = None, order_by: Any = None,
            project: str | None = None) -> RunTable | None:
     """The index's answer to this search from the listing and the columns, or None: ask the index."""
     node, keys, _where, _order = parse_search(filter, order_by, limit)
-    if not _names_of(node, keys):
-        return None
+    if not _names_of(node, keys) or not os.path.isfile(layout.index_dir / COLUMNS_FILENAME):
+        return None  # (a small store never has the file: its listing is not checked for nothing)
     from localtrack.query.fastlist import current_listing
 
     listing = current_listing(layout)
